@@ -1,0 +1,69 @@
+#include "libs/rpc/auth.h"
+
+#include <openssl/crypto.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace sundesk::rpc {
+
+absl::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAdmin: return "ADMIN";
+    case Role::kClient: return "CLIENT";
+    case Role::kAgent: return "AGENT";
+    case Role::kService: return "SERVICE";
+  }
+  return "UNKNOWN";
+}
+
+void StaticKeyAuthenticator::Add(const std::string& api_key, Principal principal) {
+  if (!api_key.empty()) keys_[api_key] = std::move(principal);
+}
+
+absl::StatusOr<Principal> StaticKeyAuthenticator::Resolve(absl::string_view api_key) const {
+  // Walk every key with a constant-time compare, so timing tells nothing about a prefix.
+  const Principal* found = nullptr;
+  for (const auto& [key, principal] : keys_) {
+    if (key.size() == api_key.size() &&
+        CRYPTO_memcmp(key.data(), api_key.data(), key.size()) == 0) {
+      found = &principal;
+    }
+  }
+  if (found == nullptr) return absl::UnauthenticatedError("unknown API key");
+  return *found;
+}
+
+absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
+                                       const Authenticator& authenticator) {
+  const auto& md = context.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) {
+    return absl::UnauthenticatedError(
+        "missing 'authorization' metadata: expected 'Bearer <api key>'");
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  constexpr absl::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
+    return absl::UnauthenticatedError(
+        "malformed 'authorization' metadata: expected 'Bearer <api key>'");
+  }
+  absl::string_view key = absl::StripAsciiWhitespace(value.substr(kScheme.size()));
+  return authenticator.Resolve(key);
+}
+
+absl::Status RequireRole(const Principal& principal, std::initializer_list<Role> allowed) {
+  for (Role r : allowed) {
+    if (principal.role == r) return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  for (Role r : allowed) names.emplace_back(RoleName(r));
+  return absl::PermissionDeniedError(absl::StrCat("role ", RoleName(principal.role),
+                                                  " may not do this; needs ",
+                                                  absl::StrJoin(names, " or ")));
+}
+
+}  // namespace sundesk::rpc

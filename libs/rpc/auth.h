@@ -1,0 +1,52 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/server_context.h"
+
+namespace sundesk::rpc {
+
+// Who is calling. The tenant of every query comes from here, never from a request body.
+enum class Role { kAdmin, kClient, kAgent, kService };
+
+struct Principal {
+  Role role = Role::kClient;
+  std::string tenant_id;  // set for CLIENT keys
+  std::string agent_id;   // set for AGENT keys
+  std::string key_id;     // which key, for audit trails and logs (never the secret)
+};
+
+absl::string_view RoleName(Role role);
+
+// Resolves an API key (the secret after "Bearer ") into a principal. Implementations must
+// answer UNAUTHENTICATED for unknown or revoked keys, UNAVAILABLE when they cannot tell.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual absl::StatusOr<Principal> Resolve(absl::string_view api_key) const = 0;
+};
+
+// Keys known from configuration: the bootstrap admin key (SUNDESK_ADMIN_KEY) and the
+// service-to-service key (SUNDESK_SERVICE_KEY). Compared in constant time.
+class StaticKeyAuthenticator final : public Authenticator {
+ public:
+  // Empty keys are ignored (an empty bearer never authenticates).
+  void Add(const std::string& api_key, Principal principal);
+  absl::StatusOr<Principal> Resolve(absl::string_view api_key) const override;
+
+ private:
+  std::map<std::string, Principal> keys_;
+};
+
+// Reads `authorization: Bearer <key>` from the call and resolves it.
+// No or malformed metadata, or an unknown key, answers UNAUTHENTICATED.
+absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
+                                       const Authenticator& authenticator);
+
+// PERMISSION_DENIED unless the principal has one of `allowed`.
+absl::Status RequireRole(const Principal& principal, std::initializer_list<Role> allowed);
+
+}  // namespace sundesk::rpc

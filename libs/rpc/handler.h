@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/status.h"
+
+// Shapes for callback-API handlers, so each RPC method is: authenticate, call one domain
+// method, map its result (here, in one place) to a grpc::Status.
+namespace sundesk::rpc {
+
+// Authenticates, runs `fn(const Principal&) -> absl::Status` (which fills the response),
+// and finishes the call with its status.
+template <typename Fn>
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
+                                const Authenticator& authenticator, Fn&& fn) {
+  auto* reactor = context->DefaultReactor();
+  auto principal = Authenticate(*context, authenticator);
+  reactor->Finish(ToGrpcStatus(principal.ok() ? std::forward<Fn>(fn)(*principal)
+                                              : principal.status()));
+  return reactor;
+}
+
+// The status of an RPC whose issue has not landed yet: the caller is still
+// authenticated first, so a call without a key answers UNAUTHENTICATED everywhere.
+grpc::Status NotImplementedStatus(const grpc::ServerContextBase& context,
+                                  const Authenticator& authenticator, absl::string_view method);
+
+grpc::ServerUnaryReactor* NotImplementedUnary(grpc::CallbackServerContext* context,
+                                              const Authenticator& authenticator,
+                                              absl::string_view method);
+
+// A bidi stream finished at once with `status`.
+template <typename Request, typename Response>
+class FinishedBidiReactor final : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  explicit FinishedBidiReactor(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+// A server stream finished at once with `status`.
+template <typename Response>
+class FinishedWriteReactor final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit FinishedWriteReactor(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace sundesk::rpc

@@ -1,0 +1,234 @@
+// libs/rpc against a real gRPC server on a loopback port chosen by the kernel.
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/metrics/metrics_server.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/client.h"
+#include "libs/rpc/handler.h"
+#include "libs/rpc/server.h"
+#include "rpc_test.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/process.h"
+
+namespace sundesk::rpc {
+namespace {
+
+using ::testing::HasSubstr;
+using sundesk::rpctest::v1::EchoRequest;
+using sundesk::rpctest::v1::EchoResponse;
+using sundesk::rpctest::v1::EchoService;
+
+class EchoHandlers final : public EchoService::CallbackService {
+ public:
+  explicit EchoHandlers(const Authenticator& auth) : auth_(auth) {}
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const EchoRequest* req,
+                                 EchoResponse* resp) override {
+    return Unary(ctx, auth_, [&](const Principal& p) {
+      if (req->delay_ms() > 0) {
+        in_flight.Notify();
+        std::this_thread::sleep_for(std::chrono::milliseconds(req->delay_ms()));
+      }
+      if (req->message().empty()) return absl::InvalidArgumentError("message: must not be empty");
+      resp->set_message(req->message());
+      resp->set_role(std::string(RoleName(p.role)));
+      return absl::OkStatus();
+    });
+  }
+  absl::Notification in_flight;
+
+ private:
+  const Authenticator& auth_;
+};
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auth_.Add("admin-secret", {.role = Role::kAdmin, .key_id = "admin"});
+    auth_.Add("client-secret", {.role = Role::kClient, .tenant_id = "t1", .key_id = "k1"});
+  }
+
+  void StartServer(absl::Duration drain = absl::Seconds(5)) {
+    ServerOptions options;
+    options.services = {{"sundesk.rpctest.v1.EchoService", &handlers_}};
+    options.readiness_checks = {{"dependency", [this] {
+                                   return dependency_up_.load()
+                                              ? absl::OkStatus()
+                                              : absl::UnavailableError("down");
+                                 }}};
+    options.readiness_interval = absl::Milliseconds(20);
+    options.drain_timeout = drain;
+    auto server = Server::Start(std::move(options), *registry_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = *MakeChannel({.target = absl::StrCat("127.0.0.1:", server_->port())});
+    stub_ = EchoService::NewStub(channel_);
+  }
+
+  std::string HealthOf(const std::string& service) {
+    auto health = grpc::health::v1::Health::NewStub(channel_);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status st = health->Check(&ctx, req, &resp);
+    if (!st.ok()) return "error " + std::to_string(st.error_code());
+    return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status());
+  }
+
+  grpc::Status Echo(const std::string& key, const std::string& message, EchoResponse* resp,
+                    int delay_ms = 0) {
+    EchoRequest req;
+    req.set_message(message);
+    req.set_delay_ms(delay_ms);
+    auto ctx = NewClientContext({.timeout = absl::Seconds(10), .api_key = key});
+    return stub_->Echo(ctx.get(), req, resp);
+  }
+
+  StaticKeyAuthenticator auth_;
+  EchoHandlers handlers_{auth_};
+  std::atomic<bool> dependency_up_{false};
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<EchoService::Stub> stub_;
+};
+
+TEST_F(RpcTest, CallWithoutKeyIsUnauthenticated) {
+  StartServer();
+  EchoResponse resp;
+  grpc::Status st = Echo("", "hi", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(st.error_message(), HasSubstr("authorization"));
+  st = Echo("wrong", "hi", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(RpcTest, KeyResolvesToItsPrincipal) {
+  StartServer();
+  EchoResponse resp;
+  ASSERT_TRUE(Echo("client-secret", "hello", &resp).ok());
+  EXPECT_EQ(resp.message(), "hello");
+  EXPECT_EQ(resp.role(), "CLIENT");
+}
+
+TEST_F(RpcTest, DomainErrorKeepsItsCodeAndMessage) {
+  StartServer();
+  EchoResponse resp;
+  grpc::Status st = Echo("admin-secret", "", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("message"));
+}
+
+TEST_F(RpcTest, HealthIsNotServingUntilDependenciesAnswerAndFollowsThem) {
+  StartServer();
+  EXPECT_EQ(HealthOf(""), "NOT_SERVING");
+  EXPECT_EQ(HealthOf("sundesk.rpctest.v1.EchoService"), "NOT_SERVING");
+  dependency_up_ = true;
+  EXPECT_TRUE(testing::WaitFor([&] { return HealthOf("") == "SERVING"; }, absl::Seconds(5)));
+  EXPECT_EQ(HealthOf("sundesk.rpctest.v1.EchoService"), "SERVING");
+  dependency_up_ = false;
+  EXPECT_TRUE(testing::WaitFor([&] { return HealthOf("") == "NOT_SERVING"; }, absl::Seconds(5)));
+}
+
+TEST_F(RpcTest, ShutdownDrainsTheCallInFlight) {
+  StartServer(absl::Seconds(10));
+  dependency_up_ = true;
+  ASSERT_TRUE(testing::WaitFor([&] { return server_->serving(); }, absl::Seconds(5)));
+  EchoResponse resp;
+  grpc::Status st;
+  std::thread caller([&] { st = Echo("admin-secret", "slow", &resp, /*delay_ms=*/300); });
+  ASSERT_TRUE(handlers_.in_flight.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  server_->Shutdown();
+  caller.join();
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.message(), "slow");
+  EXPECT_FALSE(server_->serving());
+}
+
+TEST_F(RpcTest, MetricsUseGoGrpcPrometheusNames) {
+  StartServer();
+  EchoResponse resp;
+  ASSERT_TRUE(Echo("admin-secret", "x", &resp).ok());
+  ASSERT_FALSE(Echo("admin-secret", "", &resp).ok());
+  auto families = registry_->Collect();
+  double ok = -1, invalid = -1, started = -1, observations = -1;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      if (labels["grpc_method"] != "Echo") continue;
+      EXPECT_EQ(labels["grpc_service"], "sundesk.rpctest.v1.EchoService");
+      EXPECT_EQ(labels["grpc_type"], "unary");
+      if (f.name == "grpc_server_handled_total" && labels["grpc_code"] == "OK") {
+        ok = m.counter.value;
+      }
+      if (f.name == "grpc_server_handled_total" && labels["grpc_code"] == "InvalidArgument") {
+        invalid = m.counter.value;
+      }
+      if (f.name == "grpc_server_started_total") started = m.counter.value;
+      if (f.name == "grpc_server_handling_seconds") {
+        observations = static_cast<double>(m.histogram.sample_count);
+      }
+    }
+  }
+  EXPECT_EQ(started, 2);
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(invalid, 1);
+  EXPECT_EQ(observations, 2);
+}
+
+TEST_F(RpcTest, RetryOnlyRetriesUnavailable) {
+  int calls = 0;
+  grpc::Status st = CallWithRetry({.timeout = absl::Seconds(5)}, {.max_attempts = 3},
+                                  [&](grpc::ClientContext&) {
+                                    ++calls;
+                                    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
+                                  });
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  calls = 0;
+  st = CallWithRetry({}, {.max_attempts = 3}, [&](grpc::ClientContext&) {
+    ++calls;
+    return grpc::Status(grpc::StatusCode::ABORTED, "stale etag");
+  });
+  EXPECT_EQ(calls, 1);
+  calls = 0;
+  st = CallWithRetry({}, {}, [&](grpc::ClientContext&) {
+    return ++calls < 2 ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "") : grpc::Status::OK;
+  });
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(RpcTest, ClientContextKeepsTheShorterDeadline) {
+  auto ctx = NewClientContext({.timeout = absl::Seconds(3), .api_key = "k"});
+  auto left = ctx->deadline() - std::chrono::system_clock::now();
+  EXPECT_LE(left, std::chrono::seconds(3));
+  EXPECT_GT(left, std::chrono::seconds(2));
+}
+
+TEST_F(RpcTest, MetricsServerExposesBuildInfo) {
+  auto metrics = metrics::MetricsServer::Start("127.0.0.1:0", "test", registry_);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_GT((*metrics)->port(), 0);
+  bool found = false;
+  for (const auto& f : registry_->Collect()) found |= f.name == "sundesk_build_info";
+  EXPECT_TRUE(found);
+}
+
+TEST(RequireRole, NamesTheRolesNeeded) {
+  Principal p{.role = Role::kClient};
+  absl::Status st = RequireRole(p, {Role::kAdmin, Role::kService});
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("ADMIN or SERVICE"));
+  EXPECT_TRUE(RequireRole(p, {Role::kClient}).ok());
+}
+
+}  // namespace
+}  // namespace sundesk::rpc
