@@ -1,0 +1,220 @@
+#include "libs/kafka/consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/core/log.h"
+#include "libs/kafka/rdkafka_util.h"
+
+namespace sundesk::kafka {
+namespace {
+
+std::string Describe(const rd_kafka_topic_partition_list_t* partitions) {
+  std::vector<std::string> parts;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    parts.push_back(absl::StrCat(partitions->elems[i].topic, "[", partitions->elems[i].partition, "]"));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+Message CopyMessage(const rd_kafka_message_t* m) {
+  Message msg;
+  msg.topic = rd_kafka_topic_name(m->rkt);
+  msg.partition = m->partition;
+  msg.offset = m->offset;
+  if (m->key != nullptr) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr) msg.value.assign(static_cast<const char*>(m->payload), m->len);
+  msg.headers = internal::CopyHeaders(m);
+  rd_kafka_timestamp_type_t type;
+  int64_t ts = rd_kafka_message_timestamp(m, &type);
+  if (ts >= 0) msg.timestamp = absl::FromUnixMillis(ts);
+  return msg;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
+                                                           MessageHandler handler) {
+  if (options.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError("kafka consumer: bootstrap servers are empty");
+  }
+  if (options.group_id.empty()) return absl::InvalidArgumentError("kafka consumer: no group id");
+  if (options.topics.empty()) return absl::InvalidArgumentError("kafka consumer: no topics");
+  if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
+
+  std::map<std::string, std::string> props = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"group.id", options.group_id},
+      {"client.id", options.client_id},
+      {"fetch.wait.max.ms", absl::StrCat(absl::ToInt64Milliseconds(options.fetch_wait_max))},
+      {"auto.commit.interval.ms",
+       absl::StrCat(absl::ToInt64Milliseconds(options.auto_commit_interval))},
+      {"auto.offset.reset", options.auto_offset_reset},
+  };
+  for (const auto& [k, v] : options.properties) props[k] = v;
+  // Invariants of at-least-once: librdkafka commits only offsets this class stored.
+  for (const auto& [name, value] : {std::pair{"enable.auto.offset.store", "false"},
+                                    {"enable.auto.commit", "true"},
+                                    {"enable.partition.eof", "false"}}) {
+    if (auto it = props.find(name); it != props.end() && it->second != value) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka consumer: ", name, " must stay ", value));
+    }
+    props[name] = value;
+  }
+  auto conf = internal::NewConf(props);
+  if (!conf.ok()) return conf.status();
+
+  auto consumer = std::unique_ptr<Consumer>(new Consumer());
+  consumer->options_ = std::move(options);
+  consumer->handler_ = std::move(handler);
+  rd_kafka_conf_set_opaque(conf->get(), consumer.get());
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::Rebalance);
+
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
+  if (rk == nullptr) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", errstr));
+  conf->release();
+  consumer->rk_ = rk;
+  // Every event (errors, rebalances) is served from rd_kafka_consumer_poll in Run().
+  rd_kafka_poll_set_consumer(rk);
+
+  rd_kafka_topic_partition_list_t* topics =
+      rd_kafka_topic_partition_list_new(static_cast<int>(consumer->options_.topics.size()));
+  for (const auto& t : consumer->options_.topics) {
+    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return internal::ToStatus(err, "kafka subscribe");
+  return consumer;
+}
+
+Consumer::~Consumer() {
+  if (rk_ == nullptr) return;
+  if (!closed_) rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+void Consumer::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+}
+
+bool Consumer::SleepUnlessStopped(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+  return stopping_;
+}
+
+void Consumer::CommitStored(const char* why) {
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, nullptr, /*async=*/0);
+  // _NO_OFFSET: nothing stored since the last commit.
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    log::Warn("kafka commit failed", {{"group", options_.group_id},
+                                      {"when", why},
+                                      {"error", rd_kafka_err2name(err)}});
+  }
+}
+
+void Consumer::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    log::Info("kafka partitions assigned",
+              {{"group", self->options_.group_id}, {"partitions", Describe(partitions)}});
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions)) {
+        log::Error("kafka assign failed", {{"error", rd_kafka_error_string(e)}});
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, partitions);
+    }
+    self->ready_ = true;
+    return;
+  }
+  // Revoked (or lost): what the handler finished is committed before another member
+  // takes these partitions, so it does not redo finished work.
+  log::Info("kafka partitions revoked",
+            {{"group", self->options_.group_id}, {"partitions", Describe(partitions)},
+             {"reason", rd_kafka_err2name(err)}});
+  if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
+    self->CommitStored("revoke");
+  }
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) {
+      log::Error("kafka unassign failed", {{"error", rd_kafka_error_string(e)}});
+      rd_kafka_error_destroy(e);
+    }
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+absl::Status Consumer::Run() {
+  if (closed_) return absl::FailedPreconditionError("kafka consumer: Run() called twice");
+  log::Info("kafka consumer started",
+            {{"group", options_.group_id}, {"topics", absl::StrJoin(options_.topics, ",")}});
+  auto stopping = [this] {
+    absl::MutexLock lock(&mu_);
+    return stopping_;
+  };
+  while (!stopping()) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+    if (m == nullptr) continue;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::Warn("kafka consume error", {{"group", options_.group_id},
+                                        {"error", rd_kafka_err2name(m->err)},
+                                        {"reason", rd_kafka_message_errstr(m)}});
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    Message msg = CopyMessage(m);
+    absl::Duration backoff = options_.retry_backoff_initial;
+    bool done = false;
+    for (int attempt = 1;; ++attempt) {
+      absl::Status st = handler_(msg);
+      if (st.ok()) {
+        done = true;
+        break;
+      }
+      log::Warn("kafka handler failed; retrying the same message",
+                {{"group", options_.group_id}, {"topic", msg.topic},
+                 {"partition", msg.partition}, {"offset", msg.offset}, {"attempt", attempt},
+                 {"retry_in", absl::FormatDuration(backoff)}, {"error", st.ToString()}});
+      if (SleepUnlessStopped(backoff)) break;
+      backoff = std::min(backoff * 2, options_.retry_backoff_max);
+    }
+    if (done) {
+      rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+      // The committed offset is the next one to read.
+      rd_kafka_topic_partition_list_add(offsets, msg.topic.c_str(), msg.partition)->offset =
+          msg.offset + 1;
+      rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk_, offsets);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = offsets->elems[0].err;
+      rd_kafka_topic_partition_list_destroy(offsets);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // The partition was revoked while the handler ran: its new owner redoes it.
+        log::Warn("kafka offset not stored", {{"topic", msg.topic},
+                                              {"partition", msg.partition},
+                                              {"offset", msg.offset},
+                                              {"error", rd_kafka_err2name(err)}});
+      }
+    }
+    rd_kafka_message_destroy(m);
+  }
+  ready_ = false;
+  CommitStored("close");
+  rd_kafka_consumer_close(rk_);
+  closed_ = true;
+  log::Info("kafka consumer stopped", {{"group", options_.group_id}});
+  return absl::OkStatus();
+}
+
+}  // namespace sundesk::kafka

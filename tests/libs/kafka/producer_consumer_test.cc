@@ -1,0 +1,305 @@
+// Producer and Consumer against a real devkafka process.
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/kafka/consumer.h"
+#include "libs/kafka/producer.h"
+#include "tests/support/devkafka_server.h"
+#include "tests/support/process.h"
+
+namespace sundesk::kafka {
+namespace {
+
+using ::sundesk::testing::DevKafka;
+using ::sundesk::testing::WaitFor;
+
+// Runs a consumer on its own thread; Stop() (or the destructor) stops and joins it.
+class RunningConsumer {
+ public:
+  RunningConsumer(ConsumerOptions options, MessageHandler handler) {
+    auto c = Consumer::Create(std::move(options), std::move(handler));
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return;
+    consumer_ = std::move(*c);
+    thread_ = std::thread([this] { EXPECT_TRUE(consumer_->Run().ok()); });
+  }
+  ~RunningConsumer() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    consumer_->Stop();
+    thread_.join();
+  }
+  bool Ready() const { return consumer_ != nullptr && consumer_->Ready(); }
+
+ private:
+  std::unique_ptr<Consumer> consumer_;
+  std::thread thread_;
+};
+
+// Messages seen by a handler, safe to read from the test thread.
+class Seen {
+ public:
+  void Add(const Message& m) {
+    absl::MutexLock lock(&mu_);
+    messages_.push_back(m);
+  }
+  std::vector<Message> All() const {
+    absl::MutexLock lock(&mu_);
+    return messages_;
+  }
+  size_t Count() const {
+    absl::MutexLock lock(&mu_);
+    return messages_.size();
+  }
+  bool WaitForCount(size_t n, absl::Duration timeout = absl::Seconds(20)) const {
+    return WaitFor([&] { return Count() >= n; }, timeout);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<Message> messages_;
+};
+
+class KafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto kafka = DevKafka::Start();
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    kafka_ = std::move(*kafka);
+  }
+
+  void CreateTopic(const std::string& name, int partitions) {
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("topic-create ", name, " ", partitions)).ok());
+  }
+
+  std::unique_ptr<Producer> NewProducer() {
+    ProducerOptions o;
+    o.bootstrap_servers = kafka_->bootstrap();
+    o.client_id = "test-producer";
+    // librdkafka backs off reconnects up to 10 s by default; outages here last moments.
+    o.properties["reconnect.backoff.max.ms"] = "200";
+    auto p = Producer::Create(o);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return p.ok() ? std::move(*p) : nullptr;
+  }
+
+  ConsumerOptions Consuming(const std::string& group, const std::string& topic) {
+    ConsumerOptions o;
+    o.bootstrap_servers = kafka_->bootstrap();
+    o.group_id = group;
+    o.topics = {topic};
+    o.client_id = "test-consumer";
+    o.fetch_wait_max = DevKafka::kFetchWaitMax;
+    o.retry_backoff_initial = absl::Milliseconds(20);
+    o.retry_backoff_max = absl::Milliseconds(100);
+    // The mock waits (session timeout - 1 s) for members to rejoin after one left.
+    o.properties = {{"session.timeout.ms", "4000"}, {"heartbeat.interval.ms", "500"}};
+    return o;
+  }
+
+  // The number of messages in `topic`'s log (sum of high watermarks).
+  int64_t LogSize(const std::string& topic, int partitions) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", kafka_->bootstrap().c_str(), err, sizeof(err));
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    int64_t total = 0;
+    for (int p = 0; p < partitions; ++p) {
+      int64_t low = 0, high = 0;
+      EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 5000),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+      total += high - low;
+    }
+    rd_kafka_destroy(rk);
+    return total;
+  }
+
+  std::unique_ptr<DevKafka> kafka_;
+};
+
+// Delivery reports, safe to read from the test thread.
+class Deliveries {
+ public:
+  DeliveryCallback Callback() {
+    return [this](const Delivery& d) {
+      absl::MutexLock lock(&mu_);
+      all_.push_back(d);
+    };
+  }
+  std::vector<Delivery> All() const {
+    absl::MutexLock lock(&mu_);
+    return all_;
+  }
+  size_t Count() const {
+    absl::MutexLock lock(&mu_);
+    return all_.size();
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<Delivery> all_;
+};
+
+TEST_F(KafkaTest, RoundTripKeepsKeyValueHeadersAndPlace) {
+  CreateTopic("roundtrip", 3);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  Deliveries deliveries;
+  const std::string binary("a\0b\xff", 4);
+  Headers headers = {{"ce_type", "TicketCreated"}, {"bin", binary}, {"empty", ""}};
+  ASSERT_TRUE(producer->Produce("roundtrip", "ticket-1", binary, headers, deliveries.Callback()).ok());
+  ASSERT_TRUE(producer->Produce("roundtrip", "ticket-2", "second", {}, deliveries.Callback()).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+  ASSERT_EQ(deliveries.Count(), 2u);
+  for (const Delivery& d : deliveries.All()) {
+    EXPECT_TRUE(d.status.ok()) << d.status;
+    EXPECT_EQ(d.topic, "roundtrip");
+    EXPECT_GE(d.partition, 0);
+    EXPECT_GE(d.offset, 0);
+  }
+
+  Seen seen;
+  RunningConsumer consumer(Consuming("roundtrip-group", "roundtrip"), [&](const Message& m) {
+    seen.Add(m);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(seen.WaitForCount(2));
+  EXPECT_TRUE(consumer.Ready());
+  std::map<std::string, Message> by_key;
+  for (const Message& m : seen.All()) by_key[m.key] = m;
+  const Message& first = by_key["ticket-1"];
+  EXPECT_EQ(first.value, binary);
+  EXPECT_EQ(first.headers, headers);
+  EXPECT_EQ(first.topic, "roundtrip");
+  EXPECT_NE(first.timestamp, absl::InfinitePast());
+  std::map<std::string, std::pair<int32_t, int64_t>> placed;
+  for (const Delivery& d : deliveries.All()) placed[d.offset == first.offset &&
+                                                           d.partition == first.partition
+                                                       ? "ticket-1"
+                                                       : "ticket-2"] = {d.partition, d.offset};
+  EXPECT_EQ(placed["ticket-1"], std::make_pair(first.partition, first.offset));
+  EXPECT_EQ(by_key["ticket-2"].value, "second");
+  EXPECT_TRUE(by_key["ticket-2"].headers.empty());
+  consumer.Stop();
+  EXPECT_FALSE(consumer.Ready());
+}
+
+TEST_F(KafkaTest, OffsetIsCommittedOnlyAfterTheHandlerSucceeds) {
+  CreateTopic("alo", 1);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->Produce("alo", "ticket-1", "first", {}, nullptr).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+
+  // A consumer stopped while its handler keeps failing: nothing is committed.
+  std::atomic<int> attempts_a{0};
+  {
+    RunningConsumer a(Consuming("alo-group", "alo"), [&](const Message&) {
+      ++attempts_a;
+      return absl::UnavailableError("database down");
+    });
+    ASSERT_TRUE(WaitFor([&] { return attempts_a >= 2; }, absl::Seconds(20)));
+  }
+
+  // The next member sees the same message again; two failures, then success: three calls.
+  Seen seen_b;
+  {
+    std::atomic<int> calls{0};
+    RunningConsumer b(Consuming("alo-group", "alo"), [&](const Message& m) {
+      seen_b.Add(m);
+      return ++calls <= 2 ? absl::UnavailableError("flaky") : absl::OkStatus();
+    });
+    ASSERT_TRUE(seen_b.WaitForCount(3));
+  }
+  ASSERT_EQ(seen_b.Count(), 3u);
+  for (const Message& m : seen_b.All()) {
+    EXPECT_EQ(m.value, "first");
+    EXPECT_EQ(m.offset, 0);
+  }
+
+  // After success the offset is committed: a restarted member starts after it. The
+  // second message has the same key, so it is in the same partition, after the first.
+  ASSERT_TRUE(producer->Produce("alo", "ticket-1", "second", {}, nullptr).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+  Seen seen_c;
+  RunningConsumer c(Consuming("alo-group", "alo"), [&](const Message& m) {
+    seen_c.Add(m);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(seen_c.WaitForCount(1));
+  EXPECT_EQ(seen_c.All().front().value, "second");
+}
+
+TEST_F(KafkaTest, IdempotentProducerSurvivesInjectedErrorsWithoutDuplicatesInOrder) {
+  CreateTopic("idem", 3);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(kafka_->ControlOk("produce-errors 3 NOT_LEADER_FOR_PARTITION").ok());
+  ASSERT_TRUE(kafka_->ControlOk("produce-errors 3 REQUEST_TIMED_OUT").ok());
+  constexpr int kKeys = 4;
+  constexpr int kPerKey = 50;
+  Deliveries deliveries;
+  for (int i = 0; i < kPerKey; ++i) {
+    for (int k = 0; k < kKeys; ++k) {
+      ASSERT_TRUE(producer->Produce("idem", absl::StrCat("ticket-", k), absl::StrCat(i), {},
+                                    deliveries.Callback())
+                      .ok());
+    }
+  }
+  ASSERT_TRUE(producer->Flush(absl::Seconds(30)).ok());
+  ASSERT_EQ(deliveries.Count(), size_t{kKeys * kPerKey});
+  for (const Delivery& d : deliveries.All()) ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(LogSize("idem", 3), kKeys * kPerKey);
+
+  Seen seen;
+  RunningConsumer consumer(Consuming("idem-group", "idem"), [&](const Message& m) {
+    seen.Add(m);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(seen.WaitForCount(kKeys * kPerKey));
+  std::map<std::string, std::vector<int>> per_key;
+  for (const Message& m : seen.All()) {
+    int v = -1;
+    ASSERT_TRUE(absl::SimpleAtoi(m.value, &v));
+    per_key[m.key].push_back(v);
+  }
+  std::vector<int> expected(kPerKey);
+  for (int i = 0; i < kPerKey; ++i) expected[i] = i;
+  for (const auto& [key, values] : per_key) EXPECT_EQ(values, expected) << key;
+}
+
+TEST_F(KafkaTest, ProducerHoldsMessagesWhileBrokersAreDownThenDeliversAll) {
+  CreateTopic("outage", 3);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  // Connect first, so the outage hits a live producer.
+  ASSERT_TRUE(producer->Produce("outage", "warm-up", "x", {}, nullptr).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  Deliveries deliveries;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(producer->Produce("outage", absl::StrCat("ticket-", i), "v", {},
+                                  deliveries.Callback())
+                    .ok());
+  }
+  EXPECT_FALSE(producer->Flush(absl::Milliseconds(300)).ok());
+  EXPECT_EQ(deliveries.Count(), 0u);
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(20)).ok());
+  ASSERT_EQ(deliveries.Count(), 10u);
+  for (const Delivery& d : deliveries.All()) EXPECT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(LogSize("outage", 3), 11);
+}
+
+}  // namespace
+}  // namespace sundesk::kafka
