@@ -2,6 +2,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <map>
+#include <set>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/kafka/consumer.h"
+#include "libs/kafka/envelope.h"
 #include "libs/kafka/producer.h"
 #include "tests/support/devkafka_server.h"
 #include "tests/support/process.h"
@@ -155,40 +157,54 @@ TEST_F(KafkaTest, RoundTripKeepsKeyValueHeadersAndPlace) {
   ASSERT_NE(producer, nullptr);
   Deliveries deliveries;
   const std::string binary("a\0b\xff", 4);
-  Headers headers = {{"ce_type", "TicketCreated"}, {"bin", binary}, {"empty", ""}};
+  Headers headers = {{"trace", "t-1"}, {"bin", binary}, {"empty", ""}, {"trace", "t-2"}};
   ASSERT_TRUE(producer->Produce("roundtrip", "ticket-1", binary, headers, deliveries.Callback()).ok());
   ASSERT_TRUE(producer->Produce("roundtrip", "ticket-2", "second", {}, deliveries.Callback()).ok());
+  SystemClock clock;
+  UuidV7Generator ids(clock);
+  events::v1::TicketCreated payload;
+  payload.mutable_ticket()->set_ticket_id("ticket-3");
+  auto event = NewEvent(ids, clock,
+                        {.source = "sundesk/ticket", .tenant_id = "acme", .subject = "ticket-3",
+                         .sequence = 1},
+                        payload);
+  ASSERT_TRUE(event.ok());
+  ASSERT_TRUE(ProduceEvent(*producer, "roundtrip", *event, deliveries.Callback()).ok());
   ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
-  ASSERT_EQ(deliveries.Count(), 2u);
+  ASSERT_EQ(deliveries.Count(), 3u);
+  std::set<std::pair<int32_t, int64_t>> placed;
   for (const Delivery& d : deliveries.All()) {
     EXPECT_TRUE(d.status.ok()) << d.status;
     EXPECT_EQ(d.topic, "roundtrip");
-    EXPECT_GE(d.partition, 0);
-    EXPECT_GE(d.offset, 0);
+    placed.insert({d.partition, d.offset});
   }
+  ASSERT_EQ(placed.size(), 3u);
 
   Seen seen;
   RunningConsumer consumer(Consuming("roundtrip-group", "roundtrip"), [&](const Message& m) {
     seen.Add(m);
     return absl::OkStatus();
   });
-  ASSERT_TRUE(seen.WaitForCount(2));
+  ASSERT_TRUE(seen.WaitForCount(3));
   EXPECT_TRUE(consumer.Ready());
   std::map<std::string, Message> by_key;
-  for (const Message& m : seen.All()) by_key[m.key] = m;
-  const Message& first = by_key["ticket-1"];
-  EXPECT_EQ(first.value, binary);
-  EXPECT_EQ(first.headers, headers);
-  EXPECT_EQ(first.topic, "roundtrip");
-  EXPECT_NE(first.timestamp, absl::InfinitePast());
-  std::map<std::string, std::pair<int32_t, int64_t>> placed;
-  for (const Delivery& d : deliveries.All()) placed[d.offset == first.offset &&
-                                                           d.partition == first.partition
-                                                       ? "ticket-1"
-                                                       : "ticket-2"] = {d.partition, d.offset};
-  EXPECT_EQ(placed["ticket-1"], std::make_pair(first.partition, first.offset));
+  for (const Message& m : seen.All()) {
+    by_key[m.key] = m;
+    EXPECT_TRUE(placed.contains({m.partition, m.offset})) << m.key;
+    EXPECT_EQ(m.topic, "roundtrip");
+    EXPECT_NE(m.timestamp, absl::InfinitePast());
+  }
+  EXPECT_EQ(by_key["ticket-1"].value, binary);
+  EXPECT_EQ(by_key["ticket-1"].headers, headers);
   EXPECT_EQ(by_key["ticket-2"].value, "second");
   EXPECT_TRUE(by_key["ticket-2"].headers.empty());
+  auto received = ParseEvent(by_key["ticket-3"]);
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(received->event_id(), event->event_id());
+  EXPECT_EQ(received->ticket_created().ticket().ticket_id(), "ticket-3");
+  auto ce = ParseEventHeaders(by_key["ticket-3"].headers);
+  ASSERT_TRUE(ce.ok()) << ce.status();
+  EXPECT_EQ(ce->type, "TicketCreated");
   consumer.Stop();
   EXPECT_FALSE(consumer.Ready());
 }
