@@ -1,0 +1,208 @@
+#include "libs/pg/connection.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "libs/core/log.h"
+#include "libs/pg/errors.h"
+
+namespace sundesk::pg {
+namespace {
+
+constexpr Oid kByteaOid = 17;
+
+// libpq's messages end in a newline and continue on tab-indented lines.
+std::string Clean(const char* message) {
+  std::string s = absl::StrReplaceAll(message == nullptr ? "" : message, {{"\n\t", " "}});
+  absl::StripAsciiWhitespace(&s);
+  return absl::StrReplaceAll(s, {{"\n", "; "}});
+}
+
+// Waits until the socket is readable (or writable), or the deadline passes.
+bool WaitSocket(int fd, bool for_write, absl::Time deadline) {
+  while (true) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    int ms = static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60'000));
+    int r = poll(&p, 1, ms);
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return true;  // let libpq report the socket's error
+  }
+}
+
+std::string SessionSetup(const ConnectOptions& options) {
+  std::string sql = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'";
+  if (options.statement_timeout > absl::ZeroDuration()) {
+    absl::StrAppend(&sql, "; SET statement_timeout = ",
+                    std::max<int64_t>(1, absl::ToInt64Milliseconds(options.statement_timeout)));
+  }
+  return sql;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectOptions& options,
+                                                             absl::Time deadline) {
+  // expand_dbname=1: `dbname` may hold a whole conninfo string or URI.
+  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {options.dsn.c_str(), "sundesk", nullptr};
+  PGconn* raw = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (raw == nullptr) return absl::ResourceExhaustedError("pg: out of memory connecting");
+  std::unique_ptr<Connection> conn(new Connection(raw));
+  if (PQstatus(raw) == CONNECTION_BAD) {
+    return absl::UnavailableError(absl::StrCat("pg: cannot connect: ", Clean(PQerrorMessage(raw))));
+  }
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK) {
+    if (state == PGRES_POLLING_FAILED) {
+      return absl::UnavailableError(
+          absl::StrCat("pg: cannot connect: ", Clean(PQerrorMessage(raw))));
+    }
+    // The socket can change between polls (libpq tries each host in turn).
+    if (!WaitSocket(PQsocket(raw), state == PGRES_POLLING_WRITING, deadline)) {
+      return absl::UnavailableError("pg: cannot connect: timed out");
+    }
+    state = PQconnectPoll(raw);
+  }
+  PQsetNoticeReceiver(raw, &Connection::OnNotice, conn.get());
+  if (absl::Status st = conn->ExecuteScript(SessionSetup(options)); !st.ok()) return st;
+  return conn;
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+void Connection::OnNotice(void* self, const pg_result* notice) {
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  std::string message = Clean(PQresultErrorMessage(notice));
+  absl::string_view level = severity == nullptr ? "" : severity;
+  // libpq hands an ERROR or FATAL that arrives while idle to the notice receiver. It is
+  // the server saying why it is about to close the session (shutdown, terminated backend,
+  // idle timeout); the close itself may arrive a moment later.
+  if (level == "FATAL" || level == "PANIC" || level == "ERROR") {
+    static_cast<Connection*>(self)->unusable_ = true;
+    log::Info("pg: server is closing a session", {{"message", message}});
+    return;
+  }
+  log::Debug("pg: server notice", {{"notice", message}});
+}
+
+absl::Status Connection::StatusFromFailedCall(absl::string_view what) const {
+  std::string message = Clean(PQerrorMessage(conn_));
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return absl::UnavailableError(absl::StrCat("pg: connection lost during ", what, ": ", message));
+  }
+  return absl::InternalError(absl::StrCat("pg: ", what, " failed: ", message));
+}
+
+absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<const Param> params) {
+  std::vector<Oid> types;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  types.reserve(params.size());
+  values.reserve(params.size());
+  lengths.reserve(params.size());
+  formats.reserve(params.size());
+  for (const Param& p : params) {
+    types.push_back(p.is_bytea() ? kByteaOid : 0);
+    values.push_back(p.is_null() ? nullptr : p.value().data());
+    lengths.push_back(static_cast<int>(p.value().size()));
+    formats.push_back(p.is_bytea() ? 1 : 0);
+  }
+  std::string statement(sql);
+  PGresult* raw = PQexecParams(conn_, statement.c_str(), static_cast<int>(params.size()),
+                               types.data(), values.data(), lengths.data(), formats.data(),
+                               /*resultFormat=*/0);
+  return TakeResult(raw);
+}
+
+absl::Status Connection::ExecuteScript(absl::string_view sql) {
+  std::string script(sql);
+  return TakeResult(PQexec(conn_, script.c_str())).status();
+}
+
+absl::StatusOr<Result> Connection::TakeResult(pg_result* raw) {
+  if (raw == nullptr) return StatusFromFailedCall("query");
+  Result result(raw);
+  switch (PQresultStatus(raw)) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_EMPTY_QUERY:
+      return result;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+      unusable_ = true;
+      return absl::UnimplementedError("pg: COPY is not supported through Execute");
+    default:
+      break;
+  }
+  const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+  if (sqlstate == nullptr) {
+    // Errors libpq makes itself (e.g. "server closed the connection unexpectedly") have
+    // no SQLSTATE.
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return absl::UnavailableError(
+          absl::StrCat("pg: connection lost: ", Clean(PQresultErrorMessage(raw))));
+    }
+    return absl::InternalError(absl::StrCat("pg: ", Clean(PQresultErrorMessage(raw))));
+  }
+  auto field = [raw](int code) {
+    const char* v = PQresultErrorField(raw, code);
+    return absl::string_view(v == nullptr ? "" : v);
+  };
+  return ServerError(sqlstate, field(PG_DIAG_MESSAGE_PRIMARY), field(PG_DIAG_MESSAGE_DETAIL),
+                     field(PG_DIAG_CONSTRAINT_NAME));
+}
+
+bool Connection::healthy() const {
+  if (unusable_ || PQstatus(conn_) != CONNECTION_OK) return false;
+  PGTransactionStatusType tx = PQtransactionStatus(conn_);
+  return tx != PQTRANS_ACTIVE && tx != PQTRANS_UNKNOWN;
+}
+
+bool Connection::in_transaction() const {
+  PGTransactionStatusType tx = PQtransactionStatus(conn_);
+  return tx == PQTRANS_INTRANS || tx == PQTRANS_INERROR;
+}
+
+bool Connection::StillConnected() {
+  if (!healthy() || PQsocket(conn_) < 0) return false;
+  // An idle session has nothing to read unless the server sent a notice or closed it (a
+  // restart, pg_terminate_backend, idle timeout). Closing shows as a read error or EOF,
+  // possibly only after a final error message has been consumed.
+  for (int i = 0; i < 4; ++i) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) return true;
+    if (PQconsumeInput(conn_) == 0) return false;
+    PQisBusy(conn_);  // parses what arrived, which may call OnNotice
+    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+    if (!healthy()) return false;
+  }
+  return healthy();
+}
+
+int Connection::backend_pid() const { return PQbackendPID(conn_); }
+
+std::string Connection::error_message() const { return Clean(PQerrorMessage(conn_)); }
+
+std::string Connection::QuoteIdentifier(absl::string_view name) const {
+  char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
+  if (quoted == nullptr) {  // only for invalid encoding: quote by hand
+    return absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\"");
+  }
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
+}  // namespace sundesk::pg

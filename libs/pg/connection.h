@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "libs/pg/param.h"
+#include "libs/pg/result.h"
+
+struct pg_conn;
+
+namespace sundesk::pg {
+
+struct ConnectOptions {
+  std::string dsn = "";  // libpq conninfo ("host=... dbname=...") or URI ("postgresql://...")
+  absl::Duration statement_timeout = absl::ZeroDuration();  // zero: the server's setting
+};
+
+// One libpq session. Not thread-safe: a Connection belongs to one thread at a time (the
+// Pool's lease enforces that). Every session runs with TimeZone=UTC and DateStyle=ISO.
+class Connection {
+ public:
+  // Connects, giving up at `deadline` (UNAVAILABLE).
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const ConnectOptions& options,
+                                                          absl::Time deadline);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // One statement with `$1..$n` parameters (extended protocol, so no SQL injection).
+  absl::StatusOr<Result> Execute(absl::string_view sql, absl::Span<const Param> params = {});
+  // Several `;`-separated statements without parameters (simple protocol): DDL, migrations.
+  absl::Status ExecuteScript(absl::string_view sql);
+
+  // False once the session is lost or in a state nobody can use (e.g. inside COPY); a
+  // Pool then closes it instead of handing it out again.
+  bool healthy() const;
+  // Makes the Pool close this session instead of reusing it: for code that changed session
+  // state (settings, advisory locks) it cannot reliably undo.
+  void Discard() { discarded_ = true; }
+  bool discarded() const { return discarded_; }
+  // True between BEGIN and COMMIT/ROLLBACK (including a failed transaction).
+  bool in_transaction() const;
+  // Checks, without a round trip, that the server has not closed this idle session.
+  bool StillConnected();
+  int backend_pid() const;
+  // libpq's last error message, on one line.
+  std::string error_message() const;
+
+  // `"name"` with quotes doubled, for identifiers that cannot be parameters (schemas).
+  std::string QuoteIdentifier(absl::string_view name) const;
+
+  pg_conn* native() { return conn_; }
+
+ private:
+  explicit Connection(pg_conn* conn) : conn_(conn) {}
+  absl::Status StatusFromFailedCall(absl::string_view what) const;
+  absl::StatusOr<Result> TakeResult(pg_result* raw);
+  static void OnNotice(void* self, const pg_result* notice);
+
+  pg_conn* conn_;
+  bool unusable_ = false;
+  bool discarded_ = false;
+};
+
+}  // namespace sundesk::pg

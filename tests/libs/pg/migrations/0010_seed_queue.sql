@@ -1,0 +1,1 @@
+INSERT INTO queues (id, name, language) VALUES (1, 'Impressoras', 'pt-BR');

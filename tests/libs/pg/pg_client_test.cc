@@ -1,0 +1,424 @@
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/pg/errors.h"
+#include "libs/pg/listener.h"
+#include "libs/pg/pool.h"
+#include "libs/pg/transaction.h"
+#include "tests/libs/pg/pg_fixture.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
+
+namespace sundesk::pg {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Two transactions meet here after their first reads, so that they really overlap.
+class Rendezvous {
+ public:
+  explicit Rendezvous(int parties) : parties_(parties) {}
+  bool Arrive() {
+    absl::MutexLock lock(&mu_);
+    ++arrived_;
+    auto all = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return arrived_ >= parties_; };
+    return mu_.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30));
+  }
+
+ private:
+  absl::Mutex mu_;
+  const int parties_;
+  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST_F(PgTest, ExecutesWithTextParamsNullsAndReadsColumnsByName) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id bigint PRIMARY KEY, subject text NOT NULL, "
+                    "priority int, escalated boolean, opened_at timestamptz)")
+                  .ok());
+  const absl::Time opened = absl::FromUnixMicros(1'767'225'600'123'456);
+  auto insert = Query("INSERT INTO tickets VALUES ($1, $2, $3, $4, $5)",
+                      {7, "Drucker brennt — ñ ü 日本", std::nullopt, true, opened});
+  ASSERT_TRUE(insert.ok()) << insert.status();
+  EXPECT_EQ(insert->affected_rows(), 1);
+
+  auto rows = Query(
+      "SELECT id, subject, priority, escalated, opened_at FROM tickets "
+      "WHERE id = $1",
+      {int64_t{7}});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows(), 1);
+  EXPECT_EQ(rows->columns(), 5);
+  EXPECT_EQ(rows->ColumnIndex("priority"), 2);
+  EXPECT_EQ(rows->ColumnIndex("missing"), -1);
+  EXPECT_EQ(*rows->Int64(0, "id"), 7);
+  EXPECT_EQ(rows->Text(0, "subject"), "Drucker brennt — ñ ü 日本");
+  EXPECT_TRUE(rows->IsNull(0, "priority"));
+  EXPECT_EQ(rows->Int64(0, "priority").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*rows->Bool(0, "escalated"), true);
+  EXPECT_EQ(*rows->Time(0, "opened_at"), opened);
+
+  auto update = Query("UPDATE tickets SET priority = $1 WHERE id IN (7, 8)", {2});
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_EQ(update->affected_rows(), 1);
+}
+
+TEST_F(PgTest, ByteaRoundTripKeepsEveryByteIncludingZeros) {
+  ASSERT_TRUE(Query("CREATE TABLE outbox (id int PRIMARY KEY, payload bytea NOT NULL)").ok());
+  std::string payload("\0\0proto\0", 8);
+  for (int b = 0; b < 256; ++b) payload.push_back(static_cast<char>(b));
+  ASSERT_TRUE(Query("INSERT INTO outbox VALUES ($1, $2)", {1, Param::Bytea(payload)}).ok());
+
+  auto rows = Query("SELECT payload, length(payload) FROM outbox WHERE id = 1");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows->Int64(0, 1), static_cast<int64_t>(payload.size()));
+  auto read = rows->Bytea(0, "payload");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, payload);
+}
+
+TEST_F(PgTest, UniqueViolationIsAlreadyExistsNamingSqlStateAndConstraint) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id bigint PRIMARY KEY, request_id text "
+                    "CONSTRAINT tickets_request_id_key UNIQUE)")
+                  .ok());
+  ASSERT_TRUE(Query("INSERT INTO tickets VALUES (1, 'req-1')").ok());
+  auto again = Query("INSERT INTO tickets VALUES ($1, $2)", {2, "req-1"});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(again.status().message(), HasSubstr("SQLSTATE 23505"));
+  EXPECT_THAT(again.status().message(), HasSubstr("duplicate key value"));
+  EXPECT_EQ(SqlState(again.status()), "23505");
+  EXPECT_EQ(ConstraintName(again.status()), "tickets_request_id_key");
+}
+
+TEST_F(PgTest, DataAndReferenceErrorsMapToClientCodes) {
+  auto bad_int = Query("SELECT $1::int", {"forty-two"});
+  EXPECT_EQ(bad_int.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqlState(bad_int.status()), "22P02");
+
+  // Execute takes one statement; several go through ExecuteScript.
+  EXPECT_EQ(Query("SELECT 1; SELECT 2").status().code(), absl::StatusCode::kInternal);
+  auto lease = pool_->Acquire();
+  ASSERT_TRUE(lease.ok());
+  ASSERT_TRUE((*lease)
+                  ->ExecuteScript("CREATE TABLE tenants (id int PRIMARY KEY); "
+                                  "CREATE TABLE tickets (tenant_id int REFERENCES tenants)")
+                  .ok());
+  auto orphan = (*lease)->Execute("INSERT INTO tickets VALUES ($1)", {99});
+  EXPECT_EQ(orphan.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SqlState(orphan.status()), "23503");
+
+  auto syntax = (*lease)->Execute("SELEC 1");
+  EXPECT_EQ(syntax.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(syntax.status().message(), HasSubstr("42601"));
+  EXPECT_TRUE((*lease)->Execute("SELECT 1").ok()) << "an error leaves the session usable";
+}
+
+TEST_F(PgTest, StatementTimeoutIsDeadlineExceededAndTheConnectionStaysUsable) {
+  auto pool = MakePool({.size = 1, .statement_timeout = absl::Milliseconds(100)});
+  ASSERT_TRUE(pool.ok());
+  auto lease = (*pool)->Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  absl::Time start = absl::Now();
+  auto slow = (*lease)->Execute("SELECT pg_sleep(30)");
+  EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded) << slow.status();
+  EXPECT_EQ(SqlState(slow.status()), "57014");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_TRUE((*lease)->Execute("SELECT 1").ok());
+}
+
+TEST(PgPoolTest, RejectsMalformedDsnAndReportsRefusedConnectionsAsUnavailable) {
+  EXPECT_EQ(Pool::Create({.dsn = "host=127.0.0.1 port"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto pool = Pool::Create(
+      {.dsn = absl::StrCat("postgresql://postgres@127.0.0.1:", testing::FreePort(), "/x")});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto lease = (*pool)->Acquire();
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable) << lease.status();
+  EXPECT_EQ((*pool)->Ping().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*pool)->open_connections(), 0);
+}
+
+TEST_F(PgTest, AcquireGivesUpAtTheDeadlineWhenAllConnectionsAreLeased) {
+  auto pool = MakePool({.size = 1});
+  ASSERT_TRUE(pool.ok());
+  std::optional<Lease> held;
+  {
+    auto lease = (*pool)->Acquire();
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    held.emplace(*std::move(lease));
+  }
+  absl::Time start = absl::Now();
+  auto busy = (*pool)->Acquire(absl::Now() + absl::Milliseconds(100));
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
+
+  absl::Status waiter_status;
+  std::thread waiter([&] {
+    auto lease = (*pool)->Acquire(absl::Now() + absl::Seconds(30));
+    waiter_status = lease.status();
+  });
+  held.reset();
+  waiter.join();
+  EXPECT_TRUE(waiter_status.ok()) << waiter_status;
+  EXPECT_EQ((*pool)->open_connections(), 1);
+}
+
+// Ends a backend from another session and waits until it is gone.
+void TerminateBackend(Pool& admin, int pid) {
+  auto lease = admin.Acquire();
+  ASSERT_TRUE(lease.ok());
+  ASSERT_TRUE((*lease)->Execute("SELECT pg_terminate_backend($1)", {pid}).ok());
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = (*lease)->Execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", {pid});
+        return r.ok() && *r->Int64(0, 0) == 0;
+      },
+      absl::Seconds(30)));
+}
+
+TEST_F(PgTest, IdleConnectionTheServerClosedIsNotHandedOutAgain) {
+  auto pool = MakePool({.size = 1});
+  ASSERT_TRUE(pool.ok());
+  int first_pid = 0;
+  {
+    auto lease = (*pool)->Acquire();
+    ASSERT_TRUE(lease.ok());
+    first_pid = (*lease)->backend_pid();
+  }
+  TerminateBackend(*pool_, first_pid);
+
+  auto lease = (*pool)->Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_NE((*lease)->backend_pid(), first_pid);
+  EXPECT_TRUE((*lease)->Execute("SELECT 1").ok());
+}
+
+TEST_F(PgTest, ConnectionBrokenDuringALeaseIsReplacedNotReused) {
+  auto pool = MakePool({.size = 1});
+  ASSERT_TRUE(pool.ok());
+  int first_pid = 0;
+  {
+    auto lease = (*pool)->Acquire();
+    ASSERT_TRUE(lease.ok());
+    first_pid = (*lease)->backend_pid();
+    TerminateBackend(*pool_, first_pid);
+    auto lost = (*lease)->Execute("SELECT 1");
+    EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable) << lost.status();
+    EXPECT_FALSE((*lease)->healthy());
+  }
+  EXPECT_EQ((*pool)->open_connections(), 0);
+  auto lease = (*pool)->Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_NE((*lease)->backend_pid(), first_pid);
+  EXPECT_TRUE((*lease)->Execute("SELECT 1").ok());
+}
+
+TEST_F(PgTest, WithTransactionCommitsOrRollsBackEverything) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+  absl::Status committed = WithTransaction(*pool_, [](Connection& tx) {
+    return tx.Execute("INSERT INTO tickets VALUES (1), (2)").status();
+  });
+  EXPECT_TRUE(committed.ok()) << committed;
+
+  int runs = 0;
+  absl::Status failed = WithTransaction(*pool_, [&runs](Connection& tx) {
+    ++runs;
+    absl::Status st = tx.Execute("INSERT INTO tickets VALUES (3)").status();
+    if (!st.ok()) return st;
+    return absl::NotFoundError("agent went offline");
+  });
+  EXPECT_EQ(failed, absl::NotFoundError("agent went offline"));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets"), 2);
+  EXPECT_EQ(pool_->open_connections(), 1) << "the rolled-back connection is reused";
+}
+
+TEST_F(PgTest, WithTransactionRetriesARealSerializationFailure) {
+  // At least one agent must stay on duty; two agents go off duty at the same moment.
+  ASSERT_TRUE(
+      Query("CREATE TABLE on_duty (agent text PRIMARY KEY, on_duty boolean NOT NULL)").ok());
+  ASSERT_TRUE(Query("INSERT INTO on_duty VALUES ('ana', true), ('ben', true)").ok());
+  Rendezvous both_read(2);
+  std::atomic<int> runs{0};
+  auto go_off_duty = [&](const std::string& agent) {
+    bool first_run = true;
+    return WithTransaction(
+        *pool_,
+        [&](Connection& tx) -> absl::Status {
+          ++runs;
+          auto on = tx.Execute("SELECT count(*) FROM on_duty WHERE on_duty");
+          if (!on.ok()) return on.status();
+          if (first_run) {
+            first_run = false;
+            if (!both_read.Arrive()) return absl::DeadlineExceededError("no rendezvous");
+          }
+          if (*on->Int64(0, 0) < 2) return absl::OkStatus();
+          return tx.Execute("UPDATE on_duty SET on_duty = false WHERE agent = $1", {agent})
+              .status();
+        },
+        {.isolation = Isolation::kSerializable});
+  };
+  absl::Status ana, ben;
+  std::thread a([&] { ana = go_off_duty("ana"); });
+  std::thread b([&] { ben = go_off_duty("ben"); });
+  a.join();
+  b.join();
+  EXPECT_TRUE(ana.ok()) << ana;
+  EXPECT_TRUE(ben.ok()) << ben;
+  EXPECT_GE(runs.load(), 3) << "one of the two must have been retried";
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM on_duty WHERE on_duty"), 1);
+}
+
+TEST_F(PgTest, WithTransactionRetriesTheVictimOfADeadlock) {
+  ASSERT_TRUE(Query("CREATE TABLE load (agent text PRIMARY KEY, tickets int NOT NULL)").ok());
+  ASSERT_TRUE(Query("INSERT INTO load VALUES ('ana', 0), ('ben', 0)").ok());
+  Rendezvous both_locked(2);
+  std::atomic<int> runs{0};
+  auto move_ticket = [&](const std::string& from, const std::string& to) {
+    bool first_run = true;
+    return WithTransaction(*pool_, [&](Connection& tx) -> absl::Status {
+      ++runs;
+      auto st = tx.Execute("UPDATE load SET tickets = tickets - 1 WHERE agent = $1", {from});
+      if (!st.ok()) return st.status();
+      if (first_run) {
+        first_run = false;
+        if (!both_locked.Arrive()) return absl::DeadlineExceededError("no rendezvous");
+      }
+      return tx.Execute("UPDATE load SET tickets = tickets + 1 WHERE agent = $1", {to}).status();
+    });
+  };
+  absl::Status one, two;
+  std::thread a([&] { one = move_ticket("ana", "ben"); });
+  std::thread b([&] { two = move_ticket("ben", "ana"); });
+  a.join();
+  b.join();
+  EXPECT_TRUE(one.ok()) << one;
+  EXPECT_TRUE(two.ok()) << two;
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_EQ(QueryInt("SELECT sum(abs(tickets)) FROM load"), 0);
+}
+
+TEST_F(PgTest, WithTransactionGivesUpAfterMaxAttempts) {
+  int runs = 0;
+  absl::Status st = WithTransaction(*pool_,
+                                    [&runs](Connection&) {
+                                      ++runs;
+                                      return ServerError("40001", "could not serialize access");
+                                    },
+                                    {.max_attempts = 3});
+  EXPECT_EQ(st.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(SqlState(st), "40001");
+  EXPECT_THAT(st.message(), HasSubstr("after 3 attempts"));
+  EXPECT_EQ(runs, 3);
+}
+
+TEST_F(PgTest, SwallowedErrorInsideATransactionIsNotReportedAsCommitted) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+  absl::Status st = WithTransaction(*pool_, [](Connection& tx) {
+    (void)tx.Execute("INSERT INTO tickets VALUES (1)");
+    (void)tx.Execute("INSERT INTO tickets VALUES (1)");  // duplicate, error ignored
+    return absl::OkStatus();
+  });
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets"), 0);
+}
+
+TEST_F(PgTest, ReadOnlyTransactionRejectsWrites) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+  absl::Status st = WithTransaction(
+      *pool_, [](Connection& tx) { return tx.Execute("INSERT INTO tickets VALUES (1)").status(); },
+      {.read_only = true});
+  EXPECT_EQ(SqlState(st), "25006") << st;
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets"), 0);
+}
+
+TEST_F(PgTest, ListenerWakesWhenANotifyingTransactionCommits) {
+  auto listener = Listener::Create({.dsn = dsn_, .channels = {"outbox"}});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  auto quiet = (*listener)->Wait(absl::Milliseconds(50));
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  EXPECT_TRUE(quiet->notifications.empty());
+  EXPECT_FALSE(quiet->maybe_missed);
+
+  absl::Status st = WithTransaction(*pool_, [&](Connection& tx) {
+    absl::Status notify = tx.Execute("SELECT pg_notify('outbox', $1)", {"ticket-7"}).status();
+    auto before_commit = (*listener)->Wait(absl::Milliseconds(100));
+    EXPECT_TRUE(before_commit.ok() && before_commit->notifications.empty());
+    return notify;
+  });
+  ASSERT_TRUE(st.ok()) << st;
+
+  absl::Time start = absl::Now();
+  auto woken = (*listener)->Wait(absl::Seconds(30));
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  ASSERT_EQ(woken->notifications.size(), 1u);
+  EXPECT_EQ(woken->notifications[0].channel, "outbox");
+  EXPECT_EQ(woken->notifications[0].payload, "ticket-7");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(PgTest, PoolAndListenerRecoverWhenTheServerRestartsOrCrashes) {
+  testing::PostgresServer& server = SharedServer();
+  auto listener = Listener::Create({.dsn = dsn_, .channels = {"outbox"}});
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  ASSERT_TRUE(pool_->Ping().ok());
+
+  ASSERT_TRUE(server.Restart().ok());
+  // The pooled session died with the old server; the pool notices before handing it out.
+  EXPECT_TRUE(pool_->Ping().ok());
+  auto after_restart = (*listener)->Wait(absl::Seconds(30));
+  ASSERT_TRUE(after_restart.ok()) << after_restart.status();
+  EXPECT_TRUE(after_restart->maybe_missed);
+  ASSERT_TRUE(Query("NOTIFY outbox, 'after-restart'").ok());
+  auto woken = (*listener)->Wait(absl::Seconds(30));
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  ASSERT_EQ(woken->notifications.size(), 1u);
+  EXPECT_EQ(woken->notifications[0].payload, "after-restart");
+
+  server.Kill();
+  absl::Time start = absl::Now();
+  EXPECT_EQ(pool_->Ping().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*listener)->Wait(absl::Milliseconds(200)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+
+  ASSERT_TRUE(server.Restart().ok());
+  EXPECT_TRUE(pool_->Ping().ok());
+  auto after_crash = (*listener)->Wait(absl::Seconds(30));
+  ASSERT_TRUE(after_crash.ok()) << after_crash.status();
+  EXPECT_TRUE(after_crash->maybe_missed);
+}
+
+TEST(PgDurabilityTest, CommittedTransactionsSurviveAServerCrash) {
+  // syncfs: after a crash the server syncs the data dir with one call, not file by file.
+  auto server = testing::PostgresServer::Start(
+      {.fsync = true, .settings = {{"recovery_init_sync_method", "syncfs"}}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto pool = Pool::Create({.dsn = (*server)->dsn()});
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE(WithTransaction(**pool, [](Connection& tx) {
+                return tx.Execute("CREATE TABLE tickets (id int PRIMARY KEY)").status();
+              }).ok());
+  for (int id = 1; id <= 20; ++id) {
+    ASSERT_TRUE(WithTransaction(**pool, [id](Connection& tx) {
+                  return tx.Execute("INSERT INTO tickets VALUES ($1)", {id}).status();
+                }).ok());
+  }
+  (*server)->Kill();
+  ASSERT_TRUE((*server)->Restart().ok());
+  auto lease = (*pool)->Acquire();
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  auto count = (*lease)->Execute("SELECT count(*) FROM tickets");
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count->Int64(0, 0), 20);
+}
+
+}  // namespace
+}  // namespace sundesk::pg
