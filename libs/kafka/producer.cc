@@ -117,4 +117,16 @@ absl::Status Producer::Flush(absl::Duration timeout) {
 
 int Producer::InFlight() const { return rd_kafka_outq_len(rk_); }
 
+absl::Status Producer::Ping(absl::Duration timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, /*all_topics=*/0, /*only_rkt=*/nullptr,
+                                              &metadata,
+                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("kafka: no metadata: ", rd_kafka_err2str(err)));
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return absl::OkStatus();
+}
+
 }  // namespace sundesk::kafka

@@ -69,6 +69,10 @@ class Producer {
   // Roughly the messages queued or in flight whose delivery reports have not run yet.
   int InFlight() const;
 
+  // A metadata round trip to the cluster within `timeout`: for readiness checks.
+  // UNAVAILABLE when no broker answers.
+  absl::Status Ping(absl::Duration timeout);
+
  private:
   Producer() = default;
   void PollLoop();

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libs/core/config.h"
+#include "libs/kafka/producer.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pool.h"
+#include "libs/redis/pool.h"
+#include "libs/rpc/server.h"
+
+// Connecting a service to what it stands on, from the options of service_runtime.h, the
+// same way in every service. Each dependency comes with the readiness check that keeps
+// the service NOT_SERVING while that dependency does not answer.
+namespace sundesk::runtime {
+
+struct Postgres {
+  std::unique_ptr<pg::Pool> pool;
+  // Applies the schema's migrations (once, successfully), then pings.
+  rpc::ReadinessCheck readiness;
+};
+
+// Builds the pool (exit 2 on a malformed DSN) and tries the migrations at once, so a
+// healthy start serves with its schema in place; if PostgreSQL is not up yet, the
+// readiness check keeps trying and the service stays NOT_SERVING until they are applied.
+Postgres PostgresOrExit(const Config& config, const std::string& schema,
+                        std::vector<pg::Migration> migrations);
+
+struct Kafka {
+  std::unique_ptr<kafka::Producer> producer;
+  rpc::ReadinessCheck readiness;  // a metadata round trip to the cluster
+};
+
+Kafka KafkaProducerOrExit(const Config& config, const std::string& client_id);
+
+struct Redis {
+  std::unique_ptr<redis::Pool> pool;
+  rpc::ReadinessCheck readiness;  // PING
+};
+
+// From --redis-addr (host:port) and --redis-pool-size; exit 2 when malformed.
+Redis RedisOrExit(const Config& config);
+
+}  // namespace sundesk::runtime

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "libs/rpc/auth.h"
+#include "sundesk/routing/v1/routing_service.grpc.pb.h"
+
+namespace sundesk::routing {
+
+// gRPC handlers of sundesk.routing.v1.RoutingService: translate proto <-> domain and nothing more.
+// Until the routing service's own issue lands, every RPC authenticates the caller and
+// answers UNIMPLEMENTED.
+class RoutingServiceHandlers final
+    : public ::sundesk::routing::v1::RoutingService::CallbackService {
+ public:
+  explicit RoutingServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+
+  grpc::ServerBidiReactor<::sundesk::routing::v1::AgentMessage,
+                          ::sundesk::routing::v1::RoutingMessage>*
+  AgentSession(grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* SetPresence(grpc::CallbackServerContext* context,
+                                        const ::sundesk::routing::v1::SetPresenceRequest* request,
+                                        ::sundesk::routing::v1::Presence* response) override;
+  grpc::ServerUnaryReactor* GetPresence(grpc::CallbackServerContext* context,
+                                        const ::sundesk::routing::v1::GetPresenceRequest* request,
+                                        ::sundesk::routing::v1::Presence* response) override;
+  grpc::ServerUnaryReactor* AcceptOffer(
+      grpc::CallbackServerContext* context,
+      const ::sundesk::routing::v1::AcceptOfferRequest* request,
+      ::sundesk::routing::v1::AcceptOfferResponse* response) override;
+  grpc::ServerUnaryReactor* RejectOffer(
+      grpc::CallbackServerContext* context,
+      const ::sundesk::routing::v1::RejectOfferRequest* request,
+      ::sundesk::routing::v1::RejectOfferResponse* response) override;
+  grpc::ServerUnaryReactor* GetRoutingPolicy(
+      grpc::CallbackServerContext* context,
+      const ::sundesk::routing::v1::GetRoutingPolicyRequest* request,
+      ::sundesk::routing::v1::RoutingPolicy* response) override;
+  grpc::ServerUnaryReactor* UpdateRoutingPolicy(
+      grpc::CallbackServerContext* context,
+      const ::sundesk::routing::v1::UpdateRoutingPolicyRequest* request,
+      ::sundesk::routing::v1::RoutingPolicy* response) override;
+  grpc::ServerUnaryReactor* ListQueue(grpc::CallbackServerContext* context,
+                                      const ::sundesk::routing::v1::ListQueueRequest* request,
+                                      ::sundesk::routing::v1::ListQueueResponse* response) override;
+
+ private:
+  const rpc::Authenticator& auth_;
+};
+
+}  // namespace sundesk::routing

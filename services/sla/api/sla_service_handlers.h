@@ -1,0 +1,44 @@
+#pragma once
+
+#include "libs/rpc/auth.h"
+#include "sundesk/sla/v1/sla_service.grpc.pb.h"
+
+namespace sundesk::sla {
+
+// gRPC handlers of sundesk.sla.v1.SlaService: translate proto <-> domain and nothing more.
+// Until the sla service's own issue lands, every RPC authenticates the caller and
+// answers UNIMPLEMENTED.
+class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::CallbackService {
+ public:
+  explicit SlaServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+
+  grpc::ServerUnaryReactor* CreateCalendar(grpc::CallbackServerContext* context,
+                                           const ::sundesk::sla::v1::CreateCalendarRequest* request,
+                                           ::sundesk::sla::v1::Calendar* response) override;
+  grpc::ServerUnaryReactor* GetCalendar(grpc::CallbackServerContext* context,
+                                        const ::sundesk::sla::v1::GetCalendarRequest* request,
+                                        ::sundesk::sla::v1::Calendar* response) override;
+  grpc::ServerUnaryReactor* ListCalendars(
+      grpc::CallbackServerContext* context, const ::sundesk::sla::v1::ListCalendarsRequest* request,
+      ::sundesk::sla::v1::ListCalendarsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateCalendar(grpc::CallbackServerContext* context,
+                                           const ::sundesk::sla::v1::UpdateCalendarRequest* request,
+                                           ::sundesk::sla::v1::Calendar* response) override;
+  grpc::ServerUnaryReactor* CreatePolicy(grpc::CallbackServerContext* context,
+                                         const ::sundesk::sla::v1::CreatePolicyRequest* request,
+                                         ::sundesk::sla::v1::Policy* response) override;
+  grpc::ServerUnaryReactor* ListPolicies(
+      grpc::CallbackServerContext* context, const ::sundesk::sla::v1::ListPoliciesRequest* request,
+      ::sundesk::sla::v1::ListPoliciesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdatePolicy(grpc::CallbackServerContext* context,
+                                         const ::sundesk::sla::v1::UpdatePolicyRequest* request,
+                                         ::sundesk::sla::v1::Policy* response) override;
+  grpc::ServerUnaryReactor* GetTicketSla(grpc::CallbackServerContext* context,
+                                         const ::sundesk::sla::v1::GetTicketSlaRequest* request,
+                                         ::sundesk::sla::v1::TicketSla* response) override;
+
+ private:
+  const rpc::Authenticator& auth_;
+};
+
+}  // namespace sundesk::sla
