@@ -15,3 +15,26 @@ TEST(FindHeaderTest, FirstValueOfAnExactName) {
 
 }  // namespace
 }  // namespace sundesk::kafka
+
+namespace sundesk::kafka {
+namespace {
+
+TEST(EncodeHeadersTest, RoundTripsBinaryRepeatsAndOrder) {
+  Headers h = {{"ce_id", "x"}, {"bin", std::string("\0\xff\n", 3)}, {"ce_id", ""}, {"", "v"}};
+  auto back = DecodeHeaders(EncodeHeaders(h));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, h);
+  EXPECT_TRUE(DecodeHeaders("")->empty());
+}
+
+TEST(EncodeHeadersTest, CorruptInputIsDataLoss) {
+  std::string good = EncodeHeaders({{"key", "value"}});
+  for (size_t cut = 1; cut < good.size(); ++cut) {
+    EXPECT_EQ(DecodeHeaders(absl::string_view(good).substr(0, cut)).status().code(),
+              absl::StatusCode::kDataLoss)
+        << cut;
+  }
+}
+
+}  // namespace
+}  // namespace sundesk::kafka

@@ -301,7 +301,9 @@ TEST_F(KafkaTest, ProducerHoldsMessagesWhileBrokersAreDownThenDeliversAll) {
   ASSERT_TRUE(producer->Produce("outage", "warm-up", "x", {}, nullptr).ok());
   ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
 
+  EXPECT_TRUE(producer->Ping(absl::Seconds(5)).ok());
   for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  EXPECT_EQ(producer->Ping(absl::Milliseconds(300)).code(), absl::StatusCode::kUnavailable);
   Deliveries deliveries;
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(producer->Produce("outage", absl::StrCat("ticket-", i), "v", {},

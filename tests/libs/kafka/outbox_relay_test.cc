@@ -1,0 +1,376 @@
+// The outbox relay between a real PostgreSQL and a real devkafka.
+#include "libs/kafka/outbox_relay.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/core/status.h"
+#include "libs/kafka/envelope.h"
+#include "libs/kafka/outbox.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pool.h"
+#include "libs/pg/transaction.h"
+#include "prometheus/registry.h"
+#include "tests/support/devkafka_server.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
+
+namespace sundesk::kafka {
+namespace {
+
+using ::sundesk::testing::DevKafka;
+using ::sundesk::testing::PostgresServer;
+using ::sundesk::testing::WaitFor;
+
+constexpr char kTopic[] = "sundesk.ticket.events.v1";
+constexpr int kPartitions = 6;
+constexpr char kSchema[] = "ticket";
+
+// Reads a whole topic from the beginning without a consumer group (no 3 s group join).
+class TopicReader {
+ public:
+  explicit TopicReader(const std::string& bootstrap) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", "outbox-test-reader", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof(err));
+    rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "100", err, sizeof(err));
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(kPartitions);
+    for (int p = 0; p < kPartitions; ++p) {
+      rd_kafka_topic_partition_list_add(parts, kTopic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk_, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+  }
+  ~TopicReader() {
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
+
+  // Everything read so far plus whatever arrives until `n` messages were read in all.
+  const std::vector<Message>& ReadUntil(size_t n, absl::Duration timeout = absl::Seconds(20)) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (messages_.size() < n && absl::Now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 50);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        Message msg;
+        msg.partition = m->partition;
+        msg.offset = m->offset;
+        msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+        msg.value.assign(static_cast<const char*>(m->payload), m->len);
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name;
+          const void* value;
+          size_t size;
+          for (size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &value, &size); ++i) {
+            msg.headers.push_back({name, std::string(static_cast<const char*>(value), size)});
+          }
+        }
+        messages_.push_back(std::move(msg));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    return messages_;
+  }
+
+  // The number of messages in the topic's log.
+  int64_t LogSize() {
+    int64_t total = 0;
+    for (int p = 0; p < kPartitions; ++p) {
+      int64_t low = 0, high = 0;
+      rd_kafka_query_watermark_offsets(rk_, kTopic, p, &low, &high, 5000);
+      total += high - low;
+    }
+    return total;
+  }
+
+ private:
+  rd_kafka_t* rk_;
+  std::vector<Message> messages_;
+};
+
+// Runs a relay on its own thread; Stop() (or the destructor) stops and joins it.
+class RunningRelay {
+ public:
+  RunningRelay(OutboxRelayOptions options, Producer& producer) {
+    auto relay = OutboxRelay::Create(std::move(options), producer, registry_);
+    EXPECT_TRUE(relay.ok()) << relay.status();
+    relay_ = std::move(*relay);
+    thread_ = std::thread([this] { EXPECT_TRUE(relay_->Run().ok()); });
+  }
+  ~RunningRelay() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    relay_->Stop();
+    thread_.join();
+  }
+  bool active() const { return relay_->active(); }
+
+  double Metric(const std::string& name) const {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != name || family.metric.empty()) continue;
+      const auto& m = family.metric.front();
+      if (family.type == prometheus::MetricType::Gauge) return m.gauge.value;
+      if (family.type == prometheus::MetricType::Counter) return m.counter.value;
+      if (family.type == prometheus::MetricType::Histogram) {
+        return static_cast<double>(m.histogram.sample_count);
+      }
+    }
+    return -1;
+  }
+
+ private:
+  prometheus::Registry registry_;
+  std::unique_ptr<OutboxRelay> relay_;
+  std::thread thread_;
+};
+
+class OutboxRelayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    postgres_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete postgres_;
+    postgres_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(postgres_, nullptr);
+    auto dsn = postgres_->CreateDatabase(
+        absl::AsciiStrToLower(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    dsn_ = *dsn;
+    auto pool = pg::Pool::Create({.dsn = dsn_, .size = 4});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = std::move(*pool);
+    ASSERT_TRUE(pg::RunMigrations(*pool_, kSchema, {OutboxMigration(1)}).ok());
+
+    auto kafka = DevKafka::Start();
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    kafka_ = std::move(*kafka);
+    producer_ = NewProducer();
+  }
+
+  std::unique_ptr<Producer> NewProducer(absl::Duration delivery_timeout = absl::Seconds(30)) {
+    ProducerOptions o;
+    o.bootstrap_servers = kafka_->bootstrap();
+    o.client_id = "outbox-test";
+    o.delivery_timeout = delivery_timeout;
+    o.properties["reconnect.backoff.max.ms"] = "200";
+    auto p = Producer::Create(o);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return std::move(*p);
+  }
+
+  OutboxRelayOptions RelayOptions() {
+    OutboxRelayOptions o;
+    o.dsn = dsn_;
+    o.schema = kSchema;
+    o.poll_interval = absl::Milliseconds(200);
+    o.retry_backoff_initial = absl::Milliseconds(50);
+    o.retry_backoff_max = absl::Milliseconds(500);
+    return o;
+  }
+
+  // One transaction per call: `count` events of ticket `key`, sequences first..first+count-1.
+  absl::Status Enqueue(const std::string& key, int first, int count) {
+    return pg::WithTransaction(*pool_, [&](pg::Connection& tx) -> absl::Status {
+      for (int seq = first; seq < first + count; ++seq) {
+        events::v1::TicketUpdated payload;
+        payload.add_changed_fields("priority");
+        SUNDESK_ASSIGN_OR_RETURN(
+            events::v1::Event e,
+            NewEvent(ids_, clock_,
+                     {.source = "sundesk/ticket", .tenant_id = "acme", .subject = key,
+                      .sequence = seq},
+                     payload));
+        SUNDESK_RETURN_IF_ERROR(InsertOutboxEvent(tx, kSchema, kTopic, e));
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  int64_t Count(const std::string& where) {
+    auto conn = pool_->Acquire();
+    EXPECT_TRUE(conn.ok());
+    auto r = (*conn)->Execute(absl::StrCat("SELECT count(*) FROM ticket.outbox WHERE ", where));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return *r->Int64(0, 0);
+  }
+
+  // key -> sequences in the order they were read, duplicates dropped.
+  static std::map<std::string, std::vector<int64_t>> SequencesByKey(
+      const std::vector<Message>& messages) {
+    std::map<std::string, std::vector<int64_t>> out;
+    std::set<std::string> seen_ids;
+    for (const Message& m : messages) {
+      auto e = ParseEvent(m);
+      EXPECT_TRUE(e.ok()) << e.status();
+      if (!e.ok() || !seen_ids.insert(e->event_id()).second) continue;
+      EXPECT_EQ(m.key, e->subject());
+      out[m.key].push_back(e->sequence());
+    }
+    return out;
+  }
+
+  static std::vector<int64_t> Range(int64_t first, int64_t count) {
+    std::vector<int64_t> v;
+    for (int64_t i = first; i < first + count; ++i) v.push_back(i);
+    return v;
+  }
+
+  static PostgresServer* postgres_;
+  std::string dsn_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<DevKafka> kafka_;
+  std::unique_ptr<Producer> producer_;
+  SystemClock clock_;
+  UuidV7Generator ids_{clock_};
+};
+
+PostgresServer* OutboxRelayTest::postgres_ = nullptr;
+
+TEST_F(OutboxRelayTest, InsertOutsideATransactionIsRefused) {
+  auto conn = pool_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EventRecord r{kTopic, "tk-1", "payload", {}};
+  EXPECT_EQ(InsertOutboxRecord(**conn, kSchema, r).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count("true"), 0);
+}
+
+TEST_F(OutboxRelayTest, PublishesCommittedRowsInOrderPerKeyAndMarksThemAfterDelivery) {
+  ASSERT_TRUE(Enqueue("tk-a", 1, 5).ok());
+  ASSERT_TRUE(Enqueue("tk-b", 1, 5).ok());
+  ASSERT_TRUE(Enqueue("tk-a", 6, 5).ok());
+  // A rolled-back change announces nothing.
+  absl::Status rolled_back = pg::WithTransaction(*pool_, [&](pg::Connection& tx) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(InsertOutboxRecord(tx, kSchema, {kTopic, "tk-ghost", "x", {}}));
+    return absl::AbortedError("the change failed");
+  });
+  ASSERT_EQ(rolled_back.code(), absl::StatusCode::kAborted);
+
+  RunningRelay relay(RelayOptions(), *producer_);
+  // Rows committed while the relay runs are woken by NOTIFY.
+  ASSERT_TRUE(Enqueue("tk-c", 1, 10).ok());
+  TopicReader reader(kafka_->bootstrap());
+  const auto& messages = reader.ReadUntil(25);
+  ASSERT_EQ(messages.size(), 25u);
+  EXPECT_TRUE(relay.active());
+
+  auto by_key = SequencesByKey(messages);
+  EXPECT_EQ(by_key["tk-a"], Range(1, 10));
+  EXPECT_EQ(by_key["tk-b"], Range(1, 5));
+  EXPECT_EQ(by_key["tk-c"], Range(1, 10));
+  EXPECT_FALSE(by_key.contains("tk-ghost"));
+  auto ce = ParseEventHeaders(messages.front().headers);
+  ASSERT_TRUE(ce.ok()) << ce.status();
+  EXPECT_EQ(ce->type, "TicketUpdated");
+
+  ASSERT_TRUE(WaitFor([&] { return Count("published_at IS NULL") == 0; }, absl::Seconds(10)));
+  EXPECT_EQ(Count("published_at IS NOT NULL"), 25);
+  EXPECT_TRUE(WaitFor([&] { return relay.Metric("sundesk_outbox_pending_events") == 0; },
+                      absl::Seconds(5)));
+  EXPECT_EQ(relay.Metric("sundesk_outbox_publish_delay_seconds"), 25);
+  EXPECT_EQ(relay.Metric("sundesk_outbox_publish_failures_total"), 0);
+  EXPECT_EQ(reader.LogSize(), 25);
+}
+
+TEST_F(OutboxRelayTest, ZeroRetentionDeletesRowsOncePublished) {
+  OutboxRelayOptions options = RelayOptions();
+  options.retention = absl::ZeroDuration();
+  RunningRelay relay(options, *producer_);
+  ASSERT_TRUE(Enqueue("tk-a", 1, 3).ok());
+  TopicReader reader(kafka_->bootstrap());
+  ASSERT_EQ(reader.ReadUntil(3).size(), 3u);
+  EXPECT_TRUE(WaitFor([&] { return Count("true") == 0; }, absl::Seconds(10)));
+}
+
+TEST_F(OutboxRelayTest, RowsWaitWhileKafkaIsDownThenAllGoOut) {
+  // A short delivery timeout, so that the outage fails batches quickly.
+  producer_ = NewProducer(absl::Milliseconds(800));
+  RunningRelay relay(RelayOptions(), *producer_);
+  ASSERT_TRUE(Enqueue("tk-warm", 1, 1).ok());
+  TopicReader reader(kafka_->bootstrap());
+  ASSERT_EQ(reader.ReadUntil(1).size(), 1u);
+
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  ASSERT_TRUE(Enqueue("tk-a", 1, 5).ok());
+  ASSERT_TRUE(Enqueue("tk-b", 1, 5).ok());
+  ASSERT_TRUE(WaitFor([&] { return relay.Metric("sundesk_outbox_publish_failures_total") >= 2; },
+                      absl::Seconds(20)));
+  // Writes still commit; nothing is marked while Kafka has not acknowledged it.
+  ASSERT_TRUE(Enqueue("tk-a", 6, 5).ok());
+  EXPECT_EQ(Count("published_at IS NULL"), 15);
+  EXPECT_TRUE(WaitFor([&] { return relay.Metric("sundesk_outbox_pending_events") == 15; },
+                      absl::Seconds(5)));
+
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
+  ASSERT_TRUE(WaitFor([&] { return Count("published_at IS NULL") == 0; }, absl::Seconds(30)));
+  auto by_key = SequencesByKey(reader.ReadUntil(16));
+  EXPECT_EQ(by_key["tk-a"], Range(1, 10));
+  EXPECT_EQ(by_key["tk-b"], Range(1, 5));
+}
+
+TEST_F(OutboxRelayTest, InjectedProduceErrorsAreRetriedWithoutLossDuplicatesOrReordering) {
+  ASSERT_TRUE(kafka_->ControlOk("produce-errors 4 NOT_LEADER_FOR_PARTITION").ok());
+  ASSERT_TRUE(kafka_->ControlOk("produce-errors 2 REQUEST_TIMED_OUT").ok());
+  ASSERT_TRUE(Enqueue("tk-a", 1, 20).ok());
+  ASSERT_TRUE(Enqueue("tk-b", 1, 20).ok());
+  RunningRelay relay(RelayOptions(), *producer_);
+  TopicReader reader(kafka_->bootstrap());
+  auto by_key = SequencesByKey(reader.ReadUntil(40));
+  EXPECT_EQ(by_key["tk-a"], Range(1, 20));
+  EXPECT_EQ(by_key["tk-b"], Range(1, 20));
+  ASSERT_TRUE(WaitFor([&] { return Count("published_at IS NULL") == 0; }, absl::Seconds(10)));
+  EXPECT_EQ(reader.LogSize(), 40);
+}
+
+TEST_F(OutboxRelayTest, TwoRelaysOnOneSchemaPublishEachEventOnceAndFailOver) {
+  auto other_producer = NewProducer();
+  auto first = std::make_unique<RunningRelay>(RelayOptions(), *producer_);
+  RunningRelay second(RelayOptions(), *other_producer);
+  for (int batch = 0; batch < 5; ++batch) {
+    ASSERT_TRUE(Enqueue("tk-a", 1 + batch * 5, 5).ok());
+    ASSERT_TRUE(Enqueue("tk-b", 1 + batch * 5, 5).ok());
+  }
+  TopicReader reader(kafka_->bootstrap());
+  ASSERT_EQ(reader.ReadUntil(50).size(), 50u);
+  ASSERT_TRUE(WaitFor([&] { return Count("published_at IS NULL") == 0; }, absl::Seconds(10)));
+  EXPECT_EQ(reader.LogSize(), 50);
+  EXPECT_NE(first->active(), second.active());
+
+  // The active relay goes away; the standby takes over.
+  bool first_was_active = first->active();
+  RunningRelay* standby = first_was_active ? &second : first.get();
+  if (first_was_active) {
+    first.reset();
+  } else {
+    second.Stop();
+  }
+  ASSERT_TRUE(Enqueue("tk-a", 26, 5).ok());
+  auto by_key = SequencesByKey(reader.ReadUntil(55));
+  EXPECT_EQ(by_key["tk-a"], Range(1, 30));
+  EXPECT_EQ(by_key["tk-b"], Range(1, 25));
+  EXPECT_TRUE(standby->active());
+  EXPECT_EQ(reader.LogSize(), 55);
+}
+
+}  // namespace
+}  // namespace sundesk::kafka
