@@ -16,7 +16,8 @@ namespace {
 std::string Describe(const rd_kafka_topic_partition_list_t* partitions) {
   std::vector<std::string> parts;
   for (int i = 0; i < partitions->cnt; ++i) {
-    parts.push_back(absl::StrCat(partitions->elems[i].topic, "[", partitions->elems[i].partition, "]"));
+    parts.push_back(
+        absl::StrCat(partitions->elems[i].topic, "[", partitions->elems[i].partition, "]"));
   }
   return absl::StrJoin(parts, ",");
 }
@@ -115,9 +116,8 @@ void Consumer::CommitStored(const char* why) {
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_, nullptr, /*async=*/0);
   // _NO_OFFSET: nothing stored since the last commit.
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-    log::Warn("kafka commit failed", {{"group", options_.group_id},
-                                      {"when", why},
-                                      {"error", rd_kafka_err2name(err)}});
+    log::Warn("kafka commit failed",
+              {{"group", options_.group_id}, {"when", why}, {"error", rd_kafka_err2name(err)}});
   }
 }
 
@@ -141,9 +141,9 @@ void Consumer::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
   // Revoked (or lost): what the handler finished is committed before another member
   // takes these partitions, so it does not redo finished work.
-  log::Info("kafka partitions revoked",
-            {{"group", self->options_.group_id}, {"partitions", Describe(partitions)},
-             {"reason", rd_kafka_err2name(err)}});
+  log::Info("kafka partitions revoked", {{"group", self->options_.group_id},
+                                         {"partitions", Describe(partitions)},
+                                         {"reason", rd_kafka_err2name(err)}});
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
     self->CommitStored("revoke");
   }
@@ -185,9 +185,13 @@ absl::Status Consumer::Run() {
         break;
       }
       log::Warn("kafka handler failed; retrying the same message",
-                {{"group", options_.group_id}, {"topic", msg.topic},
-                 {"partition", msg.partition}, {"offset", msg.offset}, {"attempt", attempt},
-                 {"retry_in", absl::FormatDuration(backoff)}, {"error", st.ToString()}});
+                {{"group", options_.group_id},
+                 {"topic", msg.topic},
+                 {"partition", msg.partition},
+                 {"offset", msg.offset},
+                 {"attempt", attempt},
+                 {"retry_in", absl::FormatDuration(backoff)},
+                 {"error", st.ToString()}});
       if (SleepUnlessStopped(backoff)) break;
       backoff = std::min(backoff * 2, options_.retry_backoff_max);
     }

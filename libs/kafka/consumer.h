@@ -16,7 +16,6 @@
 #include "absl/time/time.h"
 #include "libs/kafka/headers.h"
 
-
 namespace sundesk::kafka {
 
 struct ConsumerOptions {
@@ -85,8 +84,8 @@ class Consumer {
 
  private:
   Consumer() = default;
-  static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
-                        void* opaque);
+  static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* partitions, void* opaque);
   // Sleeps `d` unless Stop() comes first; returns true when stopping.
   bool SleepUnlessStopped(absl::Duration d);
   void CommitStored(const char* why);

@@ -41,15 +41,14 @@ absl::StatusOr<Event> NewEvent(IdGenerator& ids, const Clock& clock,
   if (attributes.source.empty()) return absl::InvalidArgumentError("event source is empty");
   if (attributes.subject.empty()) return absl::InvalidArgumentError("event subject is empty");
   Event event;
-  const google::protobuf::OneofDescriptor* oneof =
-      Event::descriptor()->FindOneofByName("payload");
+  const google::protobuf::OneofDescriptor* oneof = Event::descriptor()->FindOneofByName("payload");
   const google::protobuf::FieldDescriptor* field = nullptr;
   for (int i = 0; i < oneof->field_count(); ++i) {
     if (oneof->field(i)->message_type() == payload.GetDescriptor()) field = oneof->field(i);
   }
   if (field == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(payload.GetDescriptor()->full_name(),
-                                                   " is not an event payload"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(payload.GetDescriptor()->full_name(), " is not an event payload"));
   }
   event.GetReflection()->MutableMessage(&event, field)->CopyFrom(payload);
   event.set_event_id(ids.NewId());
@@ -84,7 +83,8 @@ absl::StatusOr<CloudEventHeaders> ParseEventHeaders(const Headers& headers) {
         absl::StrCat("ce_specversion must be 1.0, got '", spec.value_or("(none)"), "'"));
   }
   CloudEventHeaders out;
-  for (auto [name, target] : {std::pair{kId, &out.id}, {kType, &out.type}, {kSource, &out.source}}) {
+  for (auto [name, target] :
+       {std::pair{kId, &out.id}, {kType, &out.type}, {kSource, &out.source}}) {
     auto v = FindHeader(headers, name);
     if (!v.has_value() || v->empty()) {
       return absl::InvalidArgumentError(absl::StrCat("header ", name, " is missing"));
@@ -103,9 +103,10 @@ absl::StatusOr<CloudEventHeaders> ParseEventHeaders(const Headers& headers) {
 }
 
 absl::StatusOr<Event> ParseEvent(const Message& message) {
-  if (auto ct = FindHeader(message.headers, kContentType); ct.has_value() && *ct != kEventContentType) {
-    return absl::InvalidArgumentError(absl::StrCat("content-type is '", *ct, "', not ",
-                                                   kEventContentType));
+  if (auto ct = FindHeader(message.headers, kContentType);
+      ct.has_value() && *ct != kEventContentType) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("content-type is '", *ct, "', not ", kEventContentType));
   }
   Event event;
   if (!event.ParseFromString(message.value)) {

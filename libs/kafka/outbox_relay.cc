@@ -96,9 +96,11 @@ absl::Status OutboxRelay::Run() {
     active_ = false;
     if (stopping()) break;
     // A session that lasted a while was healthy: start backing off from the bottom again.
-    if (absl::Now() - started > options_.retry_backoff_max) backoff = options_.retry_backoff_initial;
+    if (absl::Now() - started > options_.retry_backoff_max)
+      backoff = options_.retry_backoff_initial;
     log::Warn("outbox relay lost its database session; reconnecting",
-              {{"schema", options_.schema}, {"error", st.ToString()},
+              {{"schema", options_.schema},
+               {"error", st.ToString()},
                {"retry_in", absl::FormatDuration(backoff)}});
     if (SleepUnlessStopped(backoff)) break;
     backoff = std::min(backoff * 2, options_.retry_backoff_max);
@@ -143,7 +145,8 @@ absl::Status OutboxRelay::Session() {
       if (!conn->healthy()) return read.status();
       failures_.Increment();
       log::Warn("outbox publish failed; retrying from the first unpublished row",
-                {{"schema", options_.schema}, {"error", read.status().ToString()},
+                {{"schema", options_.schema},
+                 {"error", read.status().ToString()},
                  {"retry_in", absl::FormatDuration(backoff)}});
       SUNDESK_RETURN_IF_ERROR(Housekeeping(*conn, /*caught_up=*/false));
       SleepUnlessStopped(backoff);
@@ -174,7 +177,8 @@ absl::StatusOr<int> OutboxRelay::PublishBatch(pg::Connection& conn) {
     SUNDESK_ASSIGN_OR_RETURN(std::string headers, r.Bytea(i, 4));
     auto decoded = DecodeHeaders(headers);
     if (!decoded.ok()) {
-      return absl::DataLossError(absl::StrCat(table_, " row ", row.id, ": ", decoded.status().message()));
+      return absl::DataLossError(
+          absl::StrCat(table_, " row ", row.id, ": ", decoded.status().message()));
     }
     row.headers = std::move(*decoded);
   }

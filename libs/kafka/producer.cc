@@ -85,12 +85,12 @@ absl::Status Producer::Produce(absl::string_view topic, absl::string_view key,
   }
   auto callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
   std::string topic_name(topic);
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk_, RD_KAFKA_V_TOPIC(topic_name.c_str()),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-      RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_name.c_str()),
+                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                        RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(hdrs);  // ownership passes to librdkafka only on success
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -119,9 +119,9 @@ int Producer::InFlight() const { return rd_kafka_outq_len(rk_); }
 
 absl::Status Producer::Ping(absl::Duration timeout) {
   const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, /*all_topics=*/0, /*only_rkt=*/nullptr,
-                                              &metadata,
-                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk_, /*all_topics=*/0, /*only_rkt=*/nullptr, &metadata,
+                        static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat("kafka: no metadata: ", rd_kafka_err2str(err)));
   }

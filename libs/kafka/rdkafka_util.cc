@@ -38,17 +38,20 @@ void LogError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   if (code == RD_KAFKA_RESP_ERR__FATAL) {
     char fatal[512];
     rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-    log::Error("kafka fatal error",
-               {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(orig)}, {"reason", fatal}});
+    log::Error(
+        "kafka fatal error",
+        {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(orig)}, {"reason", fatal}});
     return;
   }
-  log::Warn("kafka error",
-            {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(code)}, {"reason", reason}});
+  log::Warn(
+      "kafka error",
+      {{"client", rd_kafka_name(rk)}, {"error", rd_kafka_err2name(code)}, {"reason", reason}});
 }
 
 absl::Status ToStatus(rd_kafka_resp_err_t err, absl::string_view context) {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
-  std::string msg = absl::StrCat(context, ": ", rd_kafka_err2name(err), " (", rd_kafka_err2str(err), ")");
+  std::string msg =
+      absl::StrCat(context, ": ", rd_kafka_err2name(err), " (", rd_kafka_err2str(err), ")");
   switch (err) {
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
@@ -78,9 +81,8 @@ Headers CopyHeaders(const rd_kafka_message_t* message) {
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
     out.push_back({name, value != nullptr ? std::string(static_cast<const char*>(value), size)
                                           : std::string()});
   }

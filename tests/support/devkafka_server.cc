@@ -85,8 +85,7 @@ absl::StatusOr<std::string> DevKafka::Control(absl::string_view command) {
     ssize_t n = recv(fd, &c, 1, 0);
     if (n <= 0) {
       close(fd);
-      return absl::UnavailableError(
-          absl::StrCat("devkafka control: no answer to '", command, "'"));
+      return absl::UnavailableError(absl::StrCat("devkafka control: no answer to '", command, "'"));
     }
     if (c == '\n') break;
     answer.push_back(c);

@@ -56,14 +56,13 @@ absl::Status ValidateTopicName(absl::string_view name) {
   // Kafka's own rule for topic names.
   bool valid = !name.empty() && name.size() <= 249 && name != "." && name != "..";
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
-        c != '-') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
       valid = false;
     }
   }
   if (!valid) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "topic name must be 1-249 characters of [a-zA-Z0-9._-], got '", name, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("topic name must be 1-249 characters of [a-zA-Z0-9._-], got '", name, "'"));
   }
   return absl::OkStatus();
 }
@@ -107,9 +106,9 @@ absl::StatusOr<rd_kafka_resp_err_t> ParseKafkaError(absl::string_view name_or_co
       return descs[i].code;
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown Kafka error '", name_or_code, "' (use e.g. NOT_LEADER_FOR_PARTITION, ",
-                   "REQUEST_TIMED_OUT or a numeric code)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown Kafka error '", name_or_code,
+                                                 "' (use e.g. NOT_LEADER_FOR_PARTITION, ",
+                                                 "REQUEST_TIMED_OUT or a numeric code)"));
 }
 
 absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(int brokers) {
@@ -150,6 +149,7 @@ absl::Status Cluster::CreateTopic(absl::string_view name, int partitions, int re
     return absl::InvalidArgumentError(
         absl::StrCat("partitions must be 1-", kMaxPartitions, ", got ", partitions));
   }
+  if (auto st = ValidateTopicName(name); !st.ok()) return st;
   std::string topic(name);
   return FromKafka(rd_kafka_mock_topic_create(mock_, topic.c_str(), partitions,
                                               std::clamp(replication, 1, brokers_)),

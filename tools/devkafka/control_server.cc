@@ -40,8 +40,7 @@ void WriteAll(int fd, absl::string_view data) {
 
 // Splits complete lines off `buffer`, appending one answer per line to `answers`.
 // Returns false when the buffer holds an over-long line.
-bool AnswerLines(std::string& buffer, const ControlServer::Handler& handler,
-                 std::string& answers) {
+bool AnswerLines(std::string& buffer, const ControlServer::Handler& handler, std::string& answers) {
   size_t start = 0;
   for (size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
     absl::string_view line(buffer.data() + start, nl - start);
@@ -55,8 +54,7 @@ bool AnswerLines(std::string& buffer, const ControlServer::Handler& handler,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(int port, int input_fd,
-                                                                    int reply_fd,
-                                                                    Handler handler) {
+                                                                    int reply_fd, Handler handler) {
   auto server = std::unique_ptr<ControlServer>(new ControlServer());
   server->handler_ = std::move(handler);
   server->input_fd_ = input_fd;
@@ -101,9 +99,8 @@ void ControlServer::Loop() {
   int input_fd = input_fd_;
   while (true) {
     // Fixed slots first: 0 wake, 1 listener, 2 input (fd -1 when absent: poll skips it).
-    std::vector<pollfd> fds = {{wake_read_fd_, POLLIN, 0},
-                               {listen_fd_, POLLIN, 0},
-                               {input_fd, POLLIN, 0}};
+    std::vector<pollfd> fds = {
+        {wake_read_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}, {input_fd, POLLIN, 0}};
     for (const Peer& p : peers) {
       fds.push_back({p.fd, static_cast<short>(p.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
     }

@@ -21,8 +21,8 @@ class ControlServer {
   // `port` 0 picks a free port. `input_fd` < 0 means no stream input. End of input on
   // `input_fd` stops reading it and nothing else (devkafka often runs with stdin at
   // /dev/null).
-  static absl::StatusOr<std::unique_ptr<ControlServer>> Start(int port, int input_fd,
-                                                              int reply_fd, Handler handler);
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Start(int port, int input_fd, int reply_fd,
+                                                              Handler handler);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

@@ -74,9 +74,9 @@ absl::Status Run(int argc, char** argv) {
   for (const auto& a : args) arg_ptrs.push_back(a.c_str());
   SUNDESK_RETURN_IF_ERROR(
       config.Parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data(), ProcessEnvironment()));
-  SUNDESK_RETURN_IF_ERROR(log::Init(
-      {"devkafka", config.Get("log-level"),
-       config.Get("log-format") == "json" ? log::Format::kJson : log::Format::kText}));
+  SUNDESK_RETURN_IF_ERROR(
+      log::Init({"devkafka", config.Get("log-level"),
+                 config.Get("log-format") == "json" ? log::Format::kJson : log::Format::kText}));
 
   SUNDESK_ASSIGN_OR_RETURN(int64_t brokers, config.GetInt("brokers"));
   SUNDESK_ASSIGN_OR_RETURN(int64_t partitions, config.GetInt("partitions"));
@@ -85,8 +85,7 @@ absl::Status Run(int argc, char** argv) {
     return absl::InvalidArgumentError("--control-port must be 0-65535");
   }
   std::vector<TopicSpec> topics = StandardTopics(static_cast<int>(partitions));
-  for (absl::string_view spec :
-       absl::StrSplit(config.Get("topic"), ',', absl::SkipWhitespace())) {
+  for (absl::string_view spec : absl::StrSplit(config.Get("topic"), ',', absl::SkipWhitespace())) {
     SUNDESK_ASSIGN_OR_RETURN(TopicSpec topic, ParseTopicSpec(spec, static_cast<int>(partitions)));
     topics.push_back(std::move(topic));
   }
@@ -112,8 +111,8 @@ absl::Status Run(int argc, char** argv) {
   }
   // Last: its appearance tells the local stack and the tests that everything is ready.
   if (!config.Get("bootstrap-file").empty()) {
-    SUNDESK_RETURN_IF_ERROR(
-        WriteFileAtomically(config.Get("bootstrap-file"), absl::StrCat(cluster->bootstrap(), "\n")));
+    SUNDESK_RETURN_IF_ERROR(WriteFileAtomically(config.Get("bootstrap-file"),
+                                                absl::StrCat(cluster->bootstrap(), "\n")));
   }
   log::Info("devkafka ready", {{"bootstrap", cluster->bootstrap()},
                                {"brokers", brokers},

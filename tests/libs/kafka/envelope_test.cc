@@ -25,10 +25,10 @@ class EnvelopeTest : public ::testing::Test {
     events::v1::TicketCreated payload;
     payload.mutable_ticket()->set_ticket_id("tk-1");
     payload.mutable_ticket()->set_subject("Printer on fire");
-    auto e = NewEvent(ids_, clock_,
-                      {.source = "sundesk/ticket", .tenant_id = "acme", .subject = "tk-1",
-                       .sequence = 3},
-                      payload);
+    auto e = NewEvent(
+        ids_, clock_,
+        {.source = "sundesk/ticket", .tenant_id = "acme", .subject = "tk-1", .sequence = 3},
+        payload);
     EXPECT_TRUE(e.ok()) << e.status();
     return *e;
   }
@@ -65,12 +65,16 @@ TEST_F(EnvelopeTest, NewEventWithRealUuidV7) {
 
 TEST_F(EnvelopeTest, NewEventRejectsNonPayloadsAndMissingAttributes) {
   google::protobuf::Timestamp not_a_payload;
-  auto e = NewEvent(ids_, clock_, {.source = "sundesk/ticket", .tenant_id = "", .subject = "tk-1"}, not_a_payload);
+  auto e = NewEvent(ids_, clock_, {.source = "sundesk/ticket", .tenant_id = "", .subject = "tk-1"},
+                    not_a_payload);
   EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(e.status().message(), HasSubstr("google.protobuf.Timestamp"));
   events::v1::TicketCreated payload;
-  EXPECT_FALSE(NewEvent(ids_, clock_, {.source = "", .tenant_id = "", .subject = "tk-1"}, payload).ok());
-  EXPECT_FALSE(NewEvent(ids_, clock_, {.source = "sundesk/ticket", .tenant_id = "", .subject = ""}, payload).ok());
+  EXPECT_FALSE(
+      NewEvent(ids_, clock_, {.source = "", .tenant_id = "", .subject = "tk-1"}, payload).ok());
+  EXPECT_FALSE(
+      NewEvent(ids_, clock_, {.source = "sundesk/ticket", .tenant_id = "", .subject = ""}, payload)
+          .ok());
 }
 
 TEST_F(EnvelopeTest, HeadersFollowTheCloudEventsKafkaBinding) {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "libs/kafka/headers.h"
+
+#include <gtest/gtest.h>
 
 namespace sundesk::kafka {
 namespace {

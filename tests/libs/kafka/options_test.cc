@@ -45,8 +45,8 @@ TEST(ProducerOptionsTest, NeedsBootstrapServers) {
 }
 
 TEST(ConsumerOptionsTest, AtLeastOnceSettingsCannotBeChanged) {
-  for (auto [name, value] : {std::pair{"enable.auto.offset.store", "true"},
-                             {"enable.auto.commit", "false"}}) {
+  for (auto [name, value] :
+       {std::pair{"enable.auto.offset.store", "true"}, {"enable.auto.commit", "false"}}) {
     ConsumerOptions o = Consuming("g", {"t"});
     o.properties[name] = value;
     auto c = Consumer::Create(o, Ok);

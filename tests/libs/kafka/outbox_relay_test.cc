@@ -1,14 +1,13 @@
 // The outbox relay between a real PostgreSQL and a real devkafka.
 #include "libs/kafka/outbox_relay.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <map>
 #include <set>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -197,10 +196,10 @@ class OutboxRelayTest : public ::testing::Test {
         payload.add_changed_fields("priority");
         SUNDESK_ASSIGN_OR_RETURN(
             events::v1::Event e,
-            NewEvent(ids_, clock_,
-                     {.source = "sundesk/ticket", .tenant_id = "acme", .subject = key,
-                      .sequence = seq},
-                     payload));
+            NewEvent(
+                ids_, clock_,
+                {.source = "sundesk/ticket", .tenant_id = "acme", .subject = key, .sequence = seq},
+                payload));
         SUNDESK_RETURN_IF_ERROR(InsertOutboxEvent(tx, kSchema, kTopic, e));
       }
       return absl::OkStatus();
@@ -310,7 +309,8 @@ TEST_F(OutboxRelayTest, RowsWaitWhileKafkaIsDownThenAllGoOut) {
   TopicReader reader(kafka_->bootstrap());
   ASSERT_EQ(reader.ReadUntil(1).size(), 1u);
 
-  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
   ASSERT_TRUE(Enqueue("tk-a", 1, 5).ok());
   ASSERT_TRUE(Enqueue("tk-b", 1, 5).ok());
   ASSERT_TRUE(WaitFor([&] { return relay.Metric("sundesk_outbox_publish_failures_total") >= 2; },
@@ -321,7 +321,8 @@ TEST_F(OutboxRelayTest, RowsWaitWhileKafkaIsDownThenAllGoOut) {
   EXPECT_TRUE(WaitFor([&] { return relay.Metric("sundesk_outbox_pending_events") == 15; },
                       absl::Seconds(5)));
 
-  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
   ASSERT_TRUE(WaitFor([&] { return Count("published_at IS NULL") == 0; }, absl::Seconds(30)));
   auto by_key = SequencesByKey(reader.ReadUntil(16));
   EXPECT_EQ(by_key["tk-a"], Range(1, 10));

@@ -1,12 +1,11 @@
 // Producer and Consumer against a real devkafka process.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <map>
 #include <set>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -158,16 +157,17 @@ TEST_F(KafkaTest, RoundTripKeepsKeyValueHeadersAndPlace) {
   Deliveries deliveries;
   const std::string binary("a\0b\xff", 4);
   Headers headers = {{"trace", "t-1"}, {"bin", binary}, {"empty", ""}, {"trace", "t-2"}};
-  ASSERT_TRUE(producer->Produce("roundtrip", "ticket-1", binary, headers, deliveries.Callback()).ok());
+  ASSERT_TRUE(
+      producer->Produce("roundtrip", "ticket-1", binary, headers, deliveries.Callback()).ok());
   ASSERT_TRUE(producer->Produce("roundtrip", "ticket-2", "second", {}, deliveries.Callback()).ok());
   SystemClock clock;
   UuidV7Generator ids(clock);
   events::v1::TicketCreated payload;
   payload.mutable_ticket()->set_ticket_id("ticket-3");
-  auto event = NewEvent(ids, clock,
-                        {.source = "sundesk/ticket", .tenant_id = "acme", .subject = "ticket-3",
-                         .sequence = 1},
-                        payload);
+  auto event = NewEvent(
+      ids, clock,
+      {.source = "sundesk/ticket", .tenant_id = "acme", .subject = "ticket-3", .sequence = 1},
+      payload);
   ASSERT_TRUE(event.ok());
   ASSERT_TRUE(ProduceEvent(*producer, "roundtrip", *event, deliveries.Callback()).ok());
   ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
@@ -266,8 +266,9 @@ TEST_F(KafkaTest, IdempotentProducerSurvivesInjectedErrorsWithoutDuplicatesInOrd
   Deliveries deliveries;
   for (int i = 0; i < kPerKey; ++i) {
     for (int k = 0; k < kKeys; ++k) {
-      ASSERT_TRUE(producer->Produce("idem", absl::StrCat("ticket-", k), absl::StrCat(i), {},
-                                    deliveries.Callback())
+      ASSERT_TRUE(producer
+                      ->Produce("idem", absl::StrCat("ticket-", k), absl::StrCat(i), {},
+                                deliveries.Callback())
                       .ok());
     }
   }
@@ -302,17 +303,19 @@ TEST_F(KafkaTest, ProducerHoldsMessagesWhileBrokersAreDownThenDeliversAll) {
   ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
 
   EXPECT_TRUE(producer->Ping(absl::Seconds(5)).ok());
-  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
   EXPECT_EQ(producer->Ping(absl::Milliseconds(300)).code(), absl::StatusCode::kUnavailable);
   Deliveries deliveries;
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(producer->Produce("outage", absl::StrCat("ticket-", i), "v", {},
-                                  deliveries.Callback())
-                    .ok());
+    ASSERT_TRUE(
+        producer->Produce("outage", absl::StrCat("ticket-", i), "v", {}, deliveries.Callback())
+            .ok());
   }
   EXPECT_FALSE(producer->Flush(absl::Milliseconds(300)).ok());
   EXPECT_EQ(deliveries.Count(), 0u);
-  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
   ASSERT_TRUE(producer->Flush(absl::Seconds(20)).ok());
   ASSERT_EQ(deliveries.Count(), 10u);
   for (const Delivery& d : deliveries.All()) EXPECT_TRUE(d.status.ok()) << d.status;

@@ -1,12 +1,11 @@
 // devkafka as the local stack runs it: a separate process, driven over the Kafka protocol
 // and its control port.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <sys/stat.h>
 
 #include <map>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -29,7 +28,8 @@ class Client {
     extra["bootstrap.servers"] = bootstrap;
     extra.emplace("reconnect.backoff.max.ms", "100");
     extra.emplace("log_level", "0");
-    for (const auto& [k, v] : extra) rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
+    for (const auto& [k, v] : extra)
+      rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
       static_cast<Client*>(opaque)->reports_.push_back(m->err);
     });
@@ -112,7 +112,8 @@ TEST(DevKafkaTest, ControlProtocolAnswersEveryLine) {
   EXPECT_THAT(*k.Control(""), StartsWith("error"));
   EXPECT_THAT(*k.Control("broker-down 4"), StartsWith("error broker id"));
   EXPECT_THAT(*k.Control("broker-down"), StartsWith("error usage"));
-  EXPECT_THAT(*k.Control("produce-errors 2 NO_SUCH_ERROR"), StartsWith("error unknown Kafka error"));
+  EXPECT_THAT(*k.Control("produce-errors 2 NO_SUCH_ERROR"),
+              StartsWith("error unknown Kafka error"));
   EXPECT_THAT(*k.Control("produce-errors 0 REQUEST_TIMED_OUT"), StartsWith("error count"));
   EXPECT_THAT(*k.Control("topic-create bad/name 3"), StartsWith("error topic name"));
   EXPECT_EQ(*k.Control("topic-create made.at.runtime 4"), "ok");
@@ -137,9 +138,11 @@ TEST(DevKafkaTest, BrokersDownRefuseClientsUntilUp) {
   ASSERT_TRUE(kafka.ok()) << kafka.status();
   Client client((*kafka)->bootstrap());
   ASSERT_FALSE(client.Topics().empty());
-  for (int id = 1; id <= 3; ++id) ASSERT_TRUE((*kafka)->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE((*kafka)->ControlOk(absl::StrCat("broker-down ", id)).ok());
   EXPECT_TRUE(client.Topics(/*timeout_ms=*/500).empty());
-  for (int id = 1; id <= 3; ++id) ASSERT_TRUE((*kafka)->ControlOk(absl::StrCat("broker-up ", id)).ok());
+  for (int id = 1; id <= 3; ++id)
+    ASSERT_TRUE((*kafka)->ControlOk(absl::StrCat("broker-up ", id)).ok());
   EXPECT_TRUE(WaitFor([&] { return !client.Topics(500).empty(); }, absl::Seconds(10)));
 }
 
@@ -152,10 +155,14 @@ TEST(DevKafkaTest, AnswersOnStdoutForStdinAndKeepsRunningAfterEndOfInput) {
   std::string fifo = dir.path() + "/stdin";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   ProcessOptions options;
-  options.argv = {"/bin/sh", "-c",
+  options.argv = {"/bin/sh",
+                  "-c",
                   "printf 'ping\\nbroker-up 9\\n' > \"$3\" & "
                   "exec \"$0\" --bootstrap-file=\"$1\" --control-file=\"$2\" < \"$3\"",
-                  BinDir() + "/devkafka", bootstrap_file, control_file, fifo};
+                  BinDir() + "/devkafka",
+                  bootstrap_file,
+                  control_file,
+                  fifo};
   options.log_path = dir.path() + "/log";
   auto p = Subprocess::Start(options);
   ASSERT_TRUE(p.ok());

@@ -14,9 +14,9 @@ TEST(StandardTopicsTest, AreTheFourEventTopics) {
     names.push_back(t.name);
     EXPECT_EQ(t.partitions, 6);
   }
-  EXPECT_THAT(names, ::testing::ElementsAre("sundesk.ticket.events.v1", "sundesk.routing.events.v1",
-                                            "sundesk.sla.events.v1",
-                                            "sundesk.notification.dlq.v1"));
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("sundesk.ticket.events.v1", "sundesk.routing.events.v1",
+                                     "sundesk.sla.events.v1", "sundesk.notification.dlq.v1"));
 }
 
 TEST(ParseTopicSpecTest, NameAloneGetsDefaultPartitions) {
@@ -41,7 +41,8 @@ TEST(ParseTopicSpecTest, RejectsBadNamesAndCounts) {
 }
 
 TEST(ParseKafkaErrorTest, ByNameAnyCaseWithOrWithoutPrefix) {
-  EXPECT_EQ(*ParseKafkaError("NOT_LEADER_FOR_PARTITION"), RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  EXPECT_EQ(*ParseKafkaError("NOT_LEADER_FOR_PARTITION"),
+            RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
   EXPECT_EQ(*ParseKafkaError("not_leader_or_follower"), RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
   EXPECT_EQ(*ParseKafkaError("request_timed_out"), RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
   EXPECT_EQ(*ParseKafkaError("RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS"),
@@ -53,7 +54,8 @@ TEST(ParseKafkaErrorTest, ByCode) {
 }
 
 TEST(ParseKafkaErrorTest, RejectsUnknownInternalAndNonPositive) {
-  EXPECT_THAT(ParseKafkaError("NO_SUCH_ERROR").status().message(), HasSubstr("unknown Kafka error"));
+  EXPECT_THAT(ParseKafkaError("NO_SUCH_ERROR").status().message(),
+              HasSubstr("unknown Kafka error"));
   EXPECT_FALSE(ParseKafkaError("_MSG_TIMED_OUT").ok());  // client-side, never sent by a broker
   EXPECT_FALSE(ParseKafkaError("0").ok());
   EXPECT_FALSE(ParseKafkaError("-1").ok());
