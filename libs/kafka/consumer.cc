@@ -15,6 +15,7 @@ namespace {
 
 std::string Describe(const rd_kafka_topic_partition_list_t* partitions) {
   std::vector<std::string> parts;
+  parts.reserve(static_cast<size_t>(partitions->cnt));
   for (int i = 0; i < partitions->cnt; ++i) {
     parts.push_back(
         absl::StrCat(partitions->elems[i].topic, "[", partitions->elems[i].partition, "]"));
@@ -79,7 +80,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
   if (rk == nullptr) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", errstr));
-  conf->release();
+  (void)conf->release();  // now owned by rk
   consumer->rk_ = rk;
   // Every event (errors, rebalances) is served from rd_kafka_consumer_poll in Run().
   rd_kafka_poll_set_consumer(rk);

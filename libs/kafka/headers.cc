@@ -16,8 +16,9 @@ std::optional<absl::string_view> FindHeader(const Headers& headers, absl::string
 namespace {
 
 void AppendLength(std::string& out, size_t n) {
-  for (int shift = 24; shift >= 0; shift -= 8)
+  for (int shift = 24; shift >= 0; shift -= 8) {
     out.push_back(static_cast<char>((n >> shift) & 0xff));
+  }
 }
 
 // Reads a length-prefixed string off the front of `in`.

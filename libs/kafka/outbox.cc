@@ -30,7 +30,8 @@ pg::Migration OutboxMigration(int64_t version) {
 namespace {
 
 absl::Status Insert(pg::Connection& tx, absl::string_view schema, const EventRecord& record,
-                    std::optional<std::string> event_id, std::optional<std::string> event_type) {
+                    const std::optional<std::string>& event_id,
+                    const std::optional<std::string>& event_type) {
   if (!tx.in_transaction()) {
     return absl::FailedPreconditionError(
         "outbox rows are written inside the transaction of the change they announce");

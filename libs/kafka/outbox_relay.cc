@@ -96,8 +96,9 @@ absl::Status OutboxRelay::Run() {
     active_ = false;
     if (stopping()) break;
     // A session that lasted a while was healthy: start backing off from the bottom again.
-    if (absl::Now() - started > options_.retry_backoff_max)
+    if (absl::Now() - started > options_.retry_backoff_max) {
       backoff = options_.retry_backoff_initial;
+    }
     log::Warn("outbox relay lost its database session; reconnecting",
               {{"schema", options_.schema},
                {"error", st.ToString()},

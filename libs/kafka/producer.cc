@@ -53,7 +53,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(ProducerOptions optio
   if (rk == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", errstr));
   }
-  conf->release();  // now owned by rk
+  (void)conf->release();  // now owned by rk
   auto producer = std::unique_ptr<Producer>(new Producer());
   producer->rk_ = rk;
   producer->poll_thread_ = std::thread([p = producer.get()] { p->PollLoop(); });
@@ -101,7 +101,7 @@ absl::Status Producer::Produce(absl::string_view topic, absl::string_view key,
     }
     return internal::ToStatus(err, absl::StrCat("produce to ", topic));
   }
-  callback.release();  // OnDelivery owns it now
+  (void)callback.release();  // OnDelivery owns it now
   return absl::OkStatus();
 }
 

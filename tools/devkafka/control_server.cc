@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -102,7 +103,7 @@ void ControlServer::Loop() {
     std::vector<pollfd> fds = {
         {wake_read_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}, {input_fd, POLLIN, 0}};
     for (const Peer& p : peers) {
-      fds.push_back({p.fd, static_cast<short>(p.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
+      fds.push_back({p.fd, static_cast<int16_t>(p.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
     }
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
@@ -129,7 +130,7 @@ void ControlServer::Loop() {
 
     for (size_t i = 0; i < peers.size(); ++i) {
       Peer& p = peers[i];
-      short ev = fds[3 + i].revents;
+      int16_t ev = fds[3 + i].revents;
       if (ev & POLLIN) {
         char buf[4096];
         ssize_t n = read(p.fd, buf, sizeof(buf));

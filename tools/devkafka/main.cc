@@ -71,6 +71,7 @@ absl::Status Run(int argc, char** argv) {
   });
   std::vector<std::string> args = GatherTopicFlags(argc, argv);
   std::vector<const char*> arg_ptrs;
+  arg_ptrs.reserve(args.size());
   for (const auto& a : args) arg_ptrs.push_back(a.c_str());
   SUNDESK_RETURN_IF_ERROR(
       config.Parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data(), ProcessEnvironment()));

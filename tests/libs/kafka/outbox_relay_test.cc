@@ -19,6 +19,7 @@
 #include "libs/pg/pool.h"
 #include "libs/pg/transaction.h"
 #include "prometheus/registry.h"
+#include "tests/libs/kafka/topic_reader.h"
 #include "tests/support/devkafka_server.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
@@ -33,74 +34,6 @@ using ::sundesk::testing::WaitFor;
 constexpr char kTopic[] = "sundesk.ticket.events.v1";
 constexpr int kPartitions = 6;
 constexpr char kSchema[] = "ticket";
-
-// Reads a whole topic from the beginning without a consumer group (no 3 s group join).
-class TopicReader {
- public:
-  explicit TopicReader(const std::string& bootstrap) {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-    rd_kafka_conf_set(conf, "group.id", "outbox-test-reader", err, sizeof(err));
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof(err));
-    rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "100", err, sizeof(err));
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(kPartitions);
-    for (int p = 0; p < kPartitions; ++p) {
-      rd_kafka_topic_partition_list_add(parts, kTopic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(rk_, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-  }
-  ~TopicReader() {
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
-  }
-
-  // Everything read so far plus whatever arrives until `n` messages were read in all.
-  const std::vector<Message>& ReadUntil(size_t n, absl::Duration timeout = absl::Seconds(20)) {
-    absl::Time deadline = absl::Now() + timeout;
-    while (messages_.size() < n && absl::Now() < deadline) {
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 50);
-      if (m == nullptr) continue;
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        Message msg;
-        msg.partition = m->partition;
-        msg.offset = m->offset;
-        msg.key.assign(static_cast<const char*>(m->key), m->key_len);
-        msg.value.assign(static_cast<const char*>(m->payload), m->len);
-        rd_kafka_headers_t* hdrs = nullptr;
-        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const char* name;
-          const void* value;
-          size_t size;
-          for (size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &value, &size); ++i) {
-            msg.headers.push_back({name, std::string(static_cast<const char*>(value), size)});
-          }
-        }
-        messages_.push_back(std::move(msg));
-      }
-      rd_kafka_message_destroy(m);
-    }
-    return messages_;
-  }
-
-  // The number of messages in the topic's log.
-  int64_t LogSize() {
-    int64_t total = 0;
-    for (int p = 0; p < kPartitions; ++p) {
-      int64_t low = 0, high = 0;
-      rd_kafka_query_watermark_offsets(rk_, kTopic, p, &low, &high, 5000);
-      total += high - low;
-    }
-    return total;
-  }
-
- private:
-  rd_kafka_t* rk_;
-  std::vector<Message> messages_;
-};
 
 // Runs a relay on its own thread; Stop() (or the destructor) stops and joins it.
 class RunningRelay {
@@ -268,7 +201,7 @@ TEST_F(OutboxRelayTest, PublishesCommittedRowsInOrderPerKeyAndMarksThemAfterDeli
   RunningRelay relay(RelayOptions(), *producer_);
   // Rows committed while the relay runs are woken by NOTIFY.
   ASSERT_TRUE(Enqueue("tk-c", 1, 10).ok());
-  TopicReader reader(kafka_->bootstrap());
+  TopicReader reader(kafka_->bootstrap(), kTopic, kPartitions);
   const auto& messages = reader.ReadUntil(25);
   ASSERT_EQ(messages.size(), 25u);
   EXPECT_TRUE(relay.active());
@@ -296,7 +229,7 @@ TEST_F(OutboxRelayTest, ZeroRetentionDeletesRowsOncePublished) {
   options.retention = absl::ZeroDuration();
   RunningRelay relay(options, *producer_);
   ASSERT_TRUE(Enqueue("tk-a", 1, 3).ok());
-  TopicReader reader(kafka_->bootstrap());
+  TopicReader reader(kafka_->bootstrap(), kTopic, kPartitions);
   ASSERT_EQ(reader.ReadUntil(3).size(), 3u);
   EXPECT_TRUE(WaitFor([&] { return Count("true") == 0; }, absl::Seconds(10)));
 }
@@ -306,7 +239,7 @@ TEST_F(OutboxRelayTest, RowsWaitWhileKafkaIsDownThenAllGoOut) {
   producer_ = NewProducer(absl::Milliseconds(800));
   RunningRelay relay(RelayOptions(), *producer_);
   ASSERT_TRUE(Enqueue("tk-warm", 1, 1).ok());
-  TopicReader reader(kafka_->bootstrap());
+  TopicReader reader(kafka_->bootstrap(), kTopic, kPartitions);
   ASSERT_EQ(reader.ReadUntil(1).size(), 1u);
 
   for (int id = 1; id <= 3; ++id)
@@ -335,7 +268,7 @@ TEST_F(OutboxRelayTest, InjectedProduceErrorsAreRetriedWithoutLossDuplicatesOrRe
   ASSERT_TRUE(Enqueue("tk-a", 1, 20).ok());
   ASSERT_TRUE(Enqueue("tk-b", 1, 20).ok());
   RunningRelay relay(RelayOptions(), *producer_);
-  TopicReader reader(kafka_->bootstrap());
+  TopicReader reader(kafka_->bootstrap(), kTopic, kPartitions);
   auto by_key = SequencesByKey(reader.ReadUntil(40));
   EXPECT_EQ(by_key["tk-a"], Range(1, 20));
   EXPECT_EQ(by_key["tk-b"], Range(1, 20));
@@ -351,7 +284,7 @@ TEST_F(OutboxRelayTest, TwoRelaysOnOneSchemaPublishEachEventOnceAndFailOver) {
     ASSERT_TRUE(Enqueue("tk-a", 1 + batch * 5, 5).ok());
     ASSERT_TRUE(Enqueue("tk-b", 1 + batch * 5, 5).ok());
   }
-  TopicReader reader(kafka_->bootstrap());
+  TopicReader reader(kafka_->bootstrap(), kTopic, kPartitions);
   ASSERT_EQ(reader.ReadUntil(50).size(), 50u);
   ASSERT_TRUE(WaitFor([&] { return Count("published_at IS NULL") == 0; }, absl::Seconds(10)));
   EXPECT_EQ(reader.LogSize(), 50);
