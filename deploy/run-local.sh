@@ -70,7 +70,11 @@ wait_until() {  # wait_until <what> <seconds> <command...>
 
 # PostgreSQL: refuses to run as root, so its files belong to `postgres` when we are root.
 mkdir -p "$RUN/pg" "$RUN/pgsock"
-[[ $(id -u) == 0 ]] && chown postgres:postgres "$RUN/pg" "$RUN/pgsock" && chmod 755 "$RUN"
+touch "$RUN/logs/postgres.log"
+if [[ $(id -u) == 0 ]]; then
+  chown postgres:postgres "$RUN/pg" "$RUN/pgsock" "$RUN/logs/postgres.log"
+  chmod 755 "$RUN"
+fi
 as_pg "$PG_BIN/initdb" -D "$RUN/pg" -U sundesk --auth=trust -E UTF8 --locale=C >"$RUN/logs/initdb.log"
 as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg" -l "$RUN/logs/postgres.log" -w -o \
   "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $RUN/pgsock" start >/dev/null

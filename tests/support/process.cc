@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -61,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(ProcessOptions opt
     return absl::InternalError("pipe failed");
   }
 
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
@@ -81,6 +83,10 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(ProcessOptions opt
     if (uid != 0) {
       if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
     }
+    // A test that crashes runs no destructors: the kernel then stops its servers. Set
+    // after setuid, which clears it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(125);
     execvpe(argv[0], argv.data(), envp.data());
     _exit(127);
   }
