@@ -143,6 +143,7 @@ absl::Status OutboxRelay::Session() {
     }
     auto read = PublishBatch(*conn);
     if (!read.ok()) {
+      if (stopping()) break;
       if (!conn->healthy()) return read.status();
       failures_.Increment();
       log::Warn("outbox publish failed; retrying from the first unpublished row",
