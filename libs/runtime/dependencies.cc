@@ -1,9 +1,11 @@
 #include "libs/runtime/dependencies.h"
 
 #include <atomic>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "libs/core/log.h"
+#include "libs/kafka/outbox_relay.h"
 #include "libs/runtime/service_runtime.h"
 
 namespace sundesk::runtime {
@@ -47,6 +49,23 @@ Kafka KafkaProducerOrExit(const Config& config, const std::string& client_id) {
   if (!producer.ok()) ExitWith("bad Kafka configuration (--kafka-bootstrap)", producer.status());
   kafka::Producer* raw = producer->get();
   return {std::move(*producer), {"kafka", [raw] { return raw->Ping(absl::Seconds(2)); }}};
+}
+
+void StartOutboxRelayOrExit(ServiceRuntime& service, const std::string& schema,
+                            kafka::Producer& producer) {
+  auto relay = kafka::OutboxRelay::Create({.dsn = service.config().Get("pg-dsn"), .schema = schema},
+                                          producer, service.registry());
+  if (!relay.ok()) ExitWith("cannot set up the outbox relay", relay.status());
+  std::shared_ptr<kafka::OutboxRelay> shared = std::move(*relay);
+  auto thread = std::make_shared<std::thread>([shared] {
+    if (absl::Status st = shared->Run(); !st.ok()) {
+      log::Error("outbox relay stopped", {{"status", st.ToString()}});
+    }
+  });
+  service.Defer("outbox relay", [shared, thread] {
+    shared->Stop();
+    thread->join();
+  });
 }
 
 Redis RedisOrExit(const Config& config) {

@@ -10,6 +10,7 @@
 #include "libs/pg/pool.h"
 #include "libs/redis/pool.h"
 #include "libs/rpc/server.h"
+#include "libs/runtime/service_runtime.h"
 
 // Connecting a service to what it stands on, from the options of service_runtime.h, the
 // same way in every service. Each dependency comes with the readiness check that keeps
@@ -34,6 +35,12 @@ struct Kafka {
 };
 
 Kafka KafkaProducerOrExit(const Config& config, const std::string& client_id);
+
+// Runs `schema`'s transactional-outbox relay (libs/kafka/outbox_relay.h) on a thread of
+// its own, publishing through `producer`; stopped on shutdown before the producer flushes
+// (call after KafkaProducerOrExit registered its flush).
+void StartOutboxRelayOrExit(ServiceRuntime& service, const std::string& schema,
+                            kafka::Producer& producer);
 
 struct Redis {
   std::unique_ptr<redis::Pool> pool;

@@ -1,4 +1,5 @@
 // The ticket service: composes configuration, stores, handlers and the gRPC server.
+#include "libs/kafka/outbox.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/ticket/api/tenant_service_handlers.h"
@@ -14,9 +15,13 @@ int main(int argc, char** argv) {
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("ticket", config);
 
-  runtime::Postgres postgres = runtime::PostgresOrExit(config, "ticket", ticket::Migrations());
+  // The outbox is migration 1; store/migrations/*.sql are numbered from 2.
+  std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
+  for (auto& m : ticket::Migrations()) migrations.push_back(std::move(m));
+  runtime::Postgres postgres = runtime::PostgresOrExit(config, "ticket", std::move(migrations));
   runtime::Kafka kafka = runtime::KafkaProducerOrExit(config, "sundesk-ticket");
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
+  runtime::StartOutboxRelayOrExit(*service, "ticket", *kafka.producer);
 
   ticket::TenantServiceHandlers tenant_handlers(service->authenticator());
   ticket::TicketServiceHandlers ticket_handlers(service->authenticator());

@@ -15,6 +15,13 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/kafka/consumer.h"
+#include "libs/kafka/envelope.h"
+#include "libs/kafka/outbox.h"
+#include "libs/pg/pool.h"
+#include "libs/pg/transaction.h"
 #include "libs/rpc/client.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
 #include "sundesk/routing/v1/agent_service.grpc.pb.h"
@@ -268,6 +275,61 @@ TEST_F(StackTest, StreamingRpcsAuthenticateThenAnswerUnimplemented) {
       EXPECT_EQ(stream->Finish().error_code(), expected);
     }
   }
+}
+
+// The ticket binary's outbox relay: a row committed into ticket.outbox (as the ticket
+// service's writes will do) reaches sundesk.ticket.events.v1, keyed by the ticket, with its
+// CloudEvents headers.
+TEST_F(StackTest, TicketOutboxRowReachesKafkaWithCloudEventsHeaders) {
+  auto pool = pg::Pool::Create({.dsn = dsn_, .size = 1});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  SystemClock clock;
+  UuidV7Generator ids(clock);
+  events::v1::TicketCreated payload;
+  payload.mutable_ticket()->set_ticket_id("e2e-ticket-1");
+  auto event = kafka::NewEvent(ids, clock,
+                               {.source = "sundesk/ticket",
+                                .tenant_id = "e2e-tenant",
+                                .subject = "e2e-ticket-1",
+                                .sequence = 1},
+                               payload);
+  ASSERT_TRUE(event.ok()) << event.status();
+  ASSERT_TRUE(pg::WithTransaction(**pool, [&](pg::Connection& tx) {
+                return kafka::InsertOutboxEvent(tx, "ticket", "sundesk.ticket.events.v1", *event);
+              }).ok());
+
+  absl::Mutex mu;
+  std::optional<kafka::Message> seen;
+  auto consumer = kafka::Consumer::Create(
+      {.bootstrap_servers = kafka_->bootstrap(),
+       .group_id = "e2e-outbox-check",
+       .topics = {"sundesk.ticket.events.v1"},
+       .fetch_wait_max = DevKafka::kFetchWaitMax},
+      [&](const kafka::Message& m) {
+        auto h = kafka::ParseEventHeaders(m.headers);
+        absl::MutexLock lock(&mu);
+        if (h.ok() && h->id == event->event_id()) seen = m;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  std::thread runner([&] { (void)(*consumer)->Run(); });
+  bool found = WaitFor([&] {
+    absl::MutexLock lock(&mu);
+    return seen.has_value();
+  }, absl::Seconds(30));
+  (*consumer)->Stop();
+  runner.join();
+  ASSERT_TRUE(found) << "the event never reached Kafka; ticket log:\n"
+                     << (*services_)[0].process->Log();
+  EXPECT_EQ(seen->key, "e2e-ticket-1");
+  auto headers = kafka::ParseEventHeaders(seen->headers);
+  ASSERT_TRUE(headers.ok()) << headers.status();
+  EXPECT_EQ(headers->type, "TicketCreated");
+  EXPECT_EQ(headers->source, "sundesk/ticket");
+  EXPECT_EQ(headers->tenant_id, "e2e-tenant");
+  auto decoded = kafka::ParseEvent(*seen);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->ticket_created().ticket().ticket_id(), "e2e-ticket-1");
 }
 
 TEST_F(StackTest, LogsAreJsonLines) {
