@@ -2,13 +2,11 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/core/bounded_pool.h"
 #include "libs/pg/connection.h"
 
 namespace sundesk::pg {
@@ -21,26 +19,9 @@ struct PoolOptions {
   absl::Duration acquire_timeout = absl::Seconds(5);        // for Acquire() without deadline
 };
 
-class Pool;
-
 // A connection borrowed from a Pool; returned when the lease is destroyed. A connection
 // that broke, or was left inside a transaction, is closed instead of being reused.
-class Lease {
- public:
-  Lease(Lease&& other) noexcept;
-  Lease& operator=(Lease&& other) noexcept;
-  ~Lease();
-
-  Connection* operator->() const { return conn_.get(); }
-  Connection& operator*() const { return *conn_; }
-
- private:
-  friend class Pool;
-  Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
-
-  Pool* pool_;
-  std::unique_ptr<Connection> conn_;
-};
+using Lease = PoolLease<Connection>;
 
 // A bounded set of PostgreSQL sessions shared by threads. Connections open lazily, on
 // demand, each within the caller's deadline; an idle connection the server closed is
@@ -52,12 +33,11 @@ class Pool {
  public:
   // Checks the options (a malformed dsn is INVALID_ARGUMENT) without connecting.
   static absl::StatusOr<std::unique_ptr<Pool>> Create(PoolOptions options);
-  ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
   // Waits for a free connection until `deadline`, then UNAVAILABLE.
-  absl::StatusOr<Lease> Acquire(absl::Time deadline);
+  absl::StatusOr<Lease> Acquire(absl::Time deadline) { return sessions_.Acquire(deadline); }
   absl::StatusOr<Lease> Acquire() { return Acquire(absl::Now() + options_.acquire_timeout); }
 
   // `SELECT 1` on a pooled connection: for health checks.
@@ -65,17 +45,13 @@ class Pool {
 
   const PoolOptions& options() const { return options_; }
   // Connections currently open (leased or idle).
-  int open_connections() const;
+  int open_connections() const { return sessions_.open_connections(); }
 
  private:
-  friend class Lease;
-  explicit Pool(PoolOptions options) : options_(std::move(options)) {}
-  void Release(std::unique_ptr<Connection> conn);
+  explicit Pool(PoolOptions options);
 
   const PoolOptions options_;
-  mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
-  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased + being opened
+  BoundedPool<Connection> sessions_;
 };
 
 }  // namespace sundesk::pg

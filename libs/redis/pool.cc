@@ -1,29 +1,12 @@
 #include "libs/redis/pool.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 
 namespace sundesk::redis {
-
-Lease::Lease(Lease&& other) noexcept
-    : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)) {}
-
-Lease& Lease::operator=(Lease&& other) noexcept {
-  if (this != &other) {
-    if (conn_ != nullptr) pool_->Release(std::move(conn_));
-    pool_ = std::exchange(other.pool_, nullptr);
-    conn_ = std::move(other.conn_);
-  }
-  return *this;
-}
-
-Lease::~Lease() {
-  if (conn_ != nullptr) pool_->Release(std::move(conn_));
-}
 
 absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(PoolOptions options) {
   if (options.size < 1) return absl::InvalidArgumentError("redis: pool size must be at least 1");
@@ -34,68 +17,40 @@ absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(PoolOptions options) {
   return std::unique_ptr<Pool>(new Pool(std::move(options)));
 }
 
-Pool::~Pool() {
-  absl::MutexLock lock(&mu_);
-  if (open_ != static_cast<int>(idle_.size())) {
-    log::Error("redis: pool destroyed while connections are leased",
-               {{"open", open_}, {"idle", idle_.size()}});
-    std::abort();
-  }
-}
-
-absl::StatusOr<Lease> Pool::Acquire(absl::Time deadline) {
-  while (true) {
-    std::unique_ptr<Connection> conn;
-    absl::Time backing_off_until = absl::InfinitePast();
-    {
-      absl::MutexLock lock(&mu_);
-      auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !idle_.empty() || open_ < options_.size;
-      };
-      if (!mu_.AwaitWithDeadline(absl::Condition(&free), deadline)) {
-        return absl::UnavailableError(
-            absl::StrCat("redis: all ", options_.size, " connections busy until the deadline"));
-      }
-      if (!idle_.empty()) {
-        conn = std::move(idle_.back());
-        idle_.pop_back();
-      } else if (absl::Now() < next_connect_) {
-        if (next_connect_ > deadline) {
-          return absl::UnavailableError(absl::StrCat(
-              "redis: ", options_.host, ":", options_.port, " unreachable; next attempt in ",
-              absl::FormatDuration(next_connect_ - absl::Now()),
-              "; last error: ", last_connect_error_.message()));
-        }
-        backing_off_until = next_connect_;
-      } else {
-        ++open_;  // reserve the slot; connect outside the lock
-      }
-    }
-    if (conn != nullptr) {
-      if (conn->StillConnected()) return Lease(this, std::move(conn));
-      conn.reset();
-      absl::MutexLock lock(&mu_);
-      --open_;
-      continue;
-    }
-    if (backing_off_until != absl::InfinitePast()) {
-      absl::SleepFor(backing_off_until - absl::Now());
-      continue;
-    }
-    auto opened = Connect(deadline);
-    if (!opened.ok()) return opened.status();
-    return Lease(this, *std::move(opened));
-  }
-}
+Pool::Pool(PoolOptions options)
+    : options_(std::move(options)),
+      connections_({
+          .name = "redis",
+          .size = options_.size,
+          .open = [this](absl::Time deadline) { return Connect(deadline); },
+          .still_usable = [](Connection& conn) { return conn.StillConnected(); },
+          .reusable = [](const Connection& conn) { return conn.healthy(); },
+      }) {}
 
 absl::StatusOr<std::unique_ptr<Connection>> Pool::Connect(absl::Time deadline) {
+  while (true) {
+    absl::Time next_connect;
+    {
+      absl::MutexLock lock(&backoff_mu_);
+      if (absl::Now() >= next_connect_) break;
+      if (next_connect_ > deadline) {
+        return absl::UnavailableError(absl::StrCat(
+            "redis: ", options_.host, ":", options_.port, " unreachable; next attempt in ",
+            absl::FormatDuration(next_connect_ - absl::Now()),
+            "; last error: ", last_connect_error_.message()));
+      }
+      next_connect = next_connect_;
+    }
+    // Another caller's attempt may fail meanwhile and push the next one further out.
+    absl::SleepFor(next_connect - absl::Now());
+  }
   auto conn = Connection::Open({.host = options_.host,
                                 .port = options_.port,
                                 .password = options_.password,
                                 .db = options_.db,
                                 .command_timeout = options_.command_timeout},
                                std::min(deadline, absl::Now() + options_.connect_timeout));
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&backoff_mu_);
   if (conn.ok()) {
     if (backoff_ > absl::ZeroDuration()) {
       log::Info("redis: reconnected", {{"host", options_.host}, {"port", options_.port}});
@@ -104,24 +59,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Pool::Connect(absl::Time deadline) {
     next_connect_ = absl::InfinitePast();
     return conn;
   }
-  --open_;
   backoff_ = std::clamp(backoff_ * 2, absl::Milliseconds(10), options_.reconnect_backoff_max);
   next_connect_ = absl::Now() + backoff_;
   last_connect_error_ = conn.status();
   log::Warn("redis: cannot connect",
             {{"error", conn.status().message()}, {"retry_in", absl::FormatDuration(backoff_)}});
   return conn.status();
-}
-
-void Pool::Release(std::unique_ptr<Connection> conn) {
-  bool reusable = conn->healthy();
-  if (!reusable) conn.reset();  // closes outside the lock
-  absl::MutexLock lock(&mu_);
-  if (reusable) {
-    idle_.push_back(std::move(conn));
-  } else {
-    --open_;
-  }
 }
 
 absl::StatusOr<Reply> Pool::Command(absl::Span<const std::string> argv) {
@@ -144,11 +87,6 @@ absl::Status Pool::Ping() {
     return absl::InternalError("redis: unexpected PING reply " + pong->DebugString());
   }
   return absl::OkStatus();
-}
-
-int Pool::open_connections() const {
-  absl::MutexLock lock(&mu_);
-  return open_;
 }
 
 }  // namespace sundesk::redis

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "libs/core/bounded_pool.h"
 #include "libs/redis/connection.h"
 #include "libs/redis/reply.h"
 
@@ -29,25 +30,8 @@ struct PoolOptions {
   absl::Duration reconnect_backoff_max = absl::Seconds(1);
 };
 
-class Pool;
-
 // A connection borrowed from a Pool, returned when destroyed; a broken one is closed.
-class Lease {
- public:
-  Lease(Lease&& other) noexcept;
-  Lease& operator=(Lease&& other) noexcept;
-  ~Lease();
-
-  Connection* operator->() const { return conn_.get(); }
-  Connection& operator*() const { return *conn_; }
-
- private:
-  friend class Pool;
-  Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
-
-  Pool* pool_;
-  std::unique_ptr<Connection> conn_;
-};
+using Lease = PoolLease<Connection>;
 
 // Up to `size` Redis connections shared by threads. Connections open on demand; one the
 // server closed is dropped before it is handed out; a broken one is closed on return.
@@ -57,13 +41,12 @@ class Lease {
 class Pool {
  public:
   static absl::StatusOr<std::unique_ptr<Pool>> Create(PoolOptions options);
-  ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
   // Waits for a free connection until `deadline`, then UNAVAILABLE; also UNAVAILABLE at
   // once while reconnecting is backing off past the deadline.
-  absl::StatusOr<Lease> Acquire(absl::Time deadline);
+  absl::StatusOr<Lease> Acquire(absl::Time deadline) { return connections_.Acquire(deadline); }
   absl::StatusOr<Lease> Acquire() { return Acquire(absl::Now() + options_.acquire_timeout); }
 
   // Acquire, then Connection::Command / Pipeline.
@@ -73,21 +56,19 @@ class Pool {
   absl::Status Ping();
 
   const PoolOptions& options() const { return options_; }
-  int open_connections() const;
+  int open_connections() const { return connections_.open_connections(); }
 
  private:
-  friend class Lease;
-  explicit Pool(PoolOptions options) : options_(std::move(options)) {}
-  void Release(std::unique_ptr<Connection> conn);
+  explicit Pool(PoolOptions options);
+  // Opens a connection for the pool, waiting out the reconnect backoff first.
   absl::StatusOr<std::unique_ptr<Connection>> Connect(absl::Time deadline);
 
   const PoolOptions options_;
-  mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
-  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased + being opened
-  absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
-  absl::Time next_connect_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Status last_connect_error_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex backoff_mu_;
+  absl::Duration backoff_ ABSL_GUARDED_BY(backoff_mu_) = absl::ZeroDuration();
+  absl::Time next_connect_ ABSL_GUARDED_BY(backoff_mu_) = absl::InfinitePast();
+  absl::Status last_connect_error_ ABSL_GUARDED_BY(backoff_mu_);
+  BoundedPool<Connection> connections_;
 };
 
 }  // namespace sundesk::redis
