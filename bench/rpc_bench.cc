@@ -82,8 +82,8 @@ void BM_UnaryEcho_Sundesk(benchmark::State& state) {
   static auto* registry = new prometheus::Registry();
   static SundeskEcho* service = new SundeskEcho(*auth);
   static int port = [] {
-    auto s = rpc::Server::Start({.services = {{"sundesk.rpctest.v1.EchoService", service}}},
-                                *registry);
+    auto s =
+        rpc::Server::Start({.services = {{"sundesk.rpctest.v1.EchoService", service}}}, *registry);
     static auto server = std::move(*s);
     return server->port();
   }();

@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 status=0
 
-mapfile -t all < <(git ls-files '*.cc' '*.h')
-if ! clang-format --dry-run --Werror "${all[@]}" 2>/tmp/sundesk-format.log; then
+unformatted=()
+while IFS= read -r f; do
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || unformatted+=("$f")
+done < <(git ls-files '*.cc' '*.h')
+if ((${#unformatted[@]})); then
   echo "lint: clang-format would change these files (run 'make format'):"
-  grep -oE '^[^:]+\.(cc|h)' /tmp/sundesk-format.log | sort -u | sed 's/^/  /'
+  printf '  %s\n' "${unformatted[@]}"
   status=1
 fi
 

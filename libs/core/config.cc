@@ -4,10 +4,10 @@
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 
 extern char** environ;  // NOLINT: POSIX
@@ -70,9 +70,8 @@ const std::string& Config::Get(absl::string_view name) const {
 absl::StatusOr<int64_t> Config::GetInt(absl::string_view name) const {
   int64_t v = 0;
   if (!absl::SimpleAtoi(Get(name), &v)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, " (", EnvVarName(name), ") must be an integer, got '",
-                     Get(name), "'"));
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " (", EnvVarName(name),
+                                                   ") must be an integer, got '", Get(name), "'"));
   }
   return v;
 }
@@ -82,8 +81,7 @@ absl::StatusOr<bool> Config::GetBool(absl::string_view name) const {
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off" || v.empty()) return false;
   return absl::InvalidArgumentError(absl::StrCat("--", name, " (", EnvVarName(name),
-                                                 ") must be true or false, got '", Get(name),
-                                                 "'"));
+                                                 ") must be true or false, got '", Get(name), "'"));
 }
 
 absl::StatusOr<absl::Duration> Config::GetDuration(absl::string_view name) const {
@@ -102,8 +100,8 @@ std::string Config::Usage(absl::string_view program) const {
                         "meaning");
   for (const auto& o : options_) {
     absl::StrAppendFormat(&out, "  %-28s %-34s %-24s %s\n", absl::StrCat("--", o.name),
-                          EnvVarName(o.name),
-                          o.default_value.empty() ? "(none)" : o.default_value, o.help);
+                          EnvVarName(o.name), o.default_value.empty() ? "(none)" : o.default_value,
+                          o.help);
   }
   return out;
 }

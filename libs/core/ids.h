@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/core/clock.h"
 

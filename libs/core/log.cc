@@ -26,8 +26,8 @@ void Write(spdlog::level::level_enum level, absl::string_view msg,
     for (const auto& f : fields) {
       absl::string_view v = f.value.Piece();
       bool quote = v.empty() || v.find_first_of(" \"=") != absl::string_view::npos;
-      absl::StrAppend(&line, " ", f.key, "=", quote ? absl::StrCat("\"", JsonEscape(v), "\"")
-                                                    : std::string(v));
+      absl::StrAppend(&line, " ", f.key, "=",
+                      quote ? absl::StrCat("\"", JsonEscape(v), "\"") : std::string(v));
     }
   }
   logger->log(level, "{}", line);
@@ -38,9 +38,8 @@ void Write(spdlog::level::level_enum level, absl::string_view msg,
 absl::Status Init(const Options& options) {
   auto level = spdlog::level::from_str(options.level);
   if (level == spdlog::level::off && options.level != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("log level must be trace, debug, info, warn or error, got '",
-                     options.level, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log level must be trace, debug, info, warn or error, got '", options.level, "'"));
   }
   // stderr, unbuffered by line: logs must survive a crash and interleave with nothing.
   auto logger = spdlog::stderr_logger_mt("sundesk");
@@ -77,11 +76,21 @@ std::string JsonEscape(absl::string_view s) {
   out.reserve(s.size());
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", c);

@@ -2,10 +2,10 @@
 
 #include <initializer_list>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 // Structured logs: a message plus key/value fields, written as one line. In JSON mode
 // each line is one object: {"ts":...,"level":...,"service":...,"msg":...,<fields>}.

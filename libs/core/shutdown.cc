@@ -1,7 +1,8 @@
 #include "libs/core/shutdown.h"
 
-#include <csignal>
 #include <pthread.h>
+
+#include <csignal>
 
 namespace sundesk {
 namespace {

@@ -9,11 +9,11 @@
 #define SUNDESK_CONCAT_INNER(a, b) a##b
 #define SUNDESK_CONCAT(a, b) SUNDESK_CONCAT_INNER(a, b)
 
-#define SUNDESK_RETURN_IF_ERROR(expr)                 \
-  do {                                                \
-    if (::absl::Status _st = (expr); !_st.ok()) {     \
-      return _st;                                     \
-    }                                                 \
+#define SUNDESK_RETURN_IF_ERROR(expr)             \
+  do {                                            \
+    if (::absl::Status _st = (expr); !_st.ok()) { \
+      return _st;                                 \
+    }                                             \
   } while (false)
 
 #define SUNDESK_ASSIGN_OR_RETURN(lhs, expr) \

@@ -11,10 +11,14 @@ namespace sundesk::rpc {
 
 absl::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kAdmin: return "ADMIN";
-    case Role::kClient: return "CLIENT";
-    case Role::kAgent: return "AGENT";
-    case Role::kService: return "SERVICE";
+    case Role::kAdmin:
+      return "ADMIN";
+    case Role::kClient:
+      return "CLIENT";
+    case Role::kAgent:
+      return "AGENT";
+    case Role::kService:
+      return "SERVICE";
   }
   return "UNKNOWN";
 }
@@ -61,9 +65,8 @@ absl::Status RequireRole(const Principal& principal, std::initializer_list<Role>
   }
   std::vector<std::string> names;
   for (Role r : allowed) names.emplace_back(RoleName(r));
-  return absl::PermissionDeniedError(absl::StrCat("role ", RoleName(principal.role),
-                                                  " may not do this; needs ",
-                                                  absl::StrJoin(names, " or ")));
+  return absl::PermissionDeniedError(absl::StrCat(
+      "role ", RoleName(principal.role), " may not do this; needs ", absl::StrJoin(names, " or ")));
 }
 
 }  // namespace sundesk::rpc

@@ -15,10 +15,10 @@
 namespace sundesk::rpc {
 
 struct ChannelOptions {
-  std::string target;          // host:port, or any gRPC target URI
-  std::string ca_file;         // PEM CA to verify the server; TLS is on when set
-  std::string cert_file;       // PEM client certificate for mTLS
-  std::string key_file;        // PEM client key for mTLS
+  std::string target;     // host:port, or any gRPC target URI
+  std::string ca_file;    // PEM CA to verify the server; TLS is on when set
+  std::string cert_file;  // PEM client certificate for mTLS
+  std::string key_file;   // PEM client key for mTLS
 };
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions& options);

@@ -21,8 +21,8 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
                                 const Authenticator& authenticator, Fn&& fn) {
   auto* reactor = context->DefaultReactor();
   auto principal = Authenticate(*context, authenticator);
-  reactor->Finish(ToGrpcStatus(principal.ok() ? std::forward<Fn>(fn)(*principal)
-                                              : principal.status()));
+  reactor->Finish(
+      ToGrpcStatus(principal.ok() ? std::forward<Fn>(fn)(*principal) : principal.status()));
   return reactor;
 }
 

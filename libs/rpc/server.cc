@@ -36,8 +36,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsFi
     auto ca = ReadPem(tls.client_ca_file, "client CA");
     if (!ca.ok()) return ca.status();
     ssl.pem_root_certs = *ca;
-    ssl.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);
 }
@@ -77,7 +76,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   self->SetServing(false);
   self->readiness_thread_ = std::thread([s = self.get()] { s->ReadinessLoop(); });
   log::Info("gRPC server listening",
-            {{"address", self->options_.listen_address}, {"port", self->port_},
+            {{"address", self->options_.listen_address},
+             {"port", self->port_},
              {"tls", self->options_.tls.cert_file.empty() ? "off" : "on"}});
   return self;
 }

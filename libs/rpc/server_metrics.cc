@@ -33,10 +33,14 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
   static const char* TypeOf(grpc::experimental::ServerRpcInfo::Type t) {
     using T = grpc::experimental::ServerRpcInfo::Type;
     switch (t) {
-      case T::UNARY: return "unary";
-      case T::CLIENT_STREAMING: return "client_stream";
-      case T::SERVER_STREAMING: return "server_stream";
-      case T::BIDI_STREAMING: return "bidi_stream";
+      case T::UNARY:
+        return "unary";
+      case T::CLIENT_STREAMING:
+        return "client_stream";
+      case T::SERVER_STREAMING:
+        return "server_stream";
+      case T::BIDI_STREAMING:
+        return "bidi_stream";
     }
     return "unary";
   }
@@ -109,8 +113,7 @@ void ServerMetrics::InitializeService(const std::string& service_full_name) {
     const char* type = m->client_streaming()
                            ? (m->server_streaming() ? "bidi_stream" : "client_stream")
                            : (m->server_streaming() ? "server_stream" : "unary");
-    HandledCounter(Series("/" + service_full_name + "/" + m->name(), type),
-                   grpc::StatusCode::OK);
+    HandledCounter(Series("/" + service_full_name + "/" + m->name(), type), grpc::StatusCode::OK);
   }
 }
 
@@ -132,8 +135,8 @@ prometheus::Counter& ServerMetrics::HandledCounter(MethodSeries& s, grpc::Status
   return *c;
 }
 
-void ServerMetrics::Handled(const char* full_method, const char* grpc_type,
-                            grpc::StatusCode code, double seconds) {
+void ServerMetrics::Handled(const char* full_method, const char* grpc_type, grpc::StatusCode code,
+                            double seconds) {
   MethodSeries& s = Series(full_method, grpc_type);
   HandledCounter(s, code).Increment();
   s.handling->Observe(seconds);

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -67,8 +67,8 @@ std::string HealthOf(grpc::Channel& channel, const std::string& service = "") {
 std::string HttpGet(int port, const std::string& path) {
   TempDir dir;
   std::string out = dir.path() + "/body";
-  auto curl = Subprocess::Start({.argv = {"curl", "-sf", "-o", out,
-                                          absl::StrCat("http://127.0.0.1:", port, path)}});
+  auto curl = Subprocess::Start(
+      {.argv = {"curl", "-sf", "-o", out, absl::StrCat("http://127.0.0.1:", port, path)}});
   if (!curl.ok() || (*curl)->Wait(absl::Seconds(10)).value_or(-1) != 0) return "";
   return ReadFile(out);
 }
@@ -78,7 +78,8 @@ struct CommandResult {
   std::string output;
 };
 
-CommandResult RunCommand(std::vector<std::string> argv, std::map<std::string, std::string> env = {}) {
+CommandResult RunCommand(std::vector<std::string> argv,
+                         std::map<std::string, std::string> env = {}) {
   TempDir dir;
   std::string log = dir.path() + "/out";
   auto p = Subprocess::Start({.argv = std::move(argv), .env = std::move(env), .log_path = log});
@@ -173,8 +174,8 @@ TEST_F(StackTest, EveryServiceIsServingOverallAndPerService) {
 
 TEST_F(StackTest, ReflectionListsEveryServiceOfTheContract) {
   for (auto& s : *services_) {
-    CommandResult r = RunCommand({BinDir() + "/deskctl", absl::StrCat("--addr=127.0.0.1:", s.grpc_port),
-                           "list"});
+    CommandResult r =
+        RunCommand({BinDir() + "/deskctl", absl::StrCat("--addr=127.0.0.1:", s.grpc_port), "list"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     for (const auto& svc : s.services) EXPECT_THAT(r.output, HasSubstr(svc)) << s.name;
     EXPECT_THAT(r.output, HasSubstr("grpc.health.v1.Health"));
@@ -205,12 +206,12 @@ TEST_F(StackTest, MetricsShowGrpcFamiliesAndPassPromtool) {
 // issue has not landed) — never UNKNOWN, INTERNAL or a crash.
 TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersUnimplemented) {
   // Generated descriptors register when first used; touch one message of each file.
-  for (const auto* d : {ticket::v1::CreateTenantRequest::descriptor(),
-                        ticket::v1::CreateTicketRequest::descriptor(),
-                        routing::v1::CreateAgentRequest::descriptor(),
-                        routing::v1::SetPresenceRequest::descriptor(),
-                        sla::v1::CreateCalendarRequest::descriptor(),
-                        notification::v1::CreateSubscriptionRequest::descriptor()}) {
+  for (const auto* d :
+       {ticket::v1::CreateTenantRequest::descriptor(),
+        ticket::v1::CreateTicketRequest::descriptor(),
+        routing::v1::CreateAgentRequest::descriptor(),
+        routing::v1::SetPresenceRequest::descriptor(), sla::v1::CreateCalendarRequest::descriptor(),
+        notification::v1::CreateSubscriptionRequest::descriptor()}) {
     ASSERT_NE(d, nullptr);
   }
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
@@ -253,8 +254,8 @@ TEST_F(StackTest, StreamingRpcsAuthenticateThenAnswerUnimplemented) {
   auto& routing = (*services_)[1];
   auto& notification = (*services_)[3];
   for (const char* key : {"", kAdminKey}) {
-    auto expected = *key == '\0' ? grpc::StatusCode::UNAUTHENTICATED
-                                 : grpc::StatusCode::UNIMPLEMENTED;
+    auto expected =
+        *key == '\0' ? grpc::StatusCode::UNAUTHENTICATED : grpc::StatusCode::UNIMPLEMENTED;
     {
       auto stub = routing::v1::RoutingService::NewStub(routing.channel);
       auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = key});
@@ -300,23 +301,24 @@ TEST_F(StackTest, TicketOutboxRowReachesKafkaWithCloudEventsHeaders) {
 
   absl::Mutex mu;
   std::optional<kafka::Message> seen;
-  auto consumer = kafka::Consumer::Create(
-      {.bootstrap_servers = kafka_->bootstrap(),
-       .group_id = "e2e-outbox-check",
-       .topics = {"sundesk.ticket.events.v1"},
-       .fetch_wait_max = DevKafka::kFetchWaitMax},
-      [&](const kafka::Message& m) {
-        auto h = kafka::ParseEventHeaders(m.headers);
-        absl::MutexLock lock(&mu);
-        if (h.ok() && h->id == event->event_id()) seen = m;
-        return absl::OkStatus();
-      });
+  auto consumer = kafka::Consumer::Create({.bootstrap_servers = kafka_->bootstrap(),
+                                           .group_id = "e2e-outbox-check",
+                                           .topics = {"sundesk.ticket.events.v1"},
+                                           .fetch_wait_max = DevKafka::kFetchWaitMax},
+                                          [&](const kafka::Message& m) {
+                                            auto h = kafka::ParseEventHeaders(m.headers);
+                                            absl::MutexLock lock(&mu);
+                                            if (h.ok() && h->id == event->event_id()) seen = m;
+                                            return absl::OkStatus();
+                                          });
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   std::thread runner([&] { (void)(*consumer)->Run(); });
-  bool found = WaitFor([&] {
-    absl::MutexLock lock(&mu);
-    return seen.has_value();
-  }, absl::Seconds(30));
+  bool found = WaitFor(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return seen.has_value();
+      },
+      absl::Seconds(30));
   (*consumer)->Stop();
   runner.join();
   ASSERT_TRUE(found) << "the event never reached Kafka; ticket log:\n"
@@ -344,8 +346,7 @@ TEST_F(StackTest, LogsAreJsonLines) {
 TEST_F(StackTest, ZReadinessFollowsPostgresAndSigtermStopsEverything) {
   auto& sla = (*services_)[2];
   pg_->Kill();
-  EXPECT_TRUE(WaitFor([&] { return HealthOf(*sla.channel) == "NOT_SERVING"; },
-                      absl::Seconds(30)));
+  EXPECT_TRUE(WaitFor([&] { return HealthOf(*sla.channel) == "NOT_SERVING"; }, absl::Seconds(30)));
   ASSERT_TRUE(pg_->Restart().ok());
   EXPECT_TRUE(WaitFor([&] { return HealthOf(*sla.channel) == "SERVING"; }, absl::Seconds(30)));
 

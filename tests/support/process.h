@@ -13,11 +13,11 @@
 namespace sundesk::testing {
 
 struct ProcessOptions {
-  std::vector<std::string> argv;                // argv[0] is the program (PATH is searched)
-  std::map<std::string, std::string> env;       // added to (and overriding) the parent's
-  std::string log_path;                         // stdout+stderr go here; empty = inherit
-  std::string run_as_user;                      // e.g. "postgres" when the tests run as root
-  bool stdin_pipe = false;                      // give the child a pipe on stdin
+  std::vector<std::string> argv;           // argv[0] is the program (PATH is searched)
+  std::map<std::string, std::string> env;  // added to (and overriding) the parent's
+  std::string log_path;                    // stdout+stderr go here; empty = inherit
+  std::string run_as_user;                 // e.g. "postgres" when the tests run as root
+  bool stdin_pipe = false;                 // give the child a pipe on stdin
 };
 
 // A child process in its own process group. The destructor sends SIGTERM to the group,

@@ -43,8 +43,7 @@ TEST(Config, BadValuesNameTheOptionAndItsVariable) {
   Config c = MakeConfig();
   const char* argv[] = {"svc", "--pool-size=many", "--drain-timeout=soon"};
   ASSERT_TRUE(c.Parse(3, argv, {}).ok());
-  EXPECT_NE(c.GetInt("pool-size").status().message().find("SUNDESK_POOL_SIZE"),
-            std::string::npos);
+  EXPECT_NE(c.GetInt("pool-size").status().message().find("SUNDESK_POOL_SIZE"), std::string::npos);
   EXPECT_NE(c.GetDuration("drain-timeout").status().message().find("--drain-timeout"),
             std::string::npos);
 }

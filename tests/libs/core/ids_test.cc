@@ -43,8 +43,8 @@ TEST(UuidV7, LaterMillisecondSortsLater) {
 
 TEST(IsUuid, RejectsMalformed) {
   EXPECT_FALSE(IsUuid(""));
-  EXPECT_FALSE(IsUuid("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2"));    // short
-  EXPECT_FALSE(IsUuid("0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B"));   // upper case
+  EXPECT_FALSE(IsUuid("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2"));   // short
+  EXPECT_FALSE(IsUuid("0190A1B2-C3D4-7E5F-8A6B-7C8D9E0F1A2B"));  // upper case
   EXPECT_FALSE(IsUuid("0190a1b2xc3d4-7e5f-8a6b-7c8d9e0f1a2b"));
   EXPECT_TRUE(IsUuid("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"));
 }

@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "libs/metrics/metrics_server.h"
@@ -12,16 +13,15 @@
 #include "libs/rpc/handler.h"
 #include "libs/rpc/server.h"
 #include "rpc_test.grpc.pb.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/process.h"
 
 namespace sundesk::rpc {
 namespace {
 
-using ::testing::HasSubstr;
 using sundesk::rpctest::v1::EchoRequest;
 using sundesk::rpctest::v1::EchoResponse;
 using sundesk::rpctest::v1::EchoService;
+using ::testing::HasSubstr;
 
 class EchoHandlers final : public EchoService::CallbackService {
  public:
@@ -56,9 +56,8 @@ class RpcTest : public ::testing::Test {
     ServerOptions options;
     options.services = {{"sundesk.rpctest.v1.EchoService", &handlers_}};
     options.readiness_checks = {{"dependency", [this] {
-                                   return dependency_up_.load()
-                                              ? absl::OkStatus()
-                                              : absl::UnavailableError("down");
+                                   return dependency_up_.load() ? absl::OkStatus()
+                                                                : absl::UnavailableError("down");
                                  }}};
     options.readiness_interval = absl::Milliseconds(20);
     options.drain_timeout = drain;
@@ -185,11 +184,11 @@ TEST_F(RpcTest, MetricsUseGoGrpcPrometheusNames) {
 
 TEST_F(RpcTest, RetryOnlyRetriesUnavailable) {
   int calls = 0;
-  grpc::Status st = CallWithRetry({.timeout = absl::Seconds(5)}, {.max_attempts = 3},
-                                  [&](grpc::ClientContext&) {
-                                    ++calls;
-                                    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
-                                  });
+  grpc::Status st =
+      CallWithRetry({.timeout = absl::Seconds(5)}, {.max_attempts = 3}, [&](grpc::ClientContext&) {
+        ++calls;
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "down");
+      });
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
   calls = 0;
