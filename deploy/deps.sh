@@ -38,5 +38,6 @@ fi
 
 if [[ ! -x tools/buf/node_modules/.bin/buf ]]; then
   echo "deps: installing buf from npm"
-  (cd tools/buf && npm ci --no-audit --no-fund --loglevel=error)
+  # `npm ci` refuses this lock file (npm omits other platforms' optional binaries from it).
+  (cd tools/buf && npm install --no-audit --no-fund --loglevel=error)
 fi
