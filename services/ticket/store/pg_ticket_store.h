@@ -1,0 +1,39 @@
+#pragma once
+// TicketStore on PostgreSQL (schema `ticket`, migration 0003): every TicketWrite — ticket
+// row, history row, comment, and its event in the outbox — commits in one transaction, with
+// the ticket row locked first so that one ticket's outbox rows are in version order.
+
+#include <string>
+
+#include "libs/pg/pool.h"
+#include "services/ticket/domain/ticket_store.h"
+
+namespace sundesk::ticket {
+
+class PgTicketStore final : public TicketStore {
+ public:
+  explicit PgTicketStore(pg::Pool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::string> TenantDefaultLanguage(const std::string& tenant_id) override;
+  absl::StatusOr<StoredTicket> CreateTicket(const TicketWrite& created,
+                                            const std::optional<IdempotencyRecord>& idempotency,
+                                            absl::Time now) override;
+  absl::StatusOr<std::optional<Ticket>> GetTicket(const std::string& ticket_id) override;
+  absl::StatusOr<Ticket> ChangeTicket(const std::string& ticket_id, Change change) override;
+  absl::StatusOr<StoredComment> AddComment(const std::string& ticket_id,
+                                           const std::optional<IdempotencyRecord>& idempotency,
+                                           absl::Time now, Change change) override;
+  absl::StatusOr<std::vector<Ticket>> ListTickets(const TicketQuery& query) override;
+  absl::StatusOr<std::vector<Comment>> ListComments(const std::string& ticket_id,
+                                                    bool public_only, int64_t after_version,
+                                                    int limit) override;
+  absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const std::string& ticket_id,
+                                                        bool include_internal,
+                                                        int64_t after_version,
+                                                        int limit) override;
+
+ private:
+  pg::Pool& pool_;
+};
+
+}  // namespace sundesk::ticket
