@@ -1,16 +1,39 @@
 #pragma once
 
+#include <memory>
+
 #include "libs/rpc/auth.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
+#include "services/ticket/domain/ticket_service.h"
 #include "sundesk/ticket/v1/ticket_service.grpc.pb.h"
 
 namespace sundesk::ticket {
 
-// gRPC handlers of sundesk.ticket.v1.TicketService: translate proto <-> domain and nothing more.
-// Until the ticket service's own issue lands, every RPC authenticates the caller and
-// answers UNIMPLEMENTED.
+// sundesk_tickets_created_total{channel,priority}, sundesk_ticket_transitions_total{from,to}
+// and sundesk_idempotent_replays_total, fed by the domain.
+class TicketMetrics final : public TicketObserver {
+ public:
+  explicit TicketMetrics(prometheus::Registry& registry);
+  void TicketCreated(Channel channel, Priority priority) override;
+  void StatusChanged(TicketStatus from, TicketStatus to) override;
+  void IdempotentReplay() override;
+
+ private:
+  prometheus::Family<prometheus::Counter>& created_;
+  prometheus::Family<prometheus::Counter>& transitions_;
+  prometheus::Counter& replays_;
+};
+
+// gRPC handlers of sundesk.ticket.v1.TicketService: translate proto <-> domain and nothing
+// more. Built without a domain service, every RPC authenticates the caller and answers
+// UNIMPLEMENTED.
 class TicketServiceHandlers final : public ::sundesk::ticket::v1::TicketService::CallbackService {
  public:
   explicit TicketServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+  TicketServiceHandlers(const rpc::Authenticator& authenticator, TicketService& tickets)
+      : auth_(authenticator), tickets_(&tickets) {}
 
   grpc::ServerUnaryReactor* CreateTicket(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::CreateTicketRequest* request,
@@ -50,6 +73,7 @@ class TicketServiceHandlers final : public ::sundesk::ticket::v1::TicketService:
 
  private:
   const rpc::Authenticator& auth_;
+  TicketService* tickets_ = nullptr;
 };
 
 }  // namespace sundesk::ticket
