@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "services/ticket/domain/validation.h"
 
 namespace sundesk::ticket {
 namespace {
@@ -17,10 +18,15 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
 }
 
 // Valid UTF-8 within `max_chars` code points (and at least `min_chars`).
+// Valid UTF-8 without NUL (PostgreSQL text cannot hold NUL).
+bool IsCleanUtf8(absl::string_view s) {
+  return IsValidUtf8(s) && s.find('\0') == absl::string_view::npos;
+}
+
 absl::Status CheckChars(absl::string_view field, absl::string_view value, int min_chars,
                         int max_chars) {
-  if (!IsTicketUtf8(value)) return Invalid(field, "must be valid UTF-8 without NUL");
-  int64_t n = TicketCharCount(value);
+  if (!IsCleanUtf8(value)) return Invalid(field, "must be valid UTF-8 without NUL");
+  int64_t n = static_cast<int64_t>(Utf8Length(value));
   if (n < min_chars || n > max_chars) {
     if (min_chars > 0) {
       return Invalid(field,
@@ -33,7 +39,7 @@ absl::Status CheckChars(absl::string_view field, absl::string_view value, int mi
 
 absl::Status CheckBytes(absl::string_view field, absl::string_view value, int min_bytes,
                         int max_bytes) {
-  if (!IsTicketUtf8(value)) return Invalid(field, "must be valid UTF-8 without NUL");
+  if (!IsCleanUtf8(value)) return Invalid(field, "must be valid UTF-8 without NUL");
   int64_t n = static_cast<int64_t>(value.size());
   if (n < min_bytes || n > max_bytes) {
     if (min_bytes > 0) {
@@ -47,11 +53,7 @@ absl::Status CheckBytes(absl::string_view field, absl::string_view value, int mi
 
 absl::Status CheckLanguage(absl::string_view field, absl::string_view value, bool required) {
   if (value.empty()) return required ? Invalid(field, "must not be empty") : absl::OkStatus();
-  if (!IsTicketUtf8(value) || !IsTicketLanguageTag(value)) {
-    return Invalid(field, absl::StrCat("must be a BCP 47 language tag (e.g. \"pt-BR\"), got ",
-                                       JsonQuote(IsTicketUtf8(value) ? value : "<invalid>")));
-  }
-  return absl::OkStatus();
+  return CheckLanguageTag(field, value);
 }
 
 absl::Status CheckStringList(absl::string_view field, const std::vector<std::string>& values,
@@ -105,12 +107,7 @@ absl::Status CheckRequester(const Requester& r, const TicketLimits& limits) {
     }
   }
   if (auto s = CheckLanguage("requester.language", r.language, false); !s.ok()) return s;
-  if (!r.time_zone.empty()) {
-    absl::TimeZone tz;
-    if (!IsTicketUtf8(r.time_zone) || !absl::LoadTimeZone(r.time_zone, &tz)) {
-      return Invalid("requester.time_zone", "must be an IANA time zone (e.g. \"Europe/Stockholm\")");
-    }
-  }
+  if (!r.time_zone.empty()) return CheckTimeZone("requester.time_zone", r.time_zone);
   return absl::OkStatus();
 }
 
@@ -129,107 +126,9 @@ absl::Status CheckPriority(absl::string_view field, Priority p, bool allow_unspe
   return absl::OkStatus();
 }
 
-bool IsAlpha(absl::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isalpha(c); });
-}
-bool IsDigit(absl::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isdigit(c); });
-}
-bool IsAlnum(absl::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isalnum(c); });
-}
-
 }  // namespace
 
 std::string TicketEtag(int64_t version) { return absl::StrCat("\"v", version, "\""); }
-
-bool IsTicketUtf8(absl::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (int k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates, beyond U+10FFFF.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-int64_t TicketCharCount(absl::string_view s) {
-  int64_t n = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-bool IsTicketLanguageTag(absl::string_view tag) {
-  if (tag.empty() || tag.size() > 64) return false;
-  std::vector<absl::string_view> parts = absl::StrSplit(tag, '-');
-  for (absl::string_view p : parts) {
-    if (p.empty() || p.size() > 8 || !IsAlnum(p)) return false;
-  }
-  size_t i = 0;
-  if (absl::AsciiStrToLower(parts[0]) == "x") {  // private use only
-    return parts.size() > 1;
-  }
-  // language: 2–3 letters (optionally + extlang), or 4–8 letters (registered).
-  if (!IsAlpha(parts[0]) || parts[0].size() < 2) return false;
-  ++i;
-  if (parts[0].size() <= 3) {
-    for (int ext = 0; ext < 3 && i < parts.size() && parts[i].size() == 3 && IsAlpha(parts[i]);
-         ++ext) {
-      ++i;
-    }
-  }
-  if (i < parts.size() && parts[i].size() == 4 && IsAlpha(parts[i])) ++i;  // script
-  if (i < parts.size() && ((parts[i].size() == 2 && IsAlpha(parts[i])) ||
-                           (parts[i].size() == 3 && IsDigit(parts[i])))) {
-    ++i;  // region
-  }
-  while (i < parts.size() && ((parts[i].size() >= 5) ||
-                              (parts[i].size() == 4 && absl::ascii_isdigit(parts[i][0])))) {
-    ++i;  // variants
-  }
-  while (i < parts.size() && parts[i].size() == 1) {
-    if (absl::AsciiStrToLower(parts[i]) == "x") {
-      return i + 1 < parts.size();  // the rest is private use
-    }
-    ++i;  // extension singleton, then 2–8 char subtags
-    size_t start = i;
-    while (i < parts.size() && parts[i].size() >= 2) ++i;
-    if (i == start) return false;
-  }
-  return i == parts.size();
-}
 
 absl::Status ValidateCreateTicket(const CreateTicketInput& in, const TicketLimits& limits) {
   if (auto s = CheckChars("request_id", in.request_id, 0, limits.request_id_max_chars); !s.ok()) {
@@ -277,7 +176,7 @@ absl::Status ValidateUpdate(const UpdateTicketInput& in, const TicketLimits& lim
   for (const std::string& path : in.paths) {
     if (std::find(updatable.begin(), updatable.end(), path) == updatable.end()) {
       return Invalid("update_mask",
-                     absl::StrCat(JsonQuote(IsTicketUtf8(path) ? path : "<invalid>"),
+                     absl::StrCat(JsonQuote(IsCleanUtf8(path) ? path : "<invalid>"),
                                   " is not updatable (updatable: ", absl::StrJoin(updatable, ", "),
                                   ")"));
     }
@@ -352,16 +251,6 @@ absl::Status ValidateFilter(const TicketFilter& f) {
     return Invalid("filter.created_before", "must be after filter.created_after");
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<int> ResolvePageSize(int32_t page_size, int default_size,
-                                    const TicketLimits& limits) {
-  if (page_size < 0) {
-    return Invalid("page_size", absl::StrCat("must be 0–", limits.max_page_size, ", got ",
-                                             page_size));
-  }
-  if (page_size == 0) return default_size;
-  return std::min<int>(page_size, limits.max_page_size);
 }
 
 bool IsLegalTransition(TicketStatus from, TicketStatus to) {

@@ -1,5 +1,6 @@
 #pragma once
-// The rules of tickets: field limits (ticket_limits), the status state machine, and the
+// The rules of tickets: field limits (TicketLimits), checked with the shared primitives of
+// validation.h,, the status state machine, and the
 // names and JSON forms used in history entries. Every validation failure is
 // INVALID_ARGUMENT whose message starts with the field path ("tags[3]: ...").
 
@@ -34,18 +35,7 @@ struct TicketLimits {
   int request_id_max_chars = 128;
   int reason_max_chars = 500;
   int id_max_chars = 128;  // agent ids, offer ids
-  int max_page_size = 500;
 };
-
-// Ticket-specific names: the shared validation helpers (UTF-8, BCP 47) had not landed in
-// services/ticket/domain when these were written.
-// True when `s` is well-formed UTF-8 without NUL (PostgreSQL text cannot hold NUL).
-bool IsTicketUtf8(absl::string_view s);
-// Unicode code points in valid UTF-8 `s`.
-int64_t TicketCharCount(absl::string_view s);
-// Well-formed BCP 47 tag (RFC 5646 syntax: language[-script][-region][-variant]*
-// [-extension]*[-x-private]), e.g. "sv", "pt-BR", "zh-Hant-TW".
-bool IsTicketLanguageTag(absl::string_view tag);
 
 absl::Status ValidateCreateTicket(const CreateTicketInput& in, const TicketLimits& limits);
 // Validates the fields of `values` named in `paths` (which must all be updatable).
@@ -55,9 +45,6 @@ absl::Status ValidateTransition(const TransitionInput& in, const TicketLimits& l
 absl::Status ValidateAssign(const AssignInput& in, const TicketLimits& limits);
 absl::Status ValidateUnassign(const UnassignInput& in, const TicketLimits& limits);
 absl::Status ValidateFilter(const TicketFilter& filter);
-// 0 -> `default_size`; above the maximum -> the maximum; negative -> INVALID_ARGUMENT.
-absl::StatusOr<int> ResolvePageSize(int32_t page_size, int default_size,
-                                    const TicketLimits& limits);
 
 // The fields UpdateTicket may change.
 const std::vector<std::string>& UpdatableTicketFields();

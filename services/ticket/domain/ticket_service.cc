@@ -11,14 +11,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "libs/core/status.h"
+#include "services/ticket/domain/validation.h"
 
 namespace sundesk::ticket {
 namespace {
 
-constexpr int kDefaultTicketPage = 50;
-constexpr int kDefaultCommentPage = 50;
 constexpr int kDefaultHistoryPage = 100;
 
 std::string RandomKey() {
@@ -70,12 +70,19 @@ std::string TimeOrNull(const std::optional<absl::Time>& t) {
   return t ? absl::StrCat(absl::ToUnixMicros(*t)) : "-";
 }
 
-absl::StatusOr<int64_t> CursorNumber(const std::vector<std::string>& cursor, size_t i) {
-  int64_t n = 0;
-  if (cursor.size() <= i || !absl::SimpleAtoi(cursor[i], &n)) {
+// A position is "<sort key>" or "<sort key>|<ticket id>".
+std::string Position(int64_t key, absl::string_view id = "") {
+  return id.empty() ? absl::StrCat(key) : absl::StrCat(key, "|", id);
+}
+
+absl::StatusOr<std::pair<int64_t, std::string>> ParsePosition(absl::string_view position) {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(position, absl::MaxSplits('|', 1));
+  int64_t key = 0;
+  if (!absl::SimpleAtoi(parts.first, &key)) {
     return absl::InvalidArgumentError("page_token: malformed");
   }
-  return n;
+  return std::make_pair(key, std::string(parts.second));
 }
 
 bool Includes(const std::vector<std::string>& v, absl::string_view s) {
@@ -486,8 +493,7 @@ absl::StatusOr<ListTicketsOutput> TicketService::ListTickets(const Caller& calle
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin, CallerRole::kService},
       "list tickets"));
   SUNDESK_RETURN_IF_ERROR(ValidateFilter(in.filter));
-  SUNDESK_ASSIGN_OR_RETURN(int page_size,
-                           ResolvePageSize(in.page_size, kDefaultTicketPage, options_.limits));
+  SUNDESK_ASSIGN_OR_RETURN(int page_size, ResolvePageSize("page_size", in.page_size));
   TicketQuery q;
   q.filter = in.filter;
   q.limit = page_size + 1;
@@ -525,18 +531,17 @@ absl::StatusOr<ListTicketsOutput> TicketService::ListTickets(const Caller& calle
     q.filter.assignee_id = caller.agent_id;
   }
   const TicketFilter& f = in.filter;
-  const std::string binding = absl::StrCat(
-      "tickets|", CallerScope(caller), "|", static_cast<int>(f.status), "|",
+  const std::string query = absl::StrCat(
+      "tickets|", static_cast<int>(f.status), "|",
       static_cast<int>(f.priority), "|", JsonQuote(f.assignee_id), "|", JsonQuote(f.language), "|",
       JsonQuote(f.tag), "|", TimeOrNull(f.created_after), "|", TimeOrNull(f.created_before), "|",
       JsonQuote(f.tenant_id), "|", f.unassigned, "|", static_cast<int>(q.order), "|",
       q.descending);
+  const std::string scope = CallerScope(caller);
   if (!in.page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::vector<std::string> cursor,
-                             tokens_.Decode(in.page_token, binding));
-    SUNDESK_ASSIGN_OR_RETURN(int64_t key, CursorNumber(cursor, 0));
-    if (cursor.size() != 2) return absl::InvalidArgumentError("page_token: malformed");
-    q.after = std::make_pair(key, cursor[1]);
+    SUNDESK_ASSIGN_OR_RETURN(std::string position,
+                             tokens_.Verify("page_token", scope, query, in.page_token));
+    SUNDESK_ASSIGN_OR_RETURN(q.after, ParsePosition(position));
   }
   ListTicketsOutput out;
   if (outside_scope) return out;
@@ -547,7 +552,7 @@ absl::StatusOr<ListTicketsOutput> TicketService::ListTickets(const Caller& calle
     int64_t key = q.order == TicketOrder::kCreateTime   ? absl::ToUnixMicros(last.create_time)
                   : q.order == TicketOrder::kUpdateTime ? absl::ToUnixMicros(last.update_time)
                                                         : static_cast<int64_t>(last.priority);
-    out.next_page_token = tokens_.Encode(binding, {absl::StrCat(key), last.ticket_id});
+    out.next_page_token = tokens_.Sign(scope, query, Position(key, last.ticket_id));
   }
   return out;
 }
@@ -557,24 +562,24 @@ absl::StatusOr<ListCommentsOutput> TicketService::ListComments(const Caller& cal
   SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin, CallerRole::kService},
       "list comments"));
-  SUNDESK_ASSIGN_OR_RETURN(int page_size,
-                           ResolvePageSize(in.page_size, kDefaultCommentPage, options_.limits));
+  SUNDESK_ASSIGN_OR_RETURN(int page_size, ResolvePageSize("page_size", in.page_size));
   SUNDESK_ASSIGN_OR_RETURN(Ticket ticket, VisibleTicket(caller, in.ticket_id));
   const bool public_only = in.public_only || caller.role == CallerRole::kClient;
-  const std::string binding =
-      absl::StrCat("comments|", CallerScope(caller), "|", ticket.ticket_id, "|", public_only);
+  const std::string scope = CallerScope(caller);
+  const std::string query = absl::StrCat("comments|", ticket.ticket_id, "|", public_only);
   int64_t after = 0;
   if (!in.page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::vector<std::string> cursor,
-                             tokens_.Decode(in.page_token, binding));
-    SUNDESK_ASSIGN_OR_RETURN(after, CursorNumber(cursor, 0));
+    SUNDESK_ASSIGN_OR_RETURN(std::string position,
+                             tokens_.Verify("page_token", scope, query, in.page_token));
+    SUNDESK_ASSIGN_OR_RETURN(auto parsed, ParsePosition(position));
+    after = parsed.first;
   }
   ListCommentsOutput out;
   SUNDESK_ASSIGN_OR_RETURN(out.comments,
                            store_.ListComments(ticket.ticket_id, public_only, after, page_size + 1));
   if (static_cast<int>(out.comments.size()) > page_size) {
     out.comments.resize(page_size);
-    out.next_page_token = tokens_.Encode(binding, {absl::StrCat(out.comments.back().version)});
+    out.next_page_token = tokens_.Sign(scope, query, Position(out.comments.back().version));
   }
   return out;
 }
@@ -584,24 +589,26 @@ absl::StatusOr<HistoryOutput> TicketService::GetTicketHistory(const Caller& call
   SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin, CallerRole::kService},
       "read ticket history"));
-  SUNDESK_ASSIGN_OR_RETURN(int page_size,
-                           ResolvePageSize(in.page_size, kDefaultHistoryPage, options_.limits));
+  SUNDESK_ASSIGN_OR_RETURN(
+      int page_size,
+      ResolvePageSize("page_size", in.page_size == 0 ? kDefaultHistoryPage : in.page_size));
   SUNDESK_ASSIGN_OR_RETURN(Ticket ticket, VisibleTicket(caller, in.ticket_id));
   const bool include_internal = caller.role != CallerRole::kClient;
-  const std::string binding =
-      absl::StrCat("history|", CallerScope(caller), "|", ticket.ticket_id);
+  const std::string scope = CallerScope(caller);
+  const std::string query = absl::StrCat("history|", ticket.ticket_id);
   int64_t after = 0;
   if (!in.page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::vector<std::string> cursor,
-                             tokens_.Decode(in.page_token, binding));
-    SUNDESK_ASSIGN_OR_RETURN(after, CursorNumber(cursor, 0));
+    SUNDESK_ASSIGN_OR_RETURN(std::string position,
+                             tokens_.Verify("page_token", scope, query, in.page_token));
+    SUNDESK_ASSIGN_OR_RETURN(auto parsed, ParsePosition(position));
+    after = parsed.first;
   }
   HistoryOutput out;
   SUNDESK_ASSIGN_OR_RETURN(out.entries, store_.ListHistory(ticket.ticket_id, include_internal,
                                                            after, page_size + 1));
   if (static_cast<int>(out.entries.size()) > page_size) {
     out.entries.resize(page_size);
-    out.next_page_token = tokens_.Encode(binding, {absl::StrCat(out.entries.back().version)});
+    out.next_page_token = tokens_.Sign(scope, query, Position(out.entries.back().version));
   }
   return out;
 }

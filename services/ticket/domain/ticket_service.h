@@ -16,7 +16,7 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "services/ticket/domain/ticket.h"
-#include "services/ticket/domain/ticket_page_token.h"
+#include "services/ticket/domain/page_token.h"
 #include "services/ticket/domain/ticket_rules.h"
 #include "services/ticket/domain/ticket_store.h"
 
@@ -78,7 +78,7 @@ class TicketService {
   const TicketServiceOptions options_;
   TicketObserver* observer_;
   TicketObserver no_observer_;
-  TicketPageTokens tokens_;
+  PageTokenSigner tokens_;
 };
 
 }  // namespace sundesk::ticket
