@@ -40,6 +40,16 @@ absl::StatusOr<Principal> StaticKeyAuthenticator::Resolve(absl::string_view api_
   return *found;
 }
 
+absl::StatusOr<Principal> ChainAuthenticator::Resolve(absl::string_view api_key) const {
+  absl::Status last = absl::UnauthenticatedError("unknown API key");
+  for (const Authenticator* authenticator : chain_) {
+    absl::StatusOr<Principal> principal = authenticator->Resolve(api_key);
+    if (principal.ok() || !absl::IsUnauthenticated(principal.status())) return principal;
+    last = principal.status();
+  }
+  return last;
+}
+
 absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
                                        const Authenticator& authenticator) {
   const auto& md = context.client_metadata();

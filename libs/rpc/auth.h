@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -39,6 +40,20 @@ class StaticKeyAuthenticator final : public Authenticator {
 
  private:
   std::map<std::string, Principal> keys_;
+};
+
+// Tries authenticators in order: the first that knows the key wins. UNAUTHENTICATED from
+// one passes the key on to the next; any other error (UNAVAILABLE: a database is down)
+// stops there, so an outage is never reported as a bad key. Typical chain: the static
+// configured keys first (no I/O), then the keys in the database.
+class ChainAuthenticator final : public Authenticator {
+ public:
+  // The authenticators must outlive the chain.
+  explicit ChainAuthenticator(std::vector<const Authenticator*> chain) : chain_(std::move(chain)) {}
+  absl::StatusOr<Principal> Resolve(absl::string_view api_key) const override;
+
+ private:
+  std::vector<const Authenticator*> chain_;
 };
 
 // Reads `authorization: Bearer <key>` from the call and resolves it.

@@ -231,3 +231,48 @@ TEST(RequireRole, NamesTheRolesNeeded) {
 
 }  // namespace
 }  // namespace sundesk::rpc
+
+namespace sundesk::rpc {
+namespace {
+
+class FixedAuthenticator final : public Authenticator {
+ public:
+  explicit FixedAuthenticator(absl::StatusOr<Principal> answer) : answer_(std::move(answer)) {}
+  absl::StatusOr<Principal> Resolve(absl::string_view) const override {
+    ++calls;
+    return answer_;
+  }
+  mutable int calls = 0;
+
+ private:
+  absl::StatusOr<Principal> answer_;
+};
+
+TEST(ChainAuthenticator, FirstThatKnowsTheKeyWins) {
+  StaticKeyAuthenticator statics;
+  statics.Add("bootstrap", {.role = Role::kAdmin, .key_id = "static"});
+  FixedAuthenticator database(Principal{.role = Role::kClient, .tenant_id = "t1", .key_id = "db"});
+  ChainAuthenticator chain({&statics, &database});
+  EXPECT_EQ(chain.Resolve("bootstrap")->key_id, "static");
+  EXPECT_EQ(database.calls, 0);  // a static key needs no database
+  auto db = chain.Resolve("sdk_other");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db->tenant_id, "t1");
+}
+
+TEST(ChainAuthenticator, UnknownEverywhereIsUnauthenticatedOutageIsUnavailable) {
+  StaticKeyAuthenticator statics;
+  FixedAuthenticator unknown(absl::UnauthenticatedError("unknown, revoked or expired API key"));
+  ChainAuthenticator chain({&statics, &unknown});
+  EXPECT_EQ(chain.Resolve("nope").status().code(), absl::StatusCode::kUnauthenticated);
+  FixedAuthenticator down(absl::UnavailableError("database down"));
+  FixedAuthenticator after(Principal{.role = Role::kAdmin});
+  ChainAuthenticator outage({&statics, &down, &after});
+  EXPECT_EQ(outage.Resolve("nope").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(after.calls, 0);
+  EXPECT_EQ(ChainAuthenticator({}).Resolve("x").status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace sundesk::rpc
