@@ -1,16 +1,23 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "services/ticket/domain/api_key.h"
+#include "services/ticket/domain/tenant_registry.h"
 #include "sundesk/ticket/v1/tenant_service.grpc.pb.h"
 
 namespace sundesk::ticket {
 
-// gRPC handlers of sundesk.ticket.v1.TenantService: translate proto <-> domain and nothing more.
-// Until the ticket service's own issue lands, every RPC authenticates the caller and
-// answers UNIMPLEMENTED.
+// gRPC handlers of sundesk.ticket.v1.TenantService: authenticate, check the role, translate
+// proto <-> domain and call one TenantRegistry method. Roles: ADMIN for every RPC, except
+// GetTenant (also SERVICE, and CLIENT for its own tenant) and ListTenants (also SERVICE).
 class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService::CallbackService {
  public:
-  explicit TenantServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+  TenantServiceHandlers(TenantRegistry& registry, const rpc::Authenticator& authenticator)
+      : registry_(&registry), auth_(authenticator) {}
+  // Transitional, until main.cc builds a TenantRegistry: every RPC authenticates the caller
+  // and answers UNIMPLEMENTED. Remove once main.cc uses the constructor above.
+  explicit TenantServiceHandlers(const rpc::Authenticator& authenticator)
+      : registry_(nullptr), auth_(authenticator) {}
 
   grpc::ServerUnaryReactor* CreateTenant(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::CreateTenantRequest* request,
@@ -34,7 +41,21 @@ class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService:
                                          ::sundesk::ticket::v1::ApiKey* response) override;
 
  private:
+  TenantRegistry* const registry_;  // null only with the transitional constructor
   const rpc::Authenticator& auth_;
+};
+
+// The API keys issued by TenantService, as an rpc::Authenticator: a presented
+// "sdk_<key_id>_<secret>" resolves to the key's principal (CLIENT with its tenant, AGENT
+// with its agent, ADMIN), with key_id set. Chain it after the static keys with
+// rpc::ChainAuthenticator.
+class KeyAuthenticator final : public rpc::Authenticator {
+ public:
+  explicit KeyAuthenticator(const ApiKeyVerifier& verifier) : verifier_(verifier) {}
+  absl::StatusOr<rpc::Principal> Resolve(absl::string_view api_key) const override;
+
+ private:
+  const ApiKeyVerifier& verifier_;
 };
 
 }  // namespace sundesk::ticket

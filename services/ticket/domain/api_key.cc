@@ -1,8 +1,8 @@
 #include "services/ticket/domain/api_key.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -66,8 +66,8 @@ bool ApiKeySecretMatches(const StoredApiKey& stored, absl::string_view secret) {
          CRYPTO_memcmp(hash.data(), stored.secret_hash.data(), hash.size()) == 0;
 }
 
-ApiKeyVerifier::ApiKeyVerifier(ApiKeyLookup& lookup, const Clock& clock,
-                               absl::Duration cache_ttl, size_t max_cached)
+ApiKeyVerifier::ApiKeyVerifier(ApiKeyLookup& lookup, const Clock& clock, absl::Duration cache_ttl,
+                               size_t max_cached)
     : lookup_(lookup),
       clock_(clock),
       cache_ttl_(std::clamp(cache_ttl, absl::ZeroDuration(), kMaxCacheTtl)),
@@ -86,9 +86,8 @@ absl::StatusOr<StoredApiKey> ApiKeyVerifier::Lookup(const std::string& key_id) c
   if (cache_ttl_ > absl::ZeroDuration()) {
     absl::MutexLock lock(&mu_);
     if (cache_.size() >= max_cached_) {
-      std::erase_if(cache_, [&](const auto& entry) {
-        return now - entry.second.fetched >= cache_ttl_;
-      });
+      std::erase_if(cache_,
+                    [&](const auto& entry) { return now - entry.second.fetched >= cache_ttl_; });
       if (cache_.size() >= max_cached_) cache_.clear();
     }
     cache_.insert_or_assign(key_id, Cached{*found, now});

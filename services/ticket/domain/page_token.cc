@@ -48,12 +48,12 @@ absl::StatusOr<std::string> PageTokenSigner::Verify(absl::string_view field,
                                                     absl::string_view scope,
                                                     absl::string_view query,
                                                     absl::string_view token) const {
-  const absl::Status invalid = absl::InvalidArgumentError(absl::StrCat(
-      field, ": not a page token of this query; pass next_page_token unchanged, with the "
-             "same filters and order"));
+  const absl::Status invalid = absl::InvalidArgumentError(
+      absl::StrCat(field,
+                   ": not a page token of this query; pass next_page_token unchanged, with the "
+                   "same filters and order"));
   std::string raw;
-  if (token.size() > 4096 || !absl::WebSafeBase64Unescape(token, &raw) ||
-      raw.size() < kMacBytes) {
+  if (token.size() > 4096 || !absl::WebSafeBase64Unescape(token, &raw) || raw.size() < kMacBytes) {
     return invalid;
   }
   absl::string_view position = absl::string_view(raw).substr(0, raw.size() - kMacBytes);

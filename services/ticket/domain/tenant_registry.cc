@@ -39,8 +39,8 @@ absl::Status CheckTenantId(absl::string_view field, absl::string_view tenant_id)
 }
 
 absl::Status TenantNotFound(absl::string_view tenant_id) {
-  return absl::NotFoundError(absl::StrCat("tenant '", absl::CHexEscape(tenant_id.substr(0, 64)),
-                                          "' not found"));
+  return absl::NotFoundError(
+      absl::StrCat("tenant '", absl::CHexEscape(tenant_id.substr(0, 64)), "' not found"));
 }
 
 // Position "<create_time unix micros>|<tenant_id>".
@@ -81,14 +81,13 @@ absl::Status ValidateTenant(const Tenant& t) {
   }
   SUNDESK_RETURN_IF_ERROR(CheckTextBytes("tenant.guidelines", t.guidelines, kMaxGuidelinesBytes));
   if (t.routing_mode != RoutingMode::kOffer && t.routing_mode != RoutingMode::kAutoAssign) {
-    return absl::InvalidArgumentError(absl::StrCat("tenant.routing_mode: unknown value ",
-                                                   static_cast<int>(t.routing_mode)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tenant.routing_mode: unknown value ", static_cast<int>(t.routing_mode)));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Tenant> TenantRegistry::CreateTenant(absl::string_view request_id,
-                                                    Tenant tenant) {
+absl::StatusOr<Tenant> TenantRegistry::CreateTenant(absl::string_view request_id, Tenant tenant) {
   SUNDESK_RETURN_IF_ERROR(CheckRequestId("request_id", request_id));
   if (tenant.routing_mode == RoutingMode::kUnspecified) tenant.routing_mode = RoutingMode::kOffer;
   SUNDESK_RETURN_IF_ERROR(ValidateTenant(tenant));
@@ -101,9 +100,9 @@ absl::StatusOr<Tenant> TenantRegistry::CreateTenant(absl::string_view request_id
   SUNDESK_ASSIGN_OR_RETURN(CreatedTenant result,
                            store_.CreateTenant(tenant, request_id, request_hash));
   if (!result.created && result.request_hash != request_hash) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "request_id: already used to create tenant ", result.tenant.tenant_id,
-        " with a different body; use a new request_id for a new tenant"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id: already used to create tenant ", result.tenant.tenant_id,
+                     " with a different body; use a new request_id for a new tenant"));
   }
   return std::move(result.tenant);
 }
@@ -114,8 +113,7 @@ absl::StatusOr<Tenant> TenantRegistry::GetTenant(absl::string_view tenant_id) {
   return store_.GetTenant(tenant_id);
 }
 
-absl::StatusOr<TenantPage> TenantRegistry::ListTenants(absl::string_view scope,
-                                                       int64_t page_size,
+absl::StatusOr<TenantPage> TenantRegistry::ListTenants(absl::string_view scope, int64_t page_size,
                                                        absl::string_view page_token) {
   SUNDESK_ASSIGN_OR_RETURN(int limit, ResolvePageSize("page_size", page_size));
   std::optional<TenantPosition> after;
@@ -159,8 +157,8 @@ absl::StatusOr<Tenant> TenantRegistry::UpdateTenant(const Tenant& changes,
   for (int attempt = 1;; ++attempt) {
     SUNDESK_ASSIGN_OR_RETURN(Tenant tenant, store_.GetTenant(changes.tenant_id));
     if (!etag.empty() && etag != TenantEtag(tenant)) {
-      return absl::AbortedError(
-          absl::StrCat("etag: stale (the tenant is at ", TenantEtag(tenant), "); re-read and retry"));
+      return absl::AbortedError(absl::StrCat("etag: stale (the tenant is at ", TenantEtag(tenant),
+                                             "); re-read and retry"));
     }
     for (const std::string& path : update_mask) {
       if (path == "name") tenant.name = changes.name;
@@ -199,9 +197,9 @@ absl::StatusOr<IssuedApiKey> TenantRegistry::CreateApiKey(absl::string_view requ
         return absl::InvalidArgumentError("api_key.agent_id: only for ROLE_AGENT keys");
       }
       if (!IsUuid(spec.tenant_id)) {
-        return absl::NotFoundError(absl::StrCat(
-            "api_key.tenant_id: tenant '", absl::CHexEscape(spec.tenant_id.substr(0, 64)),
-            "' not found"));
+        return absl::NotFoundError(absl::StrCat("api_key.tenant_id: tenant '",
+                                                absl::CHexEscape(spec.tenant_id.substr(0, 64)),
+                                                "' not found"));
       }
       key.tenant_id = spec.tenant_id;
       break;

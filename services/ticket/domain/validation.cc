@@ -88,9 +88,9 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
   }
   size_t n = Utf8Length(value);
   if (n < min_chars) {
-    return Invalid(field, min_chars == 1 ? std::string("must not be empty")
-                                         : absl::StrCat("must have at least ", min_chars,
-                                                        " characters"));
+    return Invalid(field, min_chars == 1
+                              ? std::string("must not be empty")
+                              : absl::StrCat("must have at least ", min_chars, " characters"));
   }
   if (n > max_chars) {
     return Invalid(field, absl::StrCat("must have at most ", max_chars, " characters, has ", n));
@@ -100,8 +100,7 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
 
 absl::Status CheckTextBytes(absl::string_view field, absl::string_view value, size_t max_bytes) {
   if (value.size() > max_bytes) {
-    return Invalid(field,
-                   absl::StrCat("must be at most ", max_bytes, " bytes, is ", value.size()));
+    return Invalid(field, absl::StrCat("must be at most ", max_bytes, " bytes, is ", value.size()));
   }
   if (!IsValidUtf8(value)) return Invalid(field, "must be valid UTF-8");
   if (absl::StrContains(value, absl::string_view("\0", 1))) {

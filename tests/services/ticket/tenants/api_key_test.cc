@@ -96,7 +96,8 @@ TEST_F(VerifierTest, EveryRefusalLooksTheSame) {
   std::string key = AddKey(KeyRole::kAdmin);
   std::string wrong_secret = key;
   wrong_secret.back() = wrong_secret.back() == '0' ? '1' : '0';
-  std::string unknown = FormatApiKeySecret({"018f3a2b-0000-7000-8000-0000000000ff", NewApiKeySecret()});
+  std::string unknown =
+      FormatApiKeySecret({"018f3a2b-0000-7000-8000-0000000000ff", NewApiKeySecret()});
   std::vector<absl::Status> refusals;
   for (const std::string& presented : {std::string("garbage"), wrong_secret, unknown}) {
     refusals.push_back(verifier_.Verify(presented).status());

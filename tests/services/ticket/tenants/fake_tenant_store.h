@@ -46,8 +46,8 @@ class FakeTenantStore final : public TenantStore {
     absl::MutexLock lock(&mu_);
     std::vector<Tenant> all;
     for (const auto& [id, t] : tenants_) {
-      if (!after || std::tie(t.create_time, t.tenant_id) >
-                        std::tie(after->create_time, after->tenant_id)) {
+      if (!after ||
+          std::tie(t.create_time, t.tenant_id) > std::tie(after->create_time, after->tenant_id)) {
         all.push_back(t);
       }
     }

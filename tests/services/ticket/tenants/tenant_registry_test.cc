@@ -112,8 +112,7 @@ TEST_F(RegistryTest, UpdateHonoursMaskAndEtag) {
   auto stale = registry_.UpdateTenant(changes, {"guidelines"}, TenantEtag(*t));
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(stale.status().message(), HasSubstr("etag"));
-  EXPECT_THAT(registry_.UpdateTenant(changes, {}, "").status().message(),
-              HasSubstr("update_mask"));
+  EXPECT_THAT(registry_.UpdateTenant(changes, {}, "").status().message(), HasSubstr("update_mask"));
   EXPECT_THAT(registry_.UpdateTenant(changes, {"create_time"}, "").status().message(),
               HasSubstr("update_mask"));
   changes.time_zone = "Moon/Base";
@@ -168,14 +167,12 @@ TEST_F(RegistryTest, ApiKeyValidation) {
   };
   code_and_field({.role = KeyRole::kUnspecified}, absl::StatusCode::kInvalidArgument,
                  "api_key.role");
-  code_and_field({.role = KeyRole::kService}, absl::StatusCode::kInvalidArgument,
-                 "api_key.role");
+  code_and_field({.role = KeyRole::kService}, absl::StatusCode::kInvalidArgument, "api_key.role");
   code_and_field({.role = KeyRole::kClient}, absl::StatusCode::kInvalidArgument,
                  "api_key.tenant_id");
   code_and_field({.role = KeyRole::kClient, .tenant_id = "018f3a2b-0000-7000-8000-000000000000"},
                  absl::StatusCode::kNotFound, "api_key.tenant_id");
-  code_and_field({.role = KeyRole::kAgent}, absl::StatusCode::kInvalidArgument,
-                 "api_key.agent_id");
+  code_and_field({.role = KeyRole::kAgent}, absl::StatusCode::kInvalidArgument, "api_key.agent_id");
   code_and_field({.role = KeyRole::kAdmin, .tenant_id = tenant->tenant_id},
                  absl::StatusCode::kInvalidArgument, "api_key.tenant_id");
   code_and_field({.role = KeyRole::kAdmin, .expire_time = clock_.Now()},
@@ -207,8 +204,7 @@ TEST_F(RegistryTest, IssuedSecretVerifiesAndRevokes) {
   auto twice = registry_.RevokeApiKey(issued->key.key_id);
   ASSERT_TRUE(twice.ok());
   EXPECT_EQ(twice->revoke_time, revoked->revoke_time);
-  EXPECT_EQ(verifier.Verify(issued->secret).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.Verify(issued->secret).status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(registry_.RevokeApiKey("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(registry_.RevokeApiKey("nope").status().code(), absl::StatusCode::kNotFound);
 }

@@ -11,15 +11,15 @@ using ::testing::HasSubstr;
 TEST(Utf8, AcceptsValidRejectsInvalid) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
-  EXPECT_TRUE(IsValidUtf8("Bom dia, S\xC3\xA3o Paulo"));        // ã
-  EXPECT_TRUE(IsValidUtf8("\xE6\x97\xA5\xE6\x9C\xAC"));          // 日本
-  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));                  // U+1F600
-  EXPECT_FALSE(IsValidUtf8("\xC3"));                             // truncated
-  EXPECT_FALSE(IsValidUtf8("\x80"));                             // lone continuation
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                         // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));                     // overlong
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));                     // surrogate U+D800
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));                 // above U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("Bom dia, S\xC3\xA3o Paulo"));  // ã
+  EXPECT_TRUE(IsValidUtf8("\xE6\x97\xA5\xE6\x9C\xAC"));   // 日本
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));           // U+1F600
+  EXPECT_FALSE(IsValidUtf8("\xC3"));                      // truncated
+  EXPECT_FALSE(IsValidUtf8("\x80"));                      // lone continuation
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                  // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));              // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));              // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));          // above U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xFF"));
   EXPECT_EQ(Utf8Length("S\xC3\xA3o"), 3u);
 }
@@ -46,8 +46,7 @@ TEST(CheckText, NamesTheFieldAndCountsCharacters) {
   EXPECT_THAT(CheckText("tenant.name", two_hundred + "a", 1, 200).message(),
               HasSubstr("at most 200"));
   EXPECT_THAT(CheckText("tenant.name", "bad\xC3", 1, 200).message(), HasSubstr("UTF-8"));
-  EXPECT_THAT(CheckText("tenant.name", std::string("a\0b", 3), 1, 200).message(),
-              HasSubstr("NUL"));
+  EXPECT_THAT(CheckText("tenant.name", std::string("a\0b", 3), 1, 200).message(), HasSubstr("NUL"));
 }
 
 TEST(CheckTextBytes, LimitIsInBytes) {
@@ -62,8 +61,8 @@ TEST(CheckTimeZone, IanaOnly) {
   EXPECT_TRUE(CheckTimeZone("tenant.time_zone", "Europe/Stockholm").ok());
   EXPECT_TRUE(CheckTimeZone("tenant.time_zone", "America/Sao_Paulo").ok());
   EXPECT_TRUE(CheckTimeZone("tenant.time_zone", "UTC").ok());
-  for (const char* bad : {"", "Mars/Olympus", "localtime", "Fixed/UTC+01:00:00", "+01:00",
-                          "Europe/Stockholm\n"}) {
+  for (const char* bad :
+       {"", "Mars/Olympus", "localtime", "Fixed/UTC+01:00:00", "+01:00", "Europe/Stockholm\n"}) {
     absl::Status st = CheckTimeZone("tenant.time_zone", bad);
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(st.message(), HasSubstr("tenant.time_zone")) << bad;
