@@ -79,9 +79,9 @@ void TicketMetrics::StatusChanged(TicketStatus from, TicketStatus to) {
 
 void TicketMetrics::IdempotentReplay() { replays_.Increment(); }
 
-grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(grpc::CallbackServerContext* context,
-                                                              const pb::CreateTicketRequest* request,
-                                                              pb::Ticket* response) {
+grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(
+    grpc::CallbackServerContext* context, const pb::CreateTicketRequest* request,
+    pb::Ticket* response) {
   if (tickets_ == nullptr) {
     return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/CreateTicket");
   }
@@ -151,18 +151,18 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::ListTickets(grpc::CallbackServe
   });
 }
 
-grpc::ServerUnaryReactor* TicketServiceHandlers::UpdateTicket(grpc::CallbackServerContext* context,
-                                                              const pb::UpdateTicketRequest* request,
-                                                              pb::Ticket* response) {
+grpc::ServerUnaryReactor* TicketServiceHandlers::UpdateTicket(
+    grpc::CallbackServerContext* context, const pb::UpdateTicketRequest* request,
+    pb::Ticket* response) {
   if (tickets_ == nullptr) {
     return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/UpdateTicket");
   }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    UpdateTicketInput in{.ticket_id = request->ticket().ticket_id(),
-                         .values = TicketFromProto(request->ticket()),
-                         .paths = {request->update_mask().paths().begin(),
-                                   request->update_mask().paths().end()},
-                         .etag = request->etag()};
+    UpdateTicketInput in{
+        .ticket_id = request->ticket().ticket_id(),
+        .values = TicketFromProto(request->ticket()),
+        .paths = {request->update_mask().paths().begin(), request->update_mask().paths().end()},
+        .etag = request->etag()};
     SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->UpdateTicket(ToCaller(p), in));
     *response = TicketToProto(t);
     return absl::OkStatus();
@@ -187,9 +187,9 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::TransitionTicket(
   });
 }
 
-grpc::ServerUnaryReactor* TicketServiceHandlers::AssignTicket(grpc::CallbackServerContext* context,
-                                                              const pb::AssignTicketRequest* request,
-                                                              pb::Ticket* response) {
+grpc::ServerUnaryReactor* TicketServiceHandlers::AssignTicket(
+    grpc::CallbackServerContext* context, const pb::AssignTicketRequest* request,
+    pb::Ticket* response) {
   if (tickets_ == nullptr) {
     return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/AssignTicket");
   }

@@ -112,7 +112,7 @@ struct TicketEvent {
                      // TicketUnassigned, CommentAdded
   absl::Time time = absl::InfinitePast();
   Caller actor;
-  std::vector<std::string> changed_fields;  // TicketUpdated
+  std::vector<std::string> changed_fields;                // TicketUpdated
   TicketStatus from_status = TicketStatus::kUnspecified;  // TicketStatusChanged
   TicketStatus to_status = TicketStatus::kUnspecified;
   std::string reason;             // TicketStatusChanged, TicketUnassigned

@@ -59,12 +59,10 @@ absl::Status CheckLanguage(absl::string_view field, absl::string_view value, boo
 absl::Status CheckStringList(absl::string_view field, const std::vector<std::string>& values,
                              int max_items, int max_chars) {
   if (static_cast<int>(values.size()) > max_items) {
-    return Invalid(field,
-                   absl::StrFormat("at most %d entries, got %d", max_items, values.size()));
+    return Invalid(field, absl::StrFormat("at most %d entries, got %d", max_items, values.size()));
   }
   for (size_t i = 0; i < values.size(); ++i) {
-    if (absl::Status s =
-            CheckChars(absl::StrCat(field, "[", i, "]"), values[i], 1, max_chars);
+    if (absl::Status s = CheckChars(absl::StrCat(field, "[", i, "]"), values[i], 1, max_chars);
         !s.ok()) {
       return s;
     }
@@ -162,9 +160,8 @@ absl::Status ValidateCreateTicket(const CreateTicketInput& in, const TicketLimit
 
 const std::vector<std::string>& UpdatableTicketFields() {
   static const auto* fields =
-      new std::vector<std::string>{"subject",         "description", "priority", "tags",
-                                   "custom_fields",   "category",    "language",
-                                   "required_skills"};
+      new std::vector<std::string>{"subject",       "description", "priority", "tags",
+                                   "custom_fields", "category",    "language", "required_skills"};
   return *fields;
 }
 
@@ -175,10 +172,9 @@ absl::Status ValidateUpdate(const UpdateTicketInput& in, const TicketLimits& lim
   const Ticket& v = in.values;
   for (const std::string& path : in.paths) {
     if (std::find(updatable.begin(), updatable.end(), path) == updatable.end()) {
-      return Invalid("update_mask",
-                     absl::StrCat(JsonQuote(IsCleanUtf8(path) ? path : "<invalid>"),
-                                  " is not updatable (updatable: ", absl::StrJoin(updatable, ", "),
-                                  ")"));
+      return Invalid("update_mask", absl::StrCat(JsonQuote(IsCleanUtf8(path) ? path : "<invalid>"),
+                                                 " is not updatable (updatable: ",
+                                                 absl::StrJoin(updatable, ", "), ")"));
     }
     absl::Status s;
     if (path == "subject") {
@@ -279,17 +275,15 @@ absl::Status CheckTransition(TicketStatus from, TicketStatus to) {
                    from == TicketStatus::kClosed ? " (CLOSED is final)" : ""));
 }
 
-bool IsKnownStatus(TicketStatus s) {
-  return static_cast<int>(s) >= 1 && static_cast<int>(s) <= 6;
-}
+bool IsKnownStatus(TicketStatus s) { return static_cast<int>(s) >= 1 && static_cast<int>(s) <= 6; }
 bool IsKnownPriority(Priority p) { return static_cast<int>(p) >= 1 && static_cast<int>(p) <= 4; }
 bool IsKnownChannel(Channel c) { return static_cast<int>(c) >= 1 && static_cast<int>(c) <= 5; }
 
 std::string StatusName(TicketStatus status) {
-  static constexpr const char* kNames[] = {
-      "TICKET_STATUS_UNSPECIFIED", "TICKET_STATUS_NEW",    "TICKET_STATUS_OPEN",
-      "TICKET_STATUS_PENDING",     "TICKET_STATUS_ON_HOLD", "TICKET_STATUS_SOLVED",
-      "TICKET_STATUS_CLOSED"};
+  static constexpr const char* kNames[] = {"TICKET_STATUS_UNSPECIFIED", "TICKET_STATUS_NEW",
+                                           "TICKET_STATUS_OPEN",        "TICKET_STATUS_PENDING",
+                                           "TICKET_STATUS_ON_HOLD",     "TICKET_STATUS_SOLVED",
+                                           "TICKET_STATUS_CLOSED"};
   int i = static_cast<int>(status);
   return i >= 0 && i <= 6 ? kNames[i] : absl::StrCat("TICKET_STATUS_", i);
 }

@@ -97,8 +97,8 @@ absl::Status CheckCallerRole(const Caller& caller, std::initializer_list<CallerR
     if (caller.role == r) return absl::OkStatus();
   }
   static constexpr const char* kRoles[] = {"", "ADMIN", "CLIENT", "AGENT", "SERVICE"};
-  return absl::PermissionDeniedError(absl::StrCat("a ", kRoles[static_cast<int>(caller.role)],
-                                                  " key may not ", action));
+  return absl::PermissionDeniedError(
+      absl::StrCat("a ", kRoles[static_cast<int>(caller.role)], " key may not ", action));
 }
 
 bool CanSeeTicket(const Caller& caller, const Ticket& ticket) {
@@ -124,8 +124,7 @@ absl::StatusOr<std::string> ResolveCreateTenant(const Caller& caller,
     }
     tenant = caller.tenant_id;
   } else if (requested.empty()) {
-    return absl::InvalidArgumentError(
-        "tenant_id: required for ADMIN, SERVICE and AGENT keys");
+    return absl::InvalidArgumentError("tenant_id: required for ADMIN, SERVICE and AGENT keys");
   }
   if (!IsUuid(tenant)) {
     return absl::NotFoundError(
@@ -255,10 +254,9 @@ absl::StatusOr<Ticket> TicketService::Change(const Caller& caller, const std::st
       ticket_id, [&](const Ticket& current) -> absl::StatusOr<std::optional<TicketWrite>> {
         if (!CanSeeTicket(caller, current)) return TicketNotFound(ticket_id);
         if (!etag.empty() && etag != TicketEtag(current.version)) {
-          return absl::AbortedError(absl::StrCat("etag: ", JsonQuote(etag),
-                                                 " is stale (the ticket is at ",
-                                                 TicketEtag(current.version),
-                                                 "); read it again and retry"));
+          return absl::AbortedError(
+              absl::StrCat("etag: ", JsonQuote(etag), " is stale (the ticket is at ",
+                           TicketEtag(current.version), "); read it again and retry"));
         }
         TicketWrite write;
         write.ticket = current;
@@ -275,68 +273,67 @@ absl::StatusOr<Ticket> TicketService::UpdateTicket(const Caller& caller,
   SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin}, "update tickets"));
   SUNDESK_RETURN_IF_ERROR(ValidateUpdate(in, options_.limits));
-  return Change(caller, in.ticket_id, in.etag,
-                [&](Ticket& t, TicketWrite& w) -> absl::StatusOr<bool> {
-                  if (t.status == TicketStatus::kClosed) {
-                    return absl::FailedPreconditionError(
-                        "status: the ticket is TICKET_STATUS_CLOSED; no change is accepted");
-                  }
-                  const Ticket& v = in.values;
-                  std::vector<FieldChange> changes;
-                  auto note = [&](const char* field, std::string old_json, std::string new_json) {
-                    if (old_json != new_json) {
-                      changes.push_back({field, std::move(old_json), std::move(new_json)});
-                    }
-                  };
-                  const auto& p = in.paths;
-                  if (Includes(p, "subject")) {
-                    note("subject", JsonQuote(t.subject), JsonQuote(v.subject));
-                    t.subject = v.subject;
-                  }
-                  if (Includes(p, "description")) {
-                    note("description", JsonQuote(t.description), JsonQuote(v.description));
-                    t.description = v.description;
-                  }
-                  if (Includes(p, "priority")) {
-                    note("priority", JsonQuote(PriorityName(t.priority)),
-                         JsonQuote(PriorityName(v.priority)));
-                    t.priority = v.priority;
-                  }
-                  if (Includes(p, "tags")) {
-                    note("tags", JsonStringList(t.tags), JsonStringList(v.tags));
-                    t.tags = v.tags;
-                  }
-                  if (Includes(p, "custom_fields")) {
-                    note("custom_fields", JsonStringMap(t.custom_fields),
-                         JsonStringMap(v.custom_fields));
-                    t.custom_fields = v.custom_fields;
-                  }
-                  if (Includes(p, "category")) {
-                    note("category", JsonQuote(t.category), JsonQuote(v.category));
-                    t.category = v.category;
-                  }
-                  if (Includes(p, "language")) {
-                    note("language", JsonQuote(t.language), JsonQuote(v.language));
-                    t.language = v.language;
-                  }
-                  if (Includes(p, "required_skills")) {
-                    note("required_skills", JsonStringList(t.required_skills),
-                         JsonStringList(v.required_skills));
-                    t.required_skills = v.required_skills;
-                  }
-                  if (changes.empty()) return false;
-                  StartWrite(caller, t, "TicketUpdated", w);
-                  for (const auto& c : changes) w.event.changed_fields.push_back(c.field);
-                  w.history.changes = std::move(changes);
-                  return true;
-                });
+  return Change(
+      caller, in.ticket_id, in.etag, [&](Ticket& t, TicketWrite& w) -> absl::StatusOr<bool> {
+        if (t.status == TicketStatus::kClosed) {
+          return absl::FailedPreconditionError(
+              "status: the ticket is TICKET_STATUS_CLOSED; no change is accepted");
+        }
+        const Ticket& v = in.values;
+        std::vector<FieldChange> changes;
+        auto note = [&](const char* field, std::string old_json, std::string new_json) {
+          if (old_json != new_json) {
+            changes.push_back({field, std::move(old_json), std::move(new_json)});
+          }
+        };
+        const auto& p = in.paths;
+        if (Includes(p, "subject")) {
+          note("subject", JsonQuote(t.subject), JsonQuote(v.subject));
+          t.subject = v.subject;
+        }
+        if (Includes(p, "description")) {
+          note("description", JsonQuote(t.description), JsonQuote(v.description));
+          t.description = v.description;
+        }
+        if (Includes(p, "priority")) {
+          note("priority", JsonQuote(PriorityName(t.priority)),
+               JsonQuote(PriorityName(v.priority)));
+          t.priority = v.priority;
+        }
+        if (Includes(p, "tags")) {
+          note("tags", JsonStringList(t.tags), JsonStringList(v.tags));
+          t.tags = v.tags;
+        }
+        if (Includes(p, "custom_fields")) {
+          note("custom_fields", JsonStringMap(t.custom_fields), JsonStringMap(v.custom_fields));
+          t.custom_fields = v.custom_fields;
+        }
+        if (Includes(p, "category")) {
+          note("category", JsonQuote(t.category), JsonQuote(v.category));
+          t.category = v.category;
+        }
+        if (Includes(p, "language")) {
+          note("language", JsonQuote(t.language), JsonQuote(v.language));
+          t.language = v.language;
+        }
+        if (Includes(p, "required_skills")) {
+          note("required_skills", JsonStringList(t.required_skills),
+               JsonStringList(v.required_skills));
+          t.required_skills = v.required_skills;
+        }
+        if (changes.empty()) return false;
+        StartWrite(caller, t, "TicketUpdated", w);
+        for (const auto& c : changes) w.event.changed_fields.push_back(c.field);
+        w.history.changes = std::move(changes);
+        return true;
+      });
 }
 
 absl::StatusOr<Ticket> TicketService::TransitionTicket(const Caller& caller,
                                                        const TransitionInput& in) {
-  SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
-      caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin},
-      "change a ticket's status"));
+  SUNDESK_RETURN_IF_ERROR(
+      CheckCallerRole(caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin},
+                      "change a ticket's status"));
   SUNDESK_RETURN_IF_ERROR(ValidateTransition(in, options_.limits));
   TicketStatus from = TicketStatus::kUnspecified;
   bool changed = false;
@@ -371,34 +368,33 @@ absl::StatusOr<Ticket> TicketService::TransitionTicket(const Caller& caller,
 }
 
 absl::StatusOr<Ticket> TicketService::AssignTicket(const Caller& caller, const AssignInput& in) {
-  SUNDESK_RETURN_IF_ERROR(CheckCallerRole(caller, {CallerRole::kService, CallerRole::kAdmin},
-                                          "assign tickets"));
+  SUNDESK_RETURN_IF_ERROR(
+      CheckCallerRole(caller, {CallerRole::kService, CallerRole::kAdmin}, "assign tickets"));
   SUNDESK_RETURN_IF_ERROR(ValidateAssign(in, options_.limits));
-  return Change(caller, in.ticket_id, in.etag,
-                [&](Ticket& t, TicketWrite& w) -> absl::StatusOr<bool> {
-                  if (t.status == TicketStatus::kSolved || t.status == TicketStatus::kClosed) {
-                    return absl::FailedPreconditionError(
-                        absl::StrCat("status: a ", StatusName(t.status),
-                                     " ticket cannot be assigned"));
-                  }
-                  if (t.assignee_id == in.agent_id) return false;
-                  StartWrite(caller, t, "TicketAssigned", w);
-                  w.history.changes.push_back(
-                      {"assignee_id", t.assignee_id.empty() ? "null" : JsonQuote(t.assignee_id),
-                       JsonQuote(in.agent_id)});
-                  w.event.agent_id = in.agent_id;
-                  w.event.previous_agent_id = t.assignee_id;
-                  w.event.routing_stage = in.routing_stage;
-                  w.event.offer_id = in.offer_id;
-                  t.assignee_id = in.agent_id;
-                  return true;
-                });
+  return Change(
+      caller, in.ticket_id, in.etag, [&](Ticket& t, TicketWrite& w) -> absl::StatusOr<bool> {
+        if (t.status == TicketStatus::kSolved || t.status == TicketStatus::kClosed) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("status: a ", StatusName(t.status), " ticket cannot be assigned"));
+        }
+        if (t.assignee_id == in.agent_id) return false;
+        StartWrite(caller, t, "TicketAssigned", w);
+        w.history.changes.push_back({"assignee_id",
+                                     t.assignee_id.empty() ? "null" : JsonQuote(t.assignee_id),
+                                     JsonQuote(in.agent_id)});
+        w.event.agent_id = in.agent_id;
+        w.event.previous_agent_id = t.assignee_id;
+        w.event.routing_stage = in.routing_stage;
+        w.event.offer_id = in.offer_id;
+        t.assignee_id = in.agent_id;
+        return true;
+      });
 }
 
 absl::StatusOr<Ticket> TicketService::UnassignTicket(const Caller& caller,
                                                      const UnassignInput& in) {
-  SUNDESK_RETURN_IF_ERROR(CheckCallerRole(caller, {CallerRole::kService, CallerRole::kAdmin},
-                                          "unassign tickets"));
+  SUNDESK_RETURN_IF_ERROR(
+      CheckCallerRole(caller, {CallerRole::kService, CallerRole::kAdmin}, "unassign tickets"));
   SUNDESK_RETURN_IF_ERROR(ValidateUnassign(in, options_.limits));
   return Change(caller, in.ticket_id, in.etag,
                 [&](Ticket& t, TicketWrite& w) -> absl::StatusOr<bool> {
@@ -412,8 +408,7 @@ absl::StatusOr<Ticket> TicketService::UnassignTicket(const Caller& caller,
                 });
 }
 
-absl::StatusOr<Comment> TicketService::AddComment(const Caller& caller,
-                                                  const AddCommentInput& in) {
+absl::StatusOr<Comment> TicketService::AddComment(const Caller& caller, const AddCommentInput& in) {
   SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin}, "add comments"));
   SUNDESK_RETURN_IF_ERROR(ValidateComment(in, options_.limits));
@@ -466,8 +461,7 @@ absl::StatusOr<Comment> TicketService::AddComment(const Caller& caller,
                 c.author_kind == AuthorKind::kAgent && c.is_public && !t.first_response_time &&
                 (t.status == TicketStatus::kNew || t.status == TicketStatus::kOpen);
             if (first_response) {
-              w.history.changes.push_back(
-                  {"first_response_time", "null", JsonTime(t.update_time)});
+              w.history.changes.push_back({"first_response_time", "null", JsonTime(t.update_time)});
               t.first_response_time = t.update_time;
             }
             w.event.first_response = first_response;
@@ -478,9 +472,9 @@ absl::StatusOr<Comment> TicketService::AddComment(const Caller& caller,
           }));
   if (stored.replayed) {
     if (stored.fingerprint != fingerprint) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "request_id: ", JsonQuote(in.request_id), " was already used for comment ",
-          stored.comment.comment_id, " with a different body; use a new request_id"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("request_id: ", JsonQuote(in.request_id), " was already used for comment ",
+                       stored.comment.comment_id, " with a different body; use a new request_id"));
     }
     observer_->IdempotentReplay();
   }
@@ -532,11 +526,10 @@ absl::StatusOr<ListTicketsOutput> TicketService::ListTickets(const Caller& calle
   }
   const TicketFilter& f = in.filter;
   const std::string query = absl::StrCat(
-      "tickets|", static_cast<int>(f.status), "|",
-      static_cast<int>(f.priority), "|", JsonQuote(f.assignee_id), "|", JsonQuote(f.language), "|",
-      JsonQuote(f.tag), "|", TimeOrNull(f.created_after), "|", TimeOrNull(f.created_before), "|",
-      JsonQuote(f.tenant_id), "|", f.unassigned, "|", static_cast<int>(q.order), "|",
-      q.descending);
+      "tickets|", static_cast<int>(f.status), "|", static_cast<int>(f.priority), "|",
+      JsonQuote(f.assignee_id), "|", JsonQuote(f.language), "|", JsonQuote(f.tag), "|",
+      TimeOrNull(f.created_after), "|", TimeOrNull(f.created_before), "|", JsonQuote(f.tenant_id),
+      "|", f.unassigned, "|", static_cast<int>(q.order), "|", q.descending);
   const std::string scope = CallerScope(caller);
   if (!in.page_token.empty()) {
     SUNDESK_ASSIGN_OR_RETURN(std::string position,
@@ -575,8 +568,8 @@ absl::StatusOr<ListCommentsOutput> TicketService::ListComments(const Caller& cal
     after = parsed.first;
   }
   ListCommentsOutput out;
-  SUNDESK_ASSIGN_OR_RETURN(out.comments,
-                           store_.ListComments(ticket.ticket_id, public_only, after, page_size + 1));
+  SUNDESK_ASSIGN_OR_RETURN(
+      out.comments, store_.ListComments(ticket.ticket_id, public_only, after, page_size + 1));
   if (static_cast<int>(out.comments.size()) > page_size) {
     out.comments.resize(page_size);
     out.next_page_token = tokens_.Sign(scope, query, Position(out.comments.back().version));
@@ -604,8 +597,8 @@ absl::StatusOr<HistoryOutput> TicketService::GetTicketHistory(const Caller& call
     after = parsed.first;
   }
   HistoryOutput out;
-  SUNDESK_ASSIGN_OR_RETURN(out.entries, store_.ListHistory(ticket.ticket_id, include_internal,
-                                                           after, page_size + 1));
+  SUNDESK_ASSIGN_OR_RETURN(
+      out.entries, store_.ListHistory(ticket.ticket_id, include_internal, after, page_size + 1));
   if (static_cast<int>(out.entries.size()) > page_size) {
     out.entries.resize(page_size);
     out.next_page_token = tokens_.Sign(scope, query, Position(out.entries.back().version));

@@ -15,8 +15,8 @@
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
-#include "services/ticket/domain/ticket.h"
 #include "services/ticket/domain/page_token.h"
+#include "services/ticket/domain/ticket.h"
 #include "services/ticket/domain/ticket_rules.h"
 #include "services/ticket/domain/ticket_store.h"
 
@@ -37,8 +37,7 @@ absl::Status CheckCallerRole(const Caller& caller, std::initializer_list<CallerR
 bool CanSeeTicket(const Caller& caller, const Ticket& ticket);
 // The tenant a create acts for: the key's own for CLIENT (the request may only repeat it);
 // required in the request for the other roles.
-absl::StatusOr<std::string> ResolveCreateTenant(const Caller& caller,
-                                                const std::string& requested);
+absl::StatusOr<std::string> ResolveCreateTenant(const Caller& caller, const std::string& requested);
 absl::Status TicketNotFound(absl::string_view ticket_id);
 
 class TicketService {

@@ -78,8 +78,7 @@ class TicketStore {
   virtual absl::StatusOr<std::vector<Ticket>> ListTickets(const TicketQuery& query) = 0;
   // Comments of a ticket in version order, after `after_version`.
   virtual absl::StatusOr<std::vector<Comment>> ListComments(const std::string& ticket_id,
-                                                            bool public_only,
-                                                            int64_t after_version,
+                                                            bool public_only, int64_t after_version,
                                                             int limit) = 0;
   // History entries in version order, after `after_version`.
   virtual absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const std::string& ticket_id,

@@ -130,11 +130,11 @@ absl::StatusOr<Comment> RowToComment(const pg::Result& r, int row) {
 
 absl::StatusOr<std::optional<Ticket>> SelectTicket(pg::Connection& conn, const std::string& id,
                                                    bool for_update) {
-  SUNDESK_ASSIGN_OR_RETURN(
-      pg::Result r, conn.Execute(absl::StrCat("SELECT ", kTicketColumns,
-                                              " FROM ticket.tickets WHERE ticket_id = $1",
-                                              for_update ? " FOR UPDATE" : ""),
-                                 {id}));
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
+                           conn.Execute(absl::StrCat("SELECT ", kTicketColumns,
+                                                     " FROM ticket.tickets WHERE ticket_id = $1",
+                                                     for_update ? " FOR UPDATE" : ""),
+                                        {id}));
   if (r.rows() == 0) return std::nullopt;
   return RowToTicket(r, 0);
 }
@@ -219,10 +219,11 @@ absl::Status PutRecord(pg::Connection& tx, const std::string& tenant_id, const s
                  {tenant_id, scope, record.request_id, now})
           .status());
   return tx
-      .Execute("INSERT INTO ticket.idempotency_records (tenant_id, scope, request_id, "
-               "fingerprint, resource_id, expire_time) VALUES ($1, $2, $3, $4, $5, $6)",
-               {tenant_id, scope, record.request_id, record.fingerprint, resource_id,
-                record.expire_time})
+      .Execute(
+          "INSERT INTO ticket.idempotency_records (tenant_id, scope, request_id, "
+          "fingerprint, resource_id, expire_time) VALUES ($1, $2, $3, $4, $5, $6)",
+          {tenant_id, scope, record.request_id, record.fingerprint, resource_id,
+           record.expire_time})
       .status();
 }
 
@@ -322,8 +323,8 @@ absl::StatusOr<StoredComment> PgTicketStore::AddComment(
         result.fingerprint = record->first;
         return absl::OkStatus();
       }
-      SUNDESK_RETURN_IF_ERROR(PutRecord(tx, current->tenant_id, scope, *idempotency,
-                                        write->comment->comment_id, now));
+      SUNDESK_RETURN_IF_ERROR(
+          PutRecord(tx, current->tenant_id, scope, *idempotency, write->comment->comment_id, now));
     }
     SUNDESK_RETURN_IF_ERROR(CommitWrite(tx, *write, /*insert=*/false));
     result = StoredComment{.comment = *write->comment};
@@ -383,8 +384,7 @@ absl::StatusOr<std::vector<Ticket>> PgTicketStore::ListTickets(const TicketQuery
 
 absl::StatusOr<std::vector<Comment>> PgTicketStore::ListComments(const std::string& ticket_id,
                                                                  bool public_only,
-                                                                 int64_t after_version,
-                                                                 int limit) {
+                                                                 int64_t after_version, int limit) {
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,

@@ -24,13 +24,11 @@ class PgTicketStore final : public TicketStore {
                                            const std::optional<IdempotencyRecord>& idempotency,
                                            absl::Time now, Change change) override;
   absl::StatusOr<std::vector<Ticket>> ListTickets(const TicketQuery& query) override;
-  absl::StatusOr<std::vector<Comment>> ListComments(const std::string& ticket_id,
-                                                    bool public_only, int64_t after_version,
-                                                    int limit) override;
+  absl::StatusOr<std::vector<Comment>> ListComments(const std::string& ticket_id, bool public_only,
+                                                    int64_t after_version, int limit) override;
   absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const std::string& ticket_id,
                                                         bool include_internal,
-                                                        int64_t after_version,
-                                                        int limit) override;
+                                                        int64_t after_version, int limit) override;
 
  private:
   pg::Pool& pool_;

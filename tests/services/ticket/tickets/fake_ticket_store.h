@@ -32,8 +32,8 @@ class FakeTicketStore final : public TicketStore {
                                             absl::Time now) override {
     absl::MutexLock lock(&mu_);
     if (idempotency) {
-      auto key = std::make_tuple(created.ticket.tenant_id, std::string("create"),
-                                 idempotency->request_id);
+      auto key =
+          std::make_tuple(created.ticket.tenant_id, std::string("create"), idempotency->request_id);
       auto it = records_.find(key);
       if (it != records_.end() && it->second.record.expire_time > now) {
         return StoredTicket{.ticket = tickets_.at(it->second.id),
@@ -73,8 +73,8 @@ class FakeTicketStore final : public TicketStore {
     auto write = change(it->second);
     if (!write.ok()) return write.status();
     if (idempotency) {
-      auto key = std::make_tuple(it->second.tenant_id, "comment:" + ticket_id,
-                                 idempotency->request_id);
+      auto key =
+          std::make_tuple(it->second.tenant_id, "comment:" + ticket_id, idempotency->request_id);
       auto rec = records_.find(key);
       if (rec != records_.end() && rec->second.record.expire_time > now) {
         for (const Comment& c : comments_) {
@@ -113,9 +113,8 @@ class FakeTicketStore final : public TicketStore {
     return out;
   }
 
-  absl::StatusOr<std::vector<Comment>> ListComments(const std::string& ticket_id,
-                                                    bool public_only, int64_t after_version,
-                                                    int limit) override {
+  absl::StatusOr<std::vector<Comment>> ListComments(const std::string& ticket_id, bool public_only,
+                                                    int64_t after_version, int limit) override {
     absl::MutexLock lock(&mu_);
     std::vector<Comment> out;
     for (const Comment& c : comments_) {
@@ -128,8 +127,7 @@ class FakeTicketStore final : public TicketStore {
 
   absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const std::string& ticket_id,
                                                         bool include_internal,
-                                                        int64_t after_version,
-                                                        int limit) override {
+                                                        int64_t after_version, int limit) override {
     absl::MutexLock lock(&mu_);
     std::vector<HistoryEntry> out;
     for (const HistoryEntry& h : history_) {
@@ -164,8 +162,7 @@ class FakeTicketStore final : public TicketStore {
   std::vector<HistoryEntry> history_ ABSL_GUARDED_BY(mu_);
   std::vector<TicketEvent> events_ ABSL_GUARDED_BY(mu_);
   std::vector<Comment> comments_ ABSL_GUARDED_BY(mu_);
-  std::map<std::tuple<std::string, std::string, std::string>, Record> records_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<std::string, std::string, std::string>, Record> records_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sundesk::ticket::testing

@@ -4,14 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "absl/strings/str_replace.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
-#include "services/ticket/domain/validation.h"
 #include "services/ticket/domain/ticket_rules.h"
 #include "services/ticket/domain/ticket_service.h"
+#include "services/ticket/domain/validation.h"
 #include "tests/services/ticket/tickets/fake_ticket_store.h"
 
 namespace sundesk::ticket {
@@ -34,9 +34,9 @@ const Caller kAgent1{.role = CallerRole::kAgent, .agent_id = "agent-1", .key_id 
 
 TEST(TicketStateMachine, EveryPairOfStatuses) {
   const std::vector<std::pair<S, S>> legal = {
-      {S::kNew, S::kOpen},       {S::kOpen, S::kPending}, {S::kPending, S::kOpen},
-      {S::kOpen, S::kOnHold},    {S::kOnHold, S::kOpen},  {S::kOpen, S::kSolved},
-      {S::kSolved, S::kClosed},  {S::kSolved, S::kOpen},
+      {S::kNew, S::kOpen},      {S::kOpen, S::kPending}, {S::kPending, S::kOpen},
+      {S::kOpen, S::kOnHold},   {S::kOnHold, S::kOpen},  {S::kOpen, S::kSolved},
+      {S::kSolved, S::kClosed}, {S::kSolved, S::kOpen},
   };
   const S all[] = {S::kNew, S::kOpen, S::kPending, S::kOnHold, S::kSolved, S::kClosed};
   int legal_count = 0;
@@ -190,7 +190,6 @@ TEST(TicketValidation, UpdateMaskAndPageSize) {
   in.values.priority = Priority::kLow;
   EXPECT_TRUE(ValidateUpdate(in, {}).ok());
 
-
   EXPECT_THAT(Message(ValidateComment({.ticket_id = "t", .body = ""}, {})), StartsWith("body: "));
   EXPECT_THAT(Message(ValidateComment({.ticket_id = "t", .body = std::string(65537, 'b')}, {})),
               StartsWith("body: "));
@@ -277,25 +276,26 @@ TEST_F(TicketServiceTest, AnotherTenantsTicketIsNotFoundLikeAMissingOne) {
       service_.GetTicket(kClientB, "0190a000-0000-7000-8000-0000000000ff").status();
   EXPECT_EQ(other.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Message(other), absl::StrReplaceAll(Message(missing),
-                                                 {{"0190a000-0000-7000-8000-0000000000ff",
-                                                   t.ticket_id}}));
+  EXPECT_EQ(Message(other),
+            absl::StrReplaceAll(Message(missing),
+                                {{"0190a000-0000-7000-8000-0000000000ff", t.ticket_id}}));
   size_t events = store_.events().size();
   EXPECT_EQ(service_.TransitionTicket(kClientB, {.ticket_id = t.ticket_id, .to_status = S::kOpen})
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(service_
-                .UpdateTicket(kClientB, {.ticket_id = t.ticket_id,
-                                         .values = {.subject = "x"},
-                                         .paths = {"subject"}})
+                .UpdateTicket(
+                    kClientB,
+                    {.ticket_id = t.ticket_id, .values = {.subject = "x"}, .paths = {"subject"}})
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(service_.AddComment(kClientB, {.ticket_id = t.ticket_id, .body = "hi", .is_public = true})
-                .status()
-                .code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      service_.AddComment(kClientB, {.ticket_id = t.ticket_id, .body = "hi", .is_public = true})
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
   EXPECT_EQ(service_.ListComments(kClientB, {.ticket_id = t.ticket_id}).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(service_.GetTicketHistory(kClientB, {.ticket_id = t.ticket_id}).status().code(),
@@ -309,35 +309,34 @@ TEST_F(TicketServiceTest, AnotherTenantsTicketIsNotFoundLikeAMissingOne) {
 TEST_F(TicketServiceTest, WhoMayAssign) {
   Ticket t = Create();
   for (const Caller& c : {kClientA, kAgent1}) {
-    EXPECT_EQ(service_.AssignTicket(c, {.ticket_id = t.ticket_id, .agent_id = "agent-1"})
-                  .status()
-                  .code(),
-              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(
+        service_.AssignTicket(c, {.ticket_id = t.ticket_id, .agent_id = "agent-1"}).status().code(),
+        absl::StatusCode::kPermissionDenied);
     EXPECT_EQ(service_.UnassignTicket(c, {.ticket_id = t.ticket_id}).status().code(),
               absl::StatusCode::kPermissionDenied);
   }
   // An agent sees only tickets assigned to it.
   EXPECT_EQ(service_.GetTicket(kAgent1, t.ticket_id).status().code(), absl::StatusCode::kNotFound);
-  auto assigned = service_.AssignTicket(kRouting, {.ticket_id = t.ticket_id, .agent_id = "agent-1",
-                                                   .offer_id = "o-1", .routing_stage = 1});
+  auto assigned = service_.AssignTicket(
+      kRouting,
+      {.ticket_id = t.ticket_id, .agent_id = "agent-1", .offer_id = "o-1", .routing_stage = 1});
   ASSERT_TRUE(assigned.ok()) << assigned.status();
   EXPECT_EQ(assigned->assignee_id, "agent-1");
   EXPECT_EQ(assigned->version, 2);
   EXPECT_TRUE(service_.GetTicket(kAgent1, t.ticket_id).ok());
   EXPECT_EQ(service_.ListTickets(kAgent1, {})->tickets.size(), 1u);
   // The same assignee again changes nothing.
-  EXPECT_EQ(service_.AssignTicket(kAdmin, {.ticket_id = t.ticket_id, .agent_id = "agent-1"})
-                ->version,
-            2);
+  EXPECT_EQ(
+      service_.AssignTicket(kAdmin, {.ticket_id = t.ticket_id, .agent_id = "agent-1"})->version, 2);
   auto unassigned = service_.UnassignTicket(kAdmin, {.ticket_id = t.ticket_id, .reason = "sick"});
   EXPECT_EQ(unassigned->assignee_id, "");
   EXPECT_EQ(store_.events().back().type, "TicketUnassigned");
   EXPECT_EQ(store_.events().back().previous_agent_id, "agent-1");
   // The routing service may not edit tickets.
   EXPECT_EQ(service_
-                .UpdateTicket(kRouting, {.ticket_id = t.ticket_id,
-                                         .values = {.subject = "x"},
-                                         .paths = {"subject"}})
+                .UpdateTicket(
+                    kRouting,
+                    {.ticket_id = t.ticket_id, .values = {.subject = "x"}, .paths = {"subject"}})
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
@@ -347,7 +346,8 @@ TEST_F(TicketServiceTest, ClientsNeitherWriteNorReadInternalComments) {
   Ticket t = Create();
   EXPECT_EQ(service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .body = "x"}).status().code(),
             absl::StatusCode::kPermissionDenied);
-  ASSERT_TRUE(service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "internal note"}).ok());
+  ASSERT_TRUE(
+      service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "internal note"}).ok());
   ASSERT_TRUE(
       service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .body = "hello", .is_public = true})
           .ok());
@@ -367,49 +367,65 @@ TEST_F(TicketServiceTest, ClientsNeitherWriteNorReadInternalComments) {
 TEST_F(TicketServiceTest, FirstPublicAgentCommentOnNewOrOpenIsTheFirstResponse) {
   Ticket t = Create();
   clock_.Advance(absl::Minutes(1));
-  ASSERT_TRUE(service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .body = "more", .is_public = true}).ok());
+  ASSERT_TRUE(
+      service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .body = "more", .is_public = true})
+          .ok());
   ASSERT_TRUE(service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "note"}).ok());
   EXPECT_FALSE(service_.GetTicket(kAdmin, t.ticket_id)->first_response_time.has_value());
   clock_.Advance(absl::Minutes(1));
   const absl::Time answered = clock_.Now();
-  ASSERT_TRUE(service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "On it", .is_public = true}).ok());
+  ASSERT_TRUE(
+      service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "On it", .is_public = true})
+          .ok());
   EXPECT_TRUE(store_.events().back().first_response);
   clock_.Advance(absl::Minutes(1));
-  ASSERT_TRUE(service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "Again", .is_public = true}).ok());
+  ASSERT_TRUE(
+      service_.AddComment(kAdmin, {.ticket_id = t.ticket_id, .body = "Again", .is_public = true})
+          .ok());
   EXPECT_FALSE(store_.events().back().first_response);
   EXPECT_EQ(service_.GetTicket(kAdmin, t.ticket_id)->first_response_time, answered);
 
   // Not on a PENDING ticket.
   Ticket p = Create();
-  ASSERT_TRUE(service_.TransitionTicket(kAdmin, {.ticket_id = p.ticket_id, .to_status = S::kOpen}).ok());
-  ASSERT_TRUE(service_.TransitionTicket(kAdmin, {.ticket_id = p.ticket_id, .to_status = S::kPending}).ok());
-  ASSERT_TRUE(service_.AddComment(kAdmin, {.ticket_id = p.ticket_id, .body = "x", .is_public = true}).ok());
+  ASSERT_TRUE(
+      service_.TransitionTicket(kAdmin, {.ticket_id = p.ticket_id, .to_status = S::kOpen}).ok());
+  ASSERT_TRUE(
+      service_.TransitionTicket(kAdmin, {.ticket_id = p.ticket_id, .to_status = S::kPending}).ok());
+  ASSERT_TRUE(
+      service_.AddComment(kAdmin, {.ticket_id = p.ticket_id, .body = "x", .is_public = true}).ok());
   EXPECT_FALSE(service_.GetTicket(kAdmin, p.ticket_id)->first_response_time.has_value());
 }
 
 TEST_F(TicketServiceTest, CommentsAreIdempotentByRequestId) {
   Ticket t = Create();
-  auto a = service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .request_id = "c1", .body = "hi", .is_public = true});
-  auto b = service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .request_id = "c1", .body = "hi", .is_public = true});
+  auto a = service_.AddComment(
+      kClientA, {.ticket_id = t.ticket_id, .request_id = "c1", .body = "hi", .is_public = true});
+  auto b = service_.AddComment(
+      kClientA, {.ticket_id = t.ticket_id, .request_id = "c1", .body = "hi", .is_public = true});
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->comment_id, b->comment_id);
   EXPECT_EQ(service_.GetTicket(kClientA, t.ticket_id)->version, 2);
-  EXPECT_EQ(service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .request_id = "c1", .body = "bye", .is_public = true})
-                .status()
-                .code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      service_
+          .AddComment(
+              kClientA,
+              {.ticket_id = t.ticket_id, .request_id = "c1", .body = "bye", .is_public = true})
+          .status()
+          .code(),
+      absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(TicketServiceTest, TransitionsEtagsAndSolveTime) {
   Ticket t = Create();
-  auto open = service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kOpen,
-                                                   .etag = TicketEtag(t.version)});
+  auto open = service_.TransitionTicket(
+      kClientA, {.ticket_id = t.ticket_id, .to_status = S::kOpen, .etag = TicketEtag(t.version)});
   ASSERT_TRUE(open.ok()) << open.status();
   EXPECT_EQ(open->version, 2);
   // A stale etag is ABORTED and changes nothing.
-  absl::Status stale = service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id,
-                                                            .to_status = S::kSolved,
-                                                            .etag = TicketEtag(t.version)})
+  absl::Status stale = service_
+                           .TransitionTicket(kClientA, {.ticket_id = t.ticket_id,
+                                                        .to_status = S::kSolved,
+                                                        .etag = TicketEtag(t.version)})
                            .status();
   EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
   EXPECT_EQ(service_.GetTicket(kClientA, t.ticket_id)->status, S::kOpen);
@@ -421,21 +437,34 @@ TEST_F(TicketServiceTest, TransitionsEtagsAndSolveTime) {
   EXPECT_EQ(illegal.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Message(illegal), HasSubstr("TICKET_STATUS_NEW to TICKET_STATUS_SOLVED"));
 
-  auto solved = service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kSolved});
+  auto solved =
+      service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kSolved});
   EXPECT_TRUE(solved->solve_time.has_value());
-  auto reopened = service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kOpen});
+  auto reopened =
+      service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kOpen});
   EXPECT_FALSE(reopened->solve_time.has_value());
   // Moving to the current status is a no-op.
-  EXPECT_EQ(service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kOpen})->version,
+  EXPECT_EQ(service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kOpen})
+                ->version,
             reopened->version);
-  ASSERT_TRUE(service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kSolved}).ok());
-  ASSERT_TRUE(service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kClosed}).ok());
-  EXPECT_EQ(service_.UpdateTicket(kClientA, {.ticket_id = t.ticket_id, .values = {.subject = "x"}, .paths = {"subject"}})
+  ASSERT_TRUE(
+      service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kSolved})
+          .ok());
+  ASSERT_TRUE(
+      service_.TransitionTicket(kClientA, {.ticket_id = t.ticket_id, .to_status = S::kClosed})
+          .ok());
+  EXPECT_EQ(service_
+                .UpdateTicket(
+                    kClientA,
+                    {.ticket_id = t.ticket_id, .values = {.subject = "x"}, .paths = {"subject"}})
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .body = "x", .is_public = true}).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      service_.AddComment(kClientA, {.ticket_id = t.ticket_id, .body = "x", .is_public = true})
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(TicketServiceTest, UpdateMaskLimitsWhatChanges) {
@@ -450,11 +479,12 @@ TEST_F(TicketServiceTest, UpdateMaskLimitsWhatChanges) {
   EXPECT_EQ(updated->subject, "New subject");
   EXPECT_EQ(updated->priority, Priority::kUrgent);
   EXPECT_EQ(updated->description, t.description);
-  EXPECT_THAT(store_.events().back().changed_fields,
-              ::testing::ElementsAre("subject", "priority"));
+  EXPECT_THAT(store_.events().back().changed_fields, ::testing::ElementsAre("subject", "priority"));
   // Nothing to change: no new version, no event.
   size_t events = store_.events().size();
-  EXPECT_EQ(service_.UpdateTicket(kClientA, {.ticket_id = t.ticket_id, .values = values, .paths = {"subject"}})
+  EXPECT_EQ(service_
+                .UpdateTicket(kClientA,
+                              {.ticket_id = t.ticket_id, .values = values, .paths = {"subject"}})
                 ->version,
             updated->version);
   EXPECT_EQ(store_.events().size(), events);
@@ -490,9 +520,9 @@ TEST_F(TicketServiceTest, PageTokensAreBoundToTheQueryAndTheCaller) {
   EXPECT_EQ(seen.size(), 5u);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5u);
 
-  auto with_filter = service_.ListTickets(
-      kClientA, {.page_size = 2, .page_token = page1->next_page_token,
-                 .filter = {.priority = Priority::kHigh}});
+  auto with_filter = service_.ListTickets(kClientA, {.page_size = 2,
+                                                     .page_token = page1->next_page_token,
+                                                     .filter = {.priority = Priority::kHigh}});
   EXPECT_THAT(Message(with_filter.status()), StartsWith("page_token: "));
   auto other_order = service_.ListTickets(
       kClientA, {.page_size = 2, .page_token = page1->next_page_token, .order_by = "update_time"});
@@ -502,9 +532,9 @@ TEST_F(TicketServiceTest, PageTokensAreBoundToTheQueryAndTheCaller) {
   EXPECT_THAT(Message(other_tenant.status()), StartsWith("page_token: "));
   std::string tampered = page1->next_page_token;
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
-  EXPECT_THAT(Message(service_.ListTickets(kClientA, {.page_size = 2, .page_token = tampered})
-                          .status()),
-              StartsWith("page_token: "));
+  EXPECT_THAT(
+      Message(service_.ListTickets(kClientA, {.page_size = 2, .page_token = tampered}).status()),
+      StartsWith("page_token: "));
   EXPECT_THAT(Message(service_.ListTickets(kClientA, {.order_by = "subject"}).status()),
               StartsWith("order_by: "));
 }

@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "gtest/gtest.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/kafka/consumer.h"
@@ -103,7 +103,7 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
   // Four tickets changed concurrently, eight changes each.
   constexpr int kTickets = 4;
   const std::vector<std::string> kTypes = {
-      "TicketCreated", "TicketStatusChanged", "TicketAssigned", "CommentAdded",
+      "TicketCreated", "TicketStatusChanged", "TicketAssigned",      "CommentAdded",
       "CommentAdded",  "TicketStatusChanged", "TicketStatusChanged", "CommentAdded"};
   std::vector<std::thread> writers;
   std::vector<std::string> ticket_ids(kTickets);
@@ -148,17 +148,17 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
   absl::Mutex mu;
   std::map<std::string, std::vector<kafka::Message>> by_ticket;  // first delivery per event
   std::set<std::string> seen_ids;
-  auto consumer = kafka::Consumer::Create(
-      {.bootstrap_servers = (*kafka)->bootstrap(),
-       .group_id = "ticket-events-test",
-       .topics = {"sundesk.ticket.events.v1"},
-       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
-      [&](const kafka::Message& m) {
-        auto h = kafka::ParseEventHeaders(m.headers);
-        absl::MutexLock lock(&mu);
-        if (h.ok() && seen_ids.insert(h->id).second) by_ticket[m.key].push_back(m);
-        return absl::OkStatus();
-      });
+  auto consumer = kafka::Consumer::Create({.bootstrap_servers = (*kafka)->bootstrap(),
+                                           .group_id = "ticket-events-test",
+                                           .topics = {"sundesk.ticket.events.v1"},
+                                           .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                          [&](const kafka::Message& m) {
+                                            auto h = kafka::ParseEventHeaders(m.headers);
+                                            absl::MutexLock lock(&mu);
+                                            if (h.ok() && seen_ids.insert(h->id).second)
+                                              by_ticket[m.key].push_back(m);
+                                            return absl::OkStatus();
+                                          });
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   std::thread consumer_thread([&] { (void)(*consumer)->Run(); });
   const bool all = WaitFor(

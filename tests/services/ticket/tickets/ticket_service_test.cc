@@ -1,6 +1,8 @@
 // TicketService through a real in-process gRPC server and generated stubs, on a throwaway
 // PostgreSQL with the service's migrations: idempotency under concurrency, etags,
 // validation, two-tenant isolation, pagination under inserts, and the outbox rows.
+#include "services/ticket/domain/ticket_service.h"
+
 #include <atomic>
 #include <map>
 #include <set>
@@ -23,7 +25,6 @@
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 #include "services/ticket/api/ticket_service_handlers.h"
-#include "services/ticket/domain/ticket_service.h"
 #include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_ticket_store.h"
 #include "sundesk/events/v1/events.pb.h"
@@ -180,8 +181,7 @@ TEST_F(TicketServiceIntegrationTest, FiftyConcurrentDuplicatesMakeOneTicketAndOn
     ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
     EXPECT_EQ(ids[i], ids[0]);
   }
-  EXPECT_EQ(Count("SELECT count(*) FROM ticket.tickets WHERE subject = 'Fifty duplicates'", {}),
-            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM ticket.tickets WHERE subject = 'Fifty duplicates'", {}), 1);
   EXPECT_EQ(OutboxRows(ids[0]), 1);
 
   // The same request_id with another body says why it is refused.
@@ -245,18 +245,27 @@ TEST_F(TicketServiceIntegrationTest, EveryValidationErrorNamesItsField) {
       {"subject", [](auto& r) { r.set_subject(""); }},
       {"subject", [](auto& r) { r.set_subject(std::string(501, 's')); }},
       {"description", [](auto& r) { r.set_description(std::string(64 * 1024 + 1, 'd')); }},
-      {"tags", [](auto& r) { for (int i = 0; i < 33; ++i) r.add_tags("t"); }},
+      {"tags",
+       [](auto& r) {
+         for (int i = 0; i < 33; ++i) r.add_tags("t");
+       }},
       {"tags[1]", [](auto& r) { r.add_tags(std::string(65, 't')); }},
       {"custom_fields",
-       [](auto& r) { for (int i = 0; i < 65; ++i) (*r.mutable_custom_fields())[absl::StrCat(i)] = "v"; }},
+       [](auto& r) {
+         for (int i = 0; i < 65; ++i) (*r.mutable_custom_fields())[absl::StrCat(i)] = "v";
+       }},
       {"priority", [](auto& r) { r.set_priority(static_cast<common::v1::Priority>(42)); }},
       {"channel", [](auto& r) { r.set_channel(static_cast<common::v1::Channel>(42)); }},
       {"language", [](auto& r) { r.set_language("en_US"); }},
       {"requester.language", [](auto& r) { r.mutable_requester()->set_language("??"); }},
       {"requester.email", [](auto& r) { r.mutable_requester()->set_email("nope"); }},
-      {"requester.time_zone", [](auto& r) { r.mutable_requester()->set_time_zone("Nowhere/Else"); }},
+      {"requester.time_zone",
+       [](auto& r) { r.mutable_requester()->set_time_zone("Nowhere/Else"); }},
       {"category", [](auto& r) { r.set_category(std::string(201, 'c')); }},
-      {"required_skills", [](auto& r) { for (int i = 0; i < 33; ++i) r.add_required_skills("s"); }},
+      {"required_skills",
+       [](auto& r) {
+         for (int i = 0; i < 33; ++i) r.add_required_skills("s");
+       }},
       {"request_id", [](auto& r) { r.set_request_id(std::string(129, 'r')); }},
   };
   for (const Case& c : cases) {
@@ -378,9 +387,9 @@ TEST_F(TicketServiceIntegrationTest, AnotherTenantsTicketIsNotFoundOnEveryRpc) {
   EXPECT_EQ(after.version(), 1);
   EXPECT_EQ(after.subject(), t.subject());
   EXPECT_EQ(OutboxRows(t.ticket_id()), 1);
-  EXPECT_EQ(Count("SELECT count(*) FROM ticket.ticket_comments WHERE ticket_id = $1",
-                  {t.ticket_id()}),
-            0);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM ticket.ticket_comments WHERE ticket_id = $1", {t.ticket_id()}),
+      0);
 
   // A's page token is useless to B.
   for (int i = 0; i < 3; ++i) MustCreate("client-a");
@@ -504,6 +513,44 @@ TEST_F(TicketServiceIntegrationTest, PaginationReturnsEveryTicketOnceWhileInsert
   }
   stop = true;
   writer.join();
+}
+
+TEST_F(TicketServiceIntegrationTest, MetricsCountCreatesTransitionsAndReplays) {
+  auto value = [](const std::string& name, const std::map<std::string, std::string>& labels) {
+    double total = 0;
+    for (const auto& family : registry_->Collect()) {
+      if (family.name != name) continue;
+      for (const auto& metric : family.metric) {
+        bool match = true;
+        for (const auto& [k, v] : labels) {
+          bool found = false;
+          for (const auto& l : metric.label) found |= (l.name == k && l.value == v);
+          match &= found;
+        }
+        if (match) total += metric.counter.value;
+      }
+    }
+    return total;
+  };
+  const double created =
+      value("sundesk_tickets_created_total", {{"channel", "email"}, {"priority", "high"}});
+  const double opened =
+      value("sundesk_ticket_transitions_total", {{"from", "new"}, {"to", "open"}});
+  const double replays = value("sundesk_idempotent_replays_total", {});
+  pb::CreateTicketRequest request = ValidCreate();
+  request.set_request_id("metrics-1");
+  pb::Ticket t = MustCreate("client-a", request);
+  MustCreate("client-a", request);  // a replay
+  pb::TransitionTicketRequest open;
+  open.set_ticket_id(t.ticket_id());
+  open.set_to_status(pb::TICKET_STATUS_OPEN);
+  pb::Ticket out;
+  ASSERT_TRUE(Stub()->TransitionTicket(Ctx("client-a").get(), open, &out).ok());
+  EXPECT_EQ(value("sundesk_tickets_created_total", {{"channel", "email"}, {"priority", "high"}}),
+            created + 1);
+  EXPECT_EQ(value("sundesk_ticket_transitions_total", {{"from", "new"}, {"to", "open"}}),
+            opened + 1);
+  EXPECT_EQ(value("sundesk_idempotent_replays_total", {}), replays + 1);
 }
 
 }  // namespace
