@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -329,6 +330,34 @@ TEST_F(TenantServiceTest, IdempotentCreate) {
   st = a_->stub->CreateTenant(Ctx().get(), dup, &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(st.error_message(), HasSubstr("tenant.name"));
+}
+
+TEST_F(TenantServiceTest, ConcurrentDuplicatesCreateOneTenant) {
+  v1::CreateTenantRequest req;
+  req.set_request_id(ids_->NewId());
+  *req.mutable_tenant() = Sample("race");
+  constexpr int kCallers = 16;
+  std::vector<std::string> ids(kCallers);
+  std::vector<grpc::Status> statuses(kCallers);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      v1::Tenant out;
+      statuses[i] = (i % 2 == 0 ? a_ : b_)->stub->CreateTenant(Ctx().get(), req, &out);
+      ids[i] = out.tenant_id();
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < kCallers; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(ids[i], ids[0]);
+  }
+  auto conn = pool_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  auto count = (*conn)->Execute("SELECT count(*) FROM ticket.tenants WHERE request_id = $1",
+                                {req.request_id()});
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(count->Text(0, 0), "1");
 }
 
 TEST_F(TenantServiceTest, ListPagesEveryTenantExactlyOnce) {
