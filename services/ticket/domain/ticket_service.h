@@ -23,7 +23,7 @@
 namespace sundesk::ticket {
 
 struct TicketServiceOptions {
-  TicketLimits limits;
+  TicketLimits limits = {};
   absl::Duration idempotency_window = absl::Hours(24);
   // HMAC key of page tokens; the same on every replica. Empty: a random key per process
   // (tokens then fail on another replica or after a restart).

@@ -48,58 +48,130 @@ bool WaitFor(Fn done, absl::Duration timeout) {
   return true;
 }
 
-TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketOrder) {
-  auto postgres = testing::PostgresServer::Start();
-  ASSERT_TRUE(postgres.ok()) << postgres.status();
-  auto dsn = (*postgres)->CreateDatabase("ticket_events");
-  ASSERT_TRUE(dsn.ok()) << dsn.status();
-  auto pool = pg::Pool::Create({.dsn = *dsn});
-  ASSERT_TRUE(pool.ok());
-  std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
-  for (auto& m : Migrations()) migrations.push_back(std::move(m));
-  ASSERT_TRUE(pg::RunMigrations(**pool, "ticket", std::move(migrations)).ok());
-  {
-    auto lease = (*pool)->Acquire();
-    ASSERT_TRUE(lease.ok());
-    ASSERT_TRUE((*lease)
-                    ->Execute("INSERT INTO ticket.tenants (tenant_id, name, time_zone, "
-                              "default_language, routing_mode, create_time, update_time) VALUES "
-                              "($1, 'Client', 'UTC', 'en', 1, now(), now())",
-                              {kTenant})
-                    .ok());
+class TicketEventsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto postgres = testing::PostgresServer::Start();
+    ASSERT_TRUE(postgres.ok()) << postgres.status();
+    postgres_ = std::move(*postgres);
+    auto dsn = postgres_->CreateDatabase("ticket_events");
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    auto pool = pg::Pool::Create({.dsn = *dsn});
+    ASSERT_TRUE(pool.ok());
+    pool_ = std::move(*pool);
+    std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
+    for (auto& m : Migrations()) migrations.push_back(std::move(m));
+    ASSERT_TRUE(pg::RunMigrations(*pool_, "ticket", std::move(migrations)).ok());
+    {
+      auto lease = pool_->Acquire();
+      ASSERT_TRUE(lease.ok());
+      ASSERT_TRUE((*lease)
+                      ->Execute("INSERT INTO ticket.tenants (tenant_id, name, time_zone, "
+                                "default_language, routing_mode, create_time, update_time) "
+                                "VALUES ($1, 'Client', 'UTC', 'en', 1, now(), now())",
+                                {kTenant})
+                      .ok());
+    }
+
+    auto kafka = testing::DevKafka::Start();
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    kafka_ = std::move(*kafka);
+    // A short delivery timeout, so that an outage fails the relay's batches quickly.
+    auto producer = kafka::Producer::Create(
+        {.bootstrap_servers = kafka_->bootstrap(), .delivery_timeout = absl::Milliseconds(800)});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = std::move(*producer);
+    auto relay = kafka::OutboxRelay::Create(
+        {.dsn = *dsn, .schema = "ticket", .poll_interval = absl::Milliseconds(100)}, *producer_,
+        registry_);
+    ASSERT_TRUE(relay.ok()) << relay.status();
+    relay_ = std::move(*relay);
+    relay_thread_ = std::thread([this] { (void)relay_->Run(); });
+
+    auth_.Add("client", {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "kc"});
+    auth_.Add("routing", {.role = rpc::Role::kService, .key_id = "routing"});
+    auth_.Add("agent-1", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "ka"});
+    store_ = std::make_unique<PgTicketStore>(*pool_);
+    tickets_ = std::make_unique<TicketService>(
+        *store_, clock_, ids_, TicketServiceOptions{.page_token_key = "events-test-key"});
+    handlers_ = std::make_unique<TicketServiceHandlers>(auth_, *tickets_);
+    rpc::ServerOptions options;
+    options.services = {{pb::TicketService::service_full_name(), handlers_.get()}};
+    auto server = rpc::Server::Start(std::move(options), registry_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", server_->port())});
+    ASSERT_TRUE(channel.ok());
+    stub_ = pb::TicketService::NewStub(*channel);
   }
 
-  auto kafka = testing::DevKafka::Start();
-  ASSERT_TRUE(kafka.ok()) << kafka.status();
-  auto producer = kafka::Producer::Create({.bootstrap_servers = (*kafka)->bootstrap()});
-  ASSERT_TRUE(producer.ok()) << producer.status();
-  prometheus::Registry registry;
-  auto relay = kafka::OutboxRelay::Create(
-      {.dsn = *dsn, .schema = "ticket", .poll_interval = absl::Milliseconds(100)}, **producer,
-      registry);
-  ASSERT_TRUE(relay.ok()) << relay.status();
-  std::thread relay_thread([&] { (void)(*relay)->Run(); });
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (relay_) relay_->Stop();
+    if (relay_thread_.joinable()) relay_thread_.join();
+  }
 
-  rpc::StaticKeyAuthenticator auth;
-  auth.Add("client", {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "kc"});
-  auth.Add("routing", {.role = rpc::Role::kService, .key_id = "routing"});
-  auth.Add("agent-1", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "ka"});
-  SystemClock clock;
-  UuidV7Generator ids(clock);
-  PgTicketStore store(**pool);
-  TicketService tickets(store, clock, ids, {.page_token_key = "events-test-page-token-key"});
-  TicketServiceHandlers handlers(auth, tickets);
-  rpc::ServerOptions options;
-  options.services = {{pb::TicketService::service_full_name(), &handlers}};
-  auto server = rpc::Server::Start(std::move(options), registry);
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", (*server)->port())});
-  ASSERT_TRUE(channel.ok());
-  auto stub = pb::TicketService::NewStub(*channel);
-  auto ctx = [](const char* key) {
+  static std::unique_ptr<grpc::ClientContext> Ctx(const char* key) {
     return rpc::NewClientContext({.timeout = absl::Seconds(20), .api_key = key});
-  };
+  }
 
+  // Reads the ticket topic until `count` distinct events arrived (or `timeout`): each
+  // event's first delivery, grouped by key in the order consumed.
+  std::map<std::string, std::vector<kafka::Message>> Consume(size_t count, absl::Duration timeout) {
+    absl::Mutex mu;
+    std::map<std::string, std::vector<kafka::Message>> by_ticket;
+    std::set<std::string> seen;
+    auto consumer = kafka::Consumer::Create({.bootstrap_servers = kafka_->bootstrap(),
+                                             .group_id = "ticket-events-test",
+                                             .topics = {"sundesk.ticket.events.v1"},
+                                             .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                            [&](const kafka::Message& m) {
+                                              auto h = kafka::ParseEventHeaders(m.headers);
+                                              absl::MutexLock lock(&mu);
+                                              if (h.ok() && seen.insert(h->id).second)
+                                                by_ticket[m.key].push_back(m);
+                                              return absl::OkStatus();
+                                            });
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    if (!consumer.ok()) return {};
+    std::thread runner([&] { (void)(*consumer)->Run(); });
+    WaitFor(
+        [&] {
+          absl::MutexLock lock(&mu);
+          return seen.size() >= count;
+        },
+        timeout);
+    (*consumer)->Stop();
+    runner.join();
+    absl::MutexLock lock(&mu);
+    return by_ticket;
+  }
+
+  int64_t Unpublished() {
+    auto lease = pool_->Acquire();
+    if (!lease.ok()) return -1;
+    auto r = (*lease)->Execute("SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL");
+    return r.ok() ? *r->Int64(0, 0) : -1;
+  }
+
+  std::unique_ptr<testing::PostgresServer> postgres_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<testing::DevKafka> kafka_;
+  std::unique_ptr<kafka::Producer> producer_;
+  prometheus::Registry registry_;
+  std::unique_ptr<kafka::OutboxRelay> relay_;
+  std::thread relay_thread_;
+  rpc::StaticKeyAuthenticator auth_;
+  SystemClock clock_;
+  UuidV7Generator ids_{clock_};
+  std::unique_ptr<PgTicketStore> store_;
+  std::unique_ptr<TicketService> tickets_;
+  std::unique_ptr<TicketServiceHandlers> handlers_;
+  std::unique_ptr<rpc::Server> server_;
+  std::unique_ptr<pb::TicketService::Stub> stub_;
+};
+
+TEST_F(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketOrder) {
   // Four tickets changed concurrently, eight changes each.
   constexpr int kTickets = 4;
   const std::vector<std::string> kTypes = {
@@ -112,14 +184,14 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
       pb::CreateTicketRequest create;
       create.set_subject(absl::StrCat("Ticket ", i));
       pb::Ticket t;
-      ASSERT_TRUE(stub->CreateTicket(ctx("client").get(), create, &t).ok());
+      ASSERT_TRUE(stub_->CreateTicket(Ctx("client").get(), create, &t).ok());
       ticket_ids[i] = t.ticket_id();
       auto transition = [&](pb::TicketStatus to) {
         pb::TransitionTicketRequest r;
         r.set_ticket_id(t.ticket_id());
         r.set_to_status(to);
         pb::Ticket out;
-        ASSERT_TRUE(stub->TransitionTicket(ctx("client").get(), r, &out).ok());
+        ASSERT_TRUE(stub_->TransitionTicket(Ctx("client").get(), r, &out).ok());
       };
       auto comment = [&](const char* key, bool is_public) {
         pb::AddCommentRequest r;
@@ -127,7 +199,7 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
         r.set_body("text");
         r.set_public_(is_public);
         pb::Comment out;
-        grpc::Status s = stub->AddComment(ctx(key).get(), r, &out);
+        grpc::Status s = stub_->AddComment(Ctx(key).get(), r, &out);
         ASSERT_TRUE(s.ok()) << s.error_message();
       };
       transition(pb::TICKET_STATUS_OPEN);
@@ -135,7 +207,7 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
       assign.set_ticket_id(t.ticket_id());
       assign.set_agent_id("agent-1");
       pb::Ticket out;
-      ASSERT_TRUE(stub->AssignTicket(ctx("routing").get(), assign, &out).ok());
+      ASSERT_TRUE(stub_->AssignTicket(Ctx("routing").get(), assign, &out).ok());
       comment("agent-1", true);
       comment("client", true);
       transition(pb::TICKET_STATUS_PENDING);
@@ -145,36 +217,7 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
   }
   for (auto& w : writers) w.join();
 
-  absl::Mutex mu;
-  std::map<std::string, std::vector<kafka::Message>> by_ticket;  // first delivery per event
-  std::set<std::string> seen_ids;
-  auto consumer = kafka::Consumer::Create({.bootstrap_servers = (*kafka)->bootstrap(),
-                                           .group_id = "ticket-events-test",
-                                           .topics = {"sundesk.ticket.events.v1"},
-                                           .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
-                                          [&](const kafka::Message& m) {
-                                            auto h = kafka::ParseEventHeaders(m.headers);
-                                            absl::MutexLock lock(&mu);
-                                            if (h.ok() && seen_ids.insert(h->id).second)
-                                              by_ticket[m.key].push_back(m);
-                                            return absl::OkStatus();
-                                          });
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  std::thread consumer_thread([&] { (void)(*consumer)->Run(); });
-  const bool all = WaitFor(
-      [&] {
-        absl::MutexLock lock(&mu);
-        return seen_ids.size() >= kTickets * kTypes.size();
-      },
-      absl::Seconds(60));
-  (*consumer)->Stop();
-  consumer_thread.join();
-  (*relay)->Stop();
-  relay_thread.join();
-  ASSERT_TRUE(all) << "only " << seen_ids.size() << " events arrived";
-
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(seen_ids.size(), kTickets * kTypes.size());
+  auto by_ticket = Consume(kTickets * kTypes.size(), absl::Seconds(60));
   for (const std::string& id : ticket_ids) {
     const auto& messages = by_ticket[id];
     ASSERT_EQ(messages.size(), kTypes.size()) << id;
@@ -191,7 +234,39 @@ TEST(TicketEventsTest, EveryChangeReachesKafkaWithCloudEventsHeadersInPerTicketO
       EXPECT_EQ(event->event_id(), headers->id);
     }
   }
-  (*server)->Shutdown();
+}
+
+TEST_F(TicketEventsTest, CreatesSucceedWhileKafkaIsDownAndTheirEventsFollow) {
+  for (int id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-down ", id)).ok());
+  }
+  constexpr int kCreates = 200;
+  std::set<std::string> created;
+  for (int i = 0; i < kCreates; ++i) {
+    pb::CreateTicketRequest create;
+    create.set_request_id(absl::StrCat("outage-", i));
+    create.set_subject(absl::StrCat("During the outage ", i));
+    pb::Ticket t;
+    grpc::Status s = stub_->CreateTicket(Ctx("client").get(), create, &t);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_message();
+    created.insert(t.ticket_id());
+  }
+  EXPECT_EQ(Unpublished(), kCreates);  // the events wait in the outbox
+  for (int id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(kafka_->ControlOk(absl::StrCat("broker-up ", id)).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return Unpublished() == 0; }, absl::Seconds(60)));
+  auto by_ticket = Consume(kCreates, absl::Seconds(60));
+  size_t events = 0;
+  for (const std::string& id : created) {
+    ASSERT_EQ(by_ticket[id].size(), 1u) << id;
+    auto event = kafka::ParseEvent(by_ticket[id][0]);
+    ASSERT_TRUE(event.ok()) << event.status();
+    EXPECT_EQ(event->type(), "TicketCreated");
+    EXPECT_EQ(event->ticket_created().ticket().ticket_id(), id);
+    ++events;
+  }
+  EXPECT_EQ(events, static_cast<size_t>(kCreates));
 }
 
 }  // namespace
