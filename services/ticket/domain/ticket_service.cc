@@ -1,6 +1,5 @@
 #include "services/ticket/domain/ticket_service.h"
 
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -20,12 +19,6 @@ namespace sundesk::ticket {
 namespace {
 
 constexpr int kDefaultHistoryPage = 100;
-
-std::string RandomKey() {
-  std::string key(32, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size()));
-  return key;
-}
 
 // Length-prefixed fields, so that no two different requests hash alike.
 class Fingerprint {
@@ -138,13 +131,14 @@ absl::Status TicketNotFound(absl::string_view ticket_id) {
 }
 
 TicketService::TicketService(TicketStore& store, const Clock& clock, IdGenerator& ids,
-                             TicketServiceOptions options, TicketObserver* observer)
+                             const PageTokenSigner& page_tokens, TicketServiceOptions options,
+                             TicketObserver* observer)
     : store_(store),
       clock_(clock),
       ids_(ids),
       options_(std::move(options)),
       observer_(observer != nullptr ? observer : &no_observer_),
-      tokens_(options_.page_token_key.empty() ? RandomKey() : options_.page_token_key) {}
+      tokens_(page_tokens) {}
 
 absl::Time TicketService::Now() const {
   return absl::FromUnixMicros(absl::ToUnixMicros(clock_.Now()));

@@ -25,9 +25,6 @@ namespace sundesk::ticket {
 struct TicketServiceOptions {
   TicketLimits limits = {};
   absl::Duration idempotency_window = absl::Hours(24);
-  // HMAC key of page tokens; the same on every replica. Empty: a random key per process
-  // (tokens then fail on another replica or after a restart).
-  std::string page_token_key;
 };
 
 // PERMISSION_DENIED unless the caller's role is one of `allowed`.
@@ -42,8 +39,11 @@ absl::Status TicketNotFound(absl::string_view ticket_id);
 
 class TicketService {
  public:
+  // `page_tokens` signs list page tokens (the service's one signer, keyed by configuration
+  // shared by every replica). `observer` may be null.
   TicketService(TicketStore& store, const Clock& clock, IdGenerator& ids,
-                TicketServiceOptions options = {}, TicketObserver* observer = nullptr);
+                const PageTokenSigner& page_tokens, TicketServiceOptions options = {},
+                TicketObserver* observer = nullptr);
 
   absl::StatusOr<Ticket> CreateTicket(const Caller& caller, const CreateTicketInput& in);
   absl::StatusOr<Ticket> GetTicket(const Caller& caller, const std::string& ticket_id);
@@ -77,7 +77,7 @@ class TicketService {
   const TicketServiceOptions options_;
   TicketObserver* observer_;
   TicketObserver no_observer_;
-  PageTokenSigner tokens_;
+  const PageTokenSigner& tokens_;
 };
 
 }  // namespace sundesk::ticket

@@ -219,7 +219,8 @@ class TicketServiceTest : public ::testing::Test {
   FakeClock clock_;
   UuidV7Generator ids_{clock_, 7};
   testing::FakeTicketStore store_;
-  TicketService service_{store_, clock_, ids_, {.page_token_key = "0123456789abcdef0123"}};
+  PageTokenSigner page_tokens_{"0123456789abcdef0123"};
+  TicketService service_{store_, clock_, ids_, page_tokens_};
 };
 
 TEST_F(TicketServiceTest, CreateTakesTheTenantFromTheKey) {

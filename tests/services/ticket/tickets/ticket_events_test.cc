@@ -92,8 +92,7 @@ class TicketEventsTest : public ::testing::Test {
     auth_.Add("routing", {.role = rpc::Role::kService, .key_id = "routing"});
     auth_.Add("agent-1", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "ka"});
     store_ = std::make_unique<PgTicketStore>(*pool_);
-    tickets_ = std::make_unique<TicketService>(
-        *store_, clock_, ids_, TicketServiceOptions{.page_token_key = "events-test-key"});
+    tickets_ = std::make_unique<TicketService>(*store_, clock_, ids_, page_tokens_);
     handlers_ = std::make_unique<TicketServiceHandlers>(auth_, *tickets_);
     rpc::ServerOptions options;
     options.services = {{pb::TicketService::service_full_name(), handlers_.get()}};
@@ -165,6 +164,7 @@ class TicketEventsTest : public ::testing::Test {
   SystemClock clock_;
   UuidV7Generator ids_{clock_};
   std::unique_ptr<PgTicketStore> store_;
+  PageTokenSigner page_tokens_{"events-test-page-token-key"};
   std::unique_ptr<TicketService> tickets_;
   std::unique_ptr<TicketServiceHandlers> handlers_;
   std::unique_ptr<rpc::Server> server_;

@@ -80,8 +80,7 @@ class TicketServiceIntegrationTest : public ::testing::Test {
     metrics_ = new TicketMetrics(*registry_);
     store_ = new PgTicketStore(*pool_);
     ids_ = new UuidV7Generator(clock_);
-    tickets_ = new TicketService(*store_, clock_, *ids_,
-                                 {.page_token_key = "integration-test-page-token-key"}, metrics_);
+    tickets_ = new TicketService(*store_, clock_, *ids_, page_tokens_, {}, metrics_);
     handlers_ = new TicketServiceHandlers(*auth_, *tickets_);
     rpc::ServerOptions options;
     options.services = {{pb::TicketService::service_full_name(), handlers_}};
@@ -155,6 +154,7 @@ class TicketServiceIntegrationTest : public ::testing::Test {
   static inline PgTicketStore* store_ = nullptr;
   static inline SystemClock clock_;
   static inline UuidV7Generator* ids_ = nullptr;
+  static inline const PageTokenSigner page_tokens_{"integration-test-page-token-key"};
   static inline TicketService* tickets_ = nullptr;
   static inline TicketServiceHandlers* handlers_ = nullptr;
   static inline rpc::Server* server_ = nullptr;
