@@ -54,7 +54,8 @@ TEST(ApiKeyHash, SaltedSha256AndConstantTimeMatch) {
 class VerifierTest : public ::testing::Test {
  protected:
   // Stores a key and returns its bearer secret.
-  std::string AddKey(KeyRole role, std::string tenant_id = "", std::string agent_id = "") {
+  std::string AddKey(KeyRole role, const std::string& tenant_id = "",
+                     const std::string& agent_id = "") {
     StoredApiKey stored;
     stored.key = {.key_id = absl::StrCat("018f3a2b-0000-7000-8000-00000000000", next_++),
                   .role = role,

@@ -160,7 +160,7 @@ TEST_F(RegistryTest, ListPagesEveryTenantOnceAndRejectsForeignTokens) {
 TEST_F(RegistryTest, ApiKeyValidation) {
   auto tenant = registry_.CreateTenant("", Acme());
   ASSERT_TRUE(tenant.ok());
-  auto code_and_field = [&](ApiKey spec, absl::StatusCode code, absl::string_view field) {
+  auto code_and_field = [&](const ApiKey& spec, absl::StatusCode code, absl::string_view field) {
     auto st = registry_.CreateApiKey("", spec).status();
     EXPECT_EQ(st.code(), code) << st;
     EXPECT_THAT(st.message(), HasSubstr(field));

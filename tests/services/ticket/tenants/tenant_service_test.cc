@@ -340,6 +340,7 @@ TEST_F(TenantServiceTest, ConcurrentDuplicatesCreateOneTenant) {
   std::vector<std::string> ids(kCallers);
   std::vector<grpc::Status> statuses(kCallers);
   std::vector<std::thread> callers;
+  callers.reserve(kCallers);
   for (int i = 0; i < kCallers; ++i) {
     callers.emplace_back([&, i] {
       v1::Tenant out;
