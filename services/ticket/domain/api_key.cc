@@ -108,7 +108,8 @@ absl::StatusOr<KeyIdentity> ApiKeyVerifier::Verify(absl::string_view presented) 
   if (!ApiKeySecretMatches(*stored, parsed->secret)) return refused;
   const ApiKey& key = stored->key;
   const absl::Time now = clock_.Now();
-  if (key.revoke_time.has_value() && *key.revoke_time <= now) return refused;
+  // Any revoke_time refuses, even one ahead of this replica's clock (skew between replicas).
+  if (key.revoke_time.has_value()) return refused;
   if (key.expire_time.has_value() && *key.expire_time <= now) return refused;
   return KeyIdentity{
       .role = key.role, .tenant_id = key.tenant_id, .agent_id = key.agent_id, .key_id = key.key_id};

@@ -126,6 +126,13 @@ TEST_F(VerifierTest, CachesForTtlThenSeesRevocation) {
   EXPECT_EQ(store_.lookups, 2);
 }
 
+TEST_F(VerifierTest, RevokedByAReplicaWhoseClockIsAheadIsRefusedAtOnce) {
+  ApiKeyVerifier uncached(store_, clock_, absl::ZeroDuration());
+  std::string key = AddKey(KeyRole::kAdmin);
+  (void)store_.RevokeApiKey(ParseApiKeySecret(key)->key_id, clock_.Now() + absl::Seconds(30));
+  EXPECT_EQ(uncached.Verify(key).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST_F(VerifierTest, TtlIsCappedAtOneSecond) {
   ApiKeyVerifier slow(store_, clock_, absl::Minutes(5));
   std::string key = AddKey(KeyRole::kAdmin);
