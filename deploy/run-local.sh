@@ -35,6 +35,7 @@ rm -rf "$RUN"
 mkdir -p "$RUN/logs"
 export SUNDESK_ADMIN_KEY=${SUNDESK_ADMIN_KEY:-$(random_key)}
 export SUNDESK_SERVICE_KEY=${SUNDESK_SERVICE_KEY:-$(random_key)}
+export SUNDESK_PAGE_TOKEN_KEY=${SUNDESK_PAGE_TOKEN_KEY:-$(random_key)}
 printf '%s\n' "$SUNDESK_ADMIN_KEY" > "$RUN/admin.key"
 chmod 600 "$RUN/admin.key"
 

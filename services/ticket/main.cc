@@ -1,10 +1,38 @@
 // The ticket service: composes configuration, stores, handlers and the gRPC server.
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/core/log.h"
 #include "libs/kafka/outbox.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/api/ticket_service_handlers.h"
+#include "services/ticket/domain/api_key.h"
+#include "services/ticket/domain/page_token.h"
+#include "services/ticket/domain/tenant_registry.h"
+#include "services/ticket/domain/ticket_service.h"
 #include "services/ticket/store/migrations.h"
+#include "services/ticket/store/pg_tenant_store.h"
+#include "services/ticket/store/pg_ticket_store.h"
+
+namespace {
+
+// A page-token key for one process: tokens then work only against the replica that made
+// them, which is fine for a single process and wrong for several.
+std::string RandomPageTokenKey() {
+  unsigned char bytes[32];
+  RAND_bytes(bytes, sizeof(bytes));
+  sundesk::log::Warn(
+      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; list page tokens "
+      "will not work across replicas or restarts");
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -12,6 +40,9 @@ int main(int argc, char** argv) {
       {.name = "ticket", .grpc_address = "127.0.0.1:50051", .metrics_address = "127.0.0.1:9101"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
+  options.push_back(
+      {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  options.push_back({"idempotency-window", "24h", "how long a request_id is remembered"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("ticket", config);
 
@@ -23,8 +54,28 @@ int main(int argc, char** argv) {
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
   runtime::StartOutboxRelayOrExit(*service, "ticket", *kafka.producer);
 
-  ticket::TenantServiceHandlers tenant_handlers(service->authenticator());
-  ticket::TicketServiceHandlers ticket_handlers(service->authenticator());
+  SystemClock clock;
+  UuidV7Generator ids(clock);
+  std::string page_token_key = config.Get("page-token-key");
+  ticket::PageTokenSigner page_tokens(page_token_key.empty() ? RandomPageTokenKey()
+                                                             : page_token_key);
+
+  ticket::PgTenantStore tenant_store(*postgres.pool);
+  ticket::TenantRegistry tenant_registry(tenant_store, clock, ids, page_tokens);
+  ticket::ApiKeyVerifier key_verifier(tenant_store, clock);
+  ticket::KeyAuthenticator issued_keys(key_verifier);
+  // The configured admin/service keys first, then the keys TenantService issued.
+  rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
+
+  ticket::PgTicketStore ticket_store(*postgres.pool);
+  ticket::TicketMetrics ticket_metrics(service->registry());
+  ticket::TicketService tickets(
+      ticket_store, clock, ids, page_tokens,
+      {.idempotency_window = runtime::DurationOrExit(config, "idempotency-window")},
+      &ticket_metrics);
+
+  ticket::TenantServiceHandlers tenant_handlers(tenant_registry, authenticator);
+  ticket::TicketServiceHandlers ticket_handlers(authenticator, tickets);
   return service->Serve({{ticket::v1::TenantService::service_full_name(), &tenant_handlers},
                          {ticket::v1::TicketService::service_full_name(), &ticket_handlers}},
                         {postgres.readiness, kafka.readiness});

@@ -68,13 +68,10 @@ void ToProto(const ApiKey& k, v1::ApiKey* p) {
 grpc::ServerUnaryReactor* TenantServiceHandlers::CreateTenant(
     grpc::CallbackServerContext* context, const v1::CreateTenantRequest* request,
     v1::Tenant* response) {
-  if (registry_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TenantService/CreateTenant");
-  }
   return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
     SUNDESK_ASSIGN_OR_RETURN(
-        Tenant t, registry_->CreateTenant(request->request_id(), ToDomain(request->tenant())));
+        Tenant t, registry_.CreateTenant(request->request_id(), ToDomain(request->tenant())));
     ToProto(t, response);
     return absl::OkStatus();
   });
@@ -83,9 +80,6 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::CreateTenant(
 grpc::ServerUnaryReactor* TenantServiceHandlers::GetTenant(grpc::CallbackServerContext* context,
                                                            const v1::GetTenantRequest* request,
                                                            v1::Tenant* response) {
-  if (registry_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TenantService/GetTenant");
-  }
   return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(
         rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
@@ -94,7 +88,7 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::GetTenant(grpc::CallbackServerC
         request->tenant_id() != caller.tenant_id) {
       return absl::NotFoundError(absl::StrCat("tenant '", request->tenant_id(), "' not found"));
     }
-    SUNDESK_ASSIGN_OR_RETURN(Tenant t, registry_->GetTenant(request->tenant_id()));
+    SUNDESK_ASSIGN_OR_RETURN(Tenant t, registry_.GetTenant(request->tenant_id()));
     ToProto(t, response);
     return absl::OkStatus();
   });
@@ -103,14 +97,11 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::GetTenant(grpc::CallbackServerC
 grpc::ServerUnaryReactor* TenantServiceHandlers::ListTenants(grpc::CallbackServerContext* context,
                                                              const v1::ListTenantsRequest* request,
                                                              v1::ListTenantsResponse* response) {
-  if (registry_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TenantService/ListTenants");
-  }
   return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin, Role::kService}));
-    SUNDESK_ASSIGN_OR_RETURN(
-        TenantPage page, registry_->ListTenants(rpc::RoleName(caller.role), request->page_size(),
-                                                request->page_token()));
+    SUNDESK_ASSIGN_OR_RETURN(TenantPage page,
+                             registry_.ListTenants(rpc::RoleName(caller.role), request->page_size(),
+                                                   request->page_token()));
     for (const Tenant& t : page.tenants) ToProto(t, response->add_tenants());
     response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
@@ -120,15 +111,12 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::ListTenants(grpc::CallbackServe
 grpc::ServerUnaryReactor* TenantServiceHandlers::UpdateTenant(
     grpc::CallbackServerContext* context, const v1::UpdateTenantRequest* request,
     v1::Tenant* response) {
-  if (registry_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TenantService/UpdateTenant");
-  }
   return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
     std::vector<std::string> mask(request->update_mask().paths().begin(),
                                   request->update_mask().paths().end());
     SUNDESK_ASSIGN_OR_RETURN(
-        Tenant t, registry_->UpdateTenant(ToDomain(request->tenant()), mask, request->etag()));
+        Tenant t, registry_.UpdateTenant(ToDomain(request->tenant()), mask, request->etag()));
     ToProto(t, response);
     return absl::OkStatus();
   });
@@ -137,9 +125,6 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::UpdateTenant(
 grpc::ServerUnaryReactor* TenantServiceHandlers::CreateApiKey(
     grpc::CallbackServerContext* context, const v1::CreateApiKeyRequest* request,
     v1::CreateApiKeyResponse* response) {
-  if (registry_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TenantService/CreateApiKey");
-  }
   return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
     const v1::ApiKey& in = request->api_key();
@@ -152,7 +137,7 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::CreateApiKey(
                                FromTimestamp("api_key.expire_time", in.expire_time()));
     }
     SUNDESK_ASSIGN_OR_RETURN(IssuedApiKey issued,
-                             registry_->CreateApiKey(request->request_id(), spec));
+                             registry_.CreateApiKey(request->request_id(), spec));
     ToProto(issued.key, response->mutable_api_key());
     response->set_secret(issued.secret);
     return absl::OkStatus();
@@ -162,12 +147,9 @@ grpc::ServerUnaryReactor* TenantServiceHandlers::CreateApiKey(
 grpc::ServerUnaryReactor* TenantServiceHandlers::RevokeApiKey(
     grpc::CallbackServerContext* context, const v1::RevokeApiKeyRequest* request,
     v1::ApiKey* response) {
-  if (registry_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TenantService/RevokeApiKey");
-  }
   return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
-    SUNDESK_ASSIGN_OR_RETURN(ApiKey key, registry_->RevokeApiKey(request->key_id()));
+    SUNDESK_ASSIGN_OR_RETURN(ApiKey key, registry_.RevokeApiKey(request->key_id()));
     ToProto(key, response);
     return absl::OkStatus();
   });

@@ -13,11 +13,7 @@ namespace sundesk::ticket {
 class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService::CallbackService {
  public:
   TenantServiceHandlers(TenantRegistry& registry, const rpc::Authenticator& authenticator)
-      : registry_(&registry), auth_(authenticator) {}
-  // Transitional, until main.cc builds a TenantRegistry: every RPC authenticates the caller
-  // and answers UNIMPLEMENTED. Remove once main.cc uses the constructor above.
-  explicit TenantServiceHandlers(const rpc::Authenticator& authenticator)
-      : registry_(nullptr), auth_(authenticator) {}
+      : registry_(registry), auth_(authenticator) {}
 
   grpc::ServerUnaryReactor* CreateTenant(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::CreateTenantRequest* request,
@@ -41,7 +37,7 @@ class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService:
                                          ::sundesk::ticket::v1::ApiKey* response) override;
 
  private:
-  TenantRegistry* const registry_;  // null only with the transitional constructor
+  TenantRegistry& registry_;
   const rpc::Authenticator& auth_;
 };
 

@@ -82,9 +82,6 @@ void TicketMetrics::IdempotentReplay() { replays_.Increment(); }
 grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(
     grpc::CallbackServerContext* context, const pb::CreateTicketRequest* request,
     pb::Ticket* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/CreateTicket");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     const pb::CreateTicketRequest& r = *request;
     CreateTicketInput in{
@@ -105,7 +102,7 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(
         .tags = {r.tags().begin(), r.tags().end()},
     };
     for (const auto& [k, v] : r.custom_fields()) in.custom_fields[k] = v;
-    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->CreateTicket(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.CreateTicket(ToCaller(p), in));
     *response = TicketToProto(t);
     return absl::OkStatus();
   });
@@ -114,11 +111,8 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(
 grpc::ServerUnaryReactor* TicketServiceHandlers::GetTicket(grpc::CallbackServerContext* context,
                                                            const pb::GetTicketRequest* request,
                                                            pb::Ticket* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/GetTicket");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->GetTicket(ToCaller(p), request->ticket_id()));
+    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.GetTicket(ToCaller(p), request->ticket_id()));
     *response = TicketToProto(t);
     return absl::OkStatus();
   });
@@ -127,9 +121,6 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::GetTicket(grpc::CallbackServerC
 grpc::ServerUnaryReactor* TicketServiceHandlers::ListTickets(grpc::CallbackServerContext* context,
                                                              const pb::ListTicketsRequest* request,
                                                              pb::ListTicketsResponse* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/ListTickets");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     const pb::TicketFilter& f = request->filter();
     ListTicketsInput in{.page_size = request->page_size(),
@@ -144,7 +135,7 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::ListTickets(grpc::CallbackServe
                         .order_by = request->order_by()};
     if (f.has_created_after()) in.filter.created_after = FromTimestamp(f.created_after());
     if (f.has_created_before()) in.filter.created_before = FromTimestamp(f.created_before());
-    SUNDESK_ASSIGN_OR_RETURN(ListTicketsOutput out, tickets_->ListTickets(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(ListTicketsOutput out, tickets_.ListTickets(ToCaller(p), in));
     for (const Ticket& t : out.tickets) *response->add_tickets() = TicketToProto(t);
     response->set_next_page_token(out.next_page_token);
     return absl::OkStatus();
@@ -154,16 +145,13 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::ListTickets(grpc::CallbackServe
 grpc::ServerUnaryReactor* TicketServiceHandlers::UpdateTicket(
     grpc::CallbackServerContext* context, const pb::UpdateTicketRequest* request,
     pb::Ticket* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/UpdateTicket");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     UpdateTicketInput in{
         .ticket_id = request->ticket().ticket_id(),
         .values = TicketFromProto(request->ticket()),
         .paths = {request->update_mask().paths().begin(), request->update_mask().paths().end()},
         .etag = request->etag()};
-    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->UpdateTicket(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.UpdateTicket(ToCaller(p), in));
     *response = TicketToProto(t);
     return absl::OkStatus();
   });
@@ -172,16 +160,12 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::UpdateTicket(
 grpc::ServerUnaryReactor* TicketServiceHandlers::TransitionTicket(
     grpc::CallbackServerContext* context, const pb::TransitionTicketRequest* request,
     pb::Ticket* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_,
-                                    "sundesk.ticket.v1.TicketService/TransitionTicket");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     TransitionInput in{.ticket_id = request->ticket_id(),
                        .to_status = static_cast<TicketStatus>(request->to_status()),
                        .etag = request->etag(),
                        .reason = request->reason()};
-    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->TransitionTicket(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.TransitionTicket(ToCaller(p), in));
     *response = TicketToProto(t);
     return absl::OkStatus();
   });
@@ -190,16 +174,13 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::TransitionTicket(
 grpc::ServerUnaryReactor* TicketServiceHandlers::AssignTicket(
     grpc::CallbackServerContext* context, const pb::AssignTicketRequest* request,
     pb::Ticket* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/AssignTicket");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     AssignInput in{.ticket_id = request->ticket_id(),
                    .agent_id = request->agent_id(),
                    .etag = request->etag(),
                    .offer_id = request->offer_id(),
                    .routing_stage = request->routing_stage()};
-    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->AssignTicket(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.AssignTicket(ToCaller(p), in));
     *response = TicketToProto(t);
     return absl::OkStatus();
   });
@@ -208,14 +189,10 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::AssignTicket(
 grpc::ServerUnaryReactor* TicketServiceHandlers::UnassignTicket(
     grpc::CallbackServerContext* context, const pb::UnassignTicketRequest* request,
     pb::Ticket* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_,
-                                    "sundesk.ticket.v1.TicketService/UnassignTicket");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     UnassignInput in{
         .ticket_id = request->ticket_id(), .etag = request->etag(), .reason = request->reason()};
-    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_->UnassignTicket(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.UnassignTicket(ToCaller(p), in));
     *response = TicketToProto(t);
     return absl::OkStatus();
   });
@@ -224,15 +201,12 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::UnassignTicket(
 grpc::ServerUnaryReactor* TicketServiceHandlers::AddComment(grpc::CallbackServerContext* context,
                                                             const pb::AddCommentRequest* request,
                                                             pb::Comment* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/AddComment");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     AddCommentInput in{.ticket_id = request->ticket_id(),
                        .request_id = request->request_id(),
                        .body = request->body(),
                        .is_public = request->public_()};
-    SUNDESK_ASSIGN_OR_RETURN(Comment c, tickets_->AddComment(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(Comment c, tickets_.AddComment(ToCaller(p), in));
     *response = CommentToProto(c);
     return absl::OkStatus();
   });
@@ -241,15 +215,12 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::AddComment(grpc::CallbackServer
 grpc::ServerUnaryReactor* TicketServiceHandlers::ListComments(
     grpc::CallbackServerContext* context, const pb::ListCommentsRequest* request,
     pb::ListCommentsResponse* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_, "sundesk.ticket.v1.TicketService/ListComments");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     ListCommentsInput in{.ticket_id = request->ticket_id(),
                          .page_size = request->page_size(),
                          .page_token = request->page_token(),
                          .public_only = request->public_only()};
-    SUNDESK_ASSIGN_OR_RETURN(ListCommentsOutput out, tickets_->ListComments(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(ListCommentsOutput out, tickets_.ListComments(ToCaller(p), in));
     for (const Comment& c : out.comments) *response->add_comments() = CommentToProto(c);
     response->set_next_page_token(out.next_page_token);
     return absl::OkStatus();
@@ -259,15 +230,11 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::ListComments(
 grpc::ServerUnaryReactor* TicketServiceHandlers::GetTicketHistory(
     grpc::CallbackServerContext* context, const pb::GetTicketHistoryRequest* request,
     pb::GetTicketHistoryResponse* response) {
-  if (tickets_ == nullptr) {
-    return rpc::NotImplementedUnary(context, auth_,
-                                    "sundesk.ticket.v1.TicketService/GetTicketHistory");
-  }
   return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
     HistoryInput in{.ticket_id = request->ticket_id(),
                     .page_size = request->page_size(),
                     .page_token = request->page_token()};
-    SUNDESK_ASSIGN_OR_RETURN(HistoryOutput out, tickets_->GetTicketHistory(ToCaller(p), in));
+    SUNDESK_ASSIGN_OR_RETURN(HistoryOutput out, tickets_.GetTicketHistory(ToCaller(p), in));
     for (const HistoryEntry& h : out.entries) *response->add_entries() = HistoryToProto(h);
     response->set_next_page_token(out.next_page_token);
     return absl::OkStatus();

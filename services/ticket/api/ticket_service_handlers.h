@@ -27,13 +27,11 @@ class TicketMetrics final : public TicketObserver {
 };
 
 // gRPC handlers of sundesk.ticket.v1.TicketService: translate proto <-> domain and nothing
-// more. Built without a domain service, every RPC authenticates the caller and answers
-// UNIMPLEMENTED.
+// more.
 class TicketServiceHandlers final : public ::sundesk::ticket::v1::TicketService::CallbackService {
  public:
-  explicit TicketServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
   TicketServiceHandlers(const rpc::Authenticator& authenticator, TicketService& tickets)
-      : auth_(authenticator), tickets_(&tickets) {}
+      : auth_(authenticator), tickets_(tickets) {}
 
   grpc::ServerUnaryReactor* CreateTicket(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::CreateTicketRequest* request,
@@ -73,7 +71,7 @@ class TicketServiceHandlers final : public ::sundesk::ticket::v1::TicketService:
 
  private:
   const rpc::Authenticator& auth_;
-  TicketService* tickets_ = nullptr;
+  TicketService& tickets_;
 };
 
 }  // namespace sundesk::ticket
