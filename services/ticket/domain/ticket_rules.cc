@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "libs/core/log.h"
 #include "services/ticket/domain/validation.h"
 
 namespace sundesk::ticket {
@@ -302,36 +303,7 @@ std::string ChannelName(Channel channel) {
   return i >= 0 && i <= 5 ? kNames[i] : absl::StrCat("CHANNEL_", i);
 }
 
-std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+std::string JsonQuote(absl::string_view s) { return absl::StrCat("\"", log::JsonEscape(s), "\""); }
 
 std::string JsonStringList(const std::vector<std::string>& values) {
   return absl::StrCat(
