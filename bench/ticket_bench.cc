@@ -1,0 +1,244 @@
+// What one CreateTicket costs end to end at 64 concurrent callers — gRPC loopback, the real
+// TicketServiceHandlers, TicketService and PgTicketStore (ticket + history + outbox row in
+// one transaction) on a pg::Pool of 16 — against the ceiling of the same PostgreSQL server:
+// 64 threads, each on its own libpq connection, doing one-row autocommit INSERTs.
+//
+// One throwaway PostgreSQL 15 (tests/support) with fsync=on and synchronous_commit=on (the
+// default), so every commit waits for its WAL flush in both variants.
+//
+// Counters: creates_per_s is all threads' calls per second of wall time; p50_ms and p99_ms
+// are each thread's own percentile of its per-call latencies, averaged over the 64 threads
+// (an average of per-thread percentiles, not a percentile of all calls).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "benchmark/benchmark.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/kafka/outbox.h"
+#include "libs/pg/connection.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pool.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/client.h"
+#include "libs/rpc/server.h"
+#include "prometheus/registry.h"
+#include "services/ticket/api/ticket_service_handlers.h"
+#include "services/ticket/domain/page_token.h"
+#include "services/ticket/domain/ticket_service.h"
+#include "services/ticket/store/migrations.h"
+#include "services/ticket/store/pg_ticket_store.h"
+#include "sundesk/ticket/v1/ticket_service.grpc.pb.h"
+#include "tests/support/postgres_server.h"
+
+namespace sundesk {
+namespace {
+
+namespace pb = ::sundesk::ticket::v1;
+
+constexpr int kCallers = 64;
+constexpr int kPoolSize = 16;
+constexpr double kMinTimeSeconds = 3.0;
+constexpr char kTenant[] = "0190a000-0000-7000-8000-0000000000be";
+constexpr char kClientKey[] = "bench-client";
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "ticket_bench setup: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// Everything both variants share, built once and never torn down (the process exits).
+struct Env {
+  std::unique_ptr<testing::PostgresServer> postgres;
+  std::string dsn;
+  std::unique_ptr<pg::Pool> pool;
+  rpc::StaticKeyAuthenticator auth;
+  prometheus::Registry registry;
+  SystemClock clock;
+  std::unique_ptr<UuidV7Generator> ids;
+  std::unique_ptr<ticket::PageTokenSigner> page_tokens;
+  std::unique_ptr<ticket::TicketMetrics> metrics;
+  std::unique_ptr<ticket::PgTicketStore> store;
+  std::unique_ptr<ticket::TicketService> tickets;
+  std::unique_ptr<ticket::TicketServiceHandlers> handlers;
+  std::unique_ptr<rpc::Server> server;
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+Env& GetEnv() {
+  static Env* env = [] {
+    auto* e = new Env();
+    auto server = testing::PostgresServer::Start({.fsync = true});
+    if (!server.ok()) Die(server.status().ToString());
+    e->postgres = std::move(*server);
+    auto dsn = e->postgres->CreateDatabase("tickets");
+    if (!dsn.ok()) Die(dsn.status().ToString());
+    e->dsn = *dsn;
+    auto pool = pg::Pool::Create({.dsn = e->dsn, .size = kPoolSize});
+    if (!pool.ok()) Die(pool.status().ToString());
+    e->pool = std::move(*pool);
+
+    std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
+    for (auto& m : ticket::Migrations()) migrations.push_back(std::move(m));
+    if (auto s = pg::RunMigrations(*e->pool, "ticket", std::move(migrations)); !s.ok()) {
+      Die(s.ToString());
+    }
+    {
+      auto lease = e->pool->Acquire();
+      if (!lease.ok()) Die(lease.status().ToString());
+      auto r = (*lease)->Execute(
+          "INSERT INTO ticket.tenants (tenant_id, name, time_zone, default_language, "
+          "routing_mode, create_time, update_time) VALUES ($1, 'Bench client', "
+          "'Europe/Stockholm', 'sv', 1, now(), now())",
+          {kTenant});
+      if (!r.ok()) Die(r.status().ToString());
+      if (auto s = (*lease)->ExecuteScript(
+              "CREATE TABLE bench_ceiling (id bigint PRIMARY KEY, body text NOT NULL)");
+          !s.ok()) {
+        Die(s.ToString());
+      }
+    }
+
+    e->auth.Add(kClientKey, {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "kb"});
+    e->ids = std::make_unique<UuidV7Generator>(e->clock);
+    e->page_tokens = std::make_unique<ticket::PageTokenSigner>("bench-page-token-key");
+    e->metrics = std::make_unique<ticket::TicketMetrics>(e->registry);
+    e->store = std::make_unique<ticket::PgTicketStore>(*e->pool);
+    e->tickets = std::make_unique<ticket::TicketService>(*e->store, e->clock, *e->ids,
+                                                         *e->page_tokens,
+                                                         ticket::TicketServiceOptions{},
+                                                         e->metrics.get());
+    e->handlers = std::make_unique<ticket::TicketServiceHandlers>(e->auth, *e->tickets);
+    rpc::ServerOptions options;
+    options.services = {{pb::TicketService::service_full_name(), e->handlers.get()}};
+    auto grpc_server = rpc::Server::Start(std::move(options), e->registry);
+    if (!grpc_server.ok()) Die(grpc_server.status().ToString());
+    e->server = std::move(*grpc_server);
+    auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", e->server->port())});
+    if (!channel.ok()) Die(channel.status().ToString());
+    e->channel = *channel;
+    return e;
+  }();
+  return *env;
+}
+
+// Per-call latencies of one thread; sets that thread's share of the counters.
+class Latencies {
+ public:
+  Latencies() { ms_.reserve(1 << 14); }
+  void Add(std::chrono::steady_clock::duration d) {
+    ms_.push_back(std::chrono::duration<double, std::milli>(d).count());
+  }
+  void Report(benchmark::State& state) {
+    state.counters["creates_per_s"] =
+        benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["p50_ms"] = benchmark::Counter(Percentile(0.50), benchmark::Counter::kAvgThreads);
+    state.counters["p99_ms"] = benchmark::Counter(Percentile(0.99), benchmark::Counter::kAvgThreads);
+  }
+
+ private:
+  double Percentile(double q) {
+    if (ms_.empty()) return 0;
+    size_t k = std::min(ms_.size() - 1, static_cast<size_t>(q * static_cast<double>(ms_.size())));
+    std::nth_element(ms_.begin(), ms_.begin() + static_cast<ptrdiff_t>(k), ms_.end());
+    return ms_[k];
+  }
+  std::vector<double> ms_;
+};
+
+// The ceiling: each caller thread its own libpq session, one-row autocommit INSERTs.
+void BM_CreateTicket_Baseline(benchmark::State& state) {
+  Env& env = GetEnv();
+  // Kept across Google Benchmark's repeated runs of this function, one per thread index.
+  static std::vector<std::unique_ptr<pg::Connection>> connections(kCallers);
+  static std::atomic<int64_t> next_id{1};
+  auto& conn = connections[static_cast<size_t>(state.thread_index())];
+  if (conn == nullptr) {
+    auto c = pg::Connection::Open({.dsn = env.dsn}, absl::Now() + absl::Seconds(10));
+    if (!c.ok()) {
+      state.SkipWithError(c.status().ToString().c_str());
+      for (auto _ : state) {
+      }
+      return;
+    }
+    conn = std::move(*c);
+  }
+  const std::string body =
+      "VPN drops every hour | Since Monday. | cust-9 ana@example.com pt-BR | high email | vpn "
+      "| plan=gold";
+  Latencies latencies;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = conn->Execute("INSERT INTO bench_ceiling (id, body) VALUES ($1, $2)",
+                           {next_id.fetch_add(1, std::memory_order_relaxed), body});
+    latencies.Add(std::chrono::steady_clock::now() - start);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      break;
+    }
+  }
+  latencies.Report(state);
+}
+
+// sundesk: TicketService/CreateTicket over gRPC loopback, all threads on one channel.
+void BM_CreateTicket_Sundesk(benchmark::State& state) {
+  Env& env = GetEnv();
+  static std::atomic<int64_t> next_request{1};
+  auto stub = pb::TicketService::NewStub(env.channel);
+  pb::CreateTicketRequest request;
+  request.set_subject("VPN drops every hour");
+  request.set_description("Since Monday.");
+  request.mutable_requester()->set_external_id("cust-9");
+  request.mutable_requester()->set_email("ana@example.com");
+  request.mutable_requester()->set_language("pt-BR");
+  request.set_priority(common::v1::PRIORITY_HIGH);
+  request.set_channel(common::v1::CHANNEL_EMAIL);
+  request.add_tags("vpn");
+  (*request.mutable_custom_fields())["plan"] = "gold";
+  Latencies latencies;
+  for (auto _ : state) {
+    request.set_request_id(
+        absl::StrCat("bench-", next_request.fetch_add(1, std::memory_order_relaxed)));
+    pb::Ticket ticket;
+    auto start = std::chrono::steady_clock::now();
+    auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(30), .api_key = kClientKey});
+    grpc::Status st = stub->CreateTicket(ctx.get(), request, &ticket);
+    latencies.Add(std::chrono::steady_clock::now() - start);
+    if (!st.ok()) {
+      state.SkipWithError(st.error_message().c_str());
+      break;
+    }
+  }
+  latencies.Report(state);
+}
+
+// The server and PostgreSQL start on the main thread (Setup runs there): PostgresServer's
+// postmaster dies with the thread that spawned it (PR_SET_PDEATHSIG), and Google Benchmark
+// ends its worker threads after every run.
+void StartEnv(const benchmark::State&) { GetEnv(); }
+
+BENCHMARK(BM_CreateTicket_Baseline)
+    ->Name("CreateTicket/baseline")
+    ->Setup(StartEnv)
+    ->Threads(kCallers)
+    ->MinTime(kMinTimeSeconds)
+    ->UseRealTime();
+BENCHMARK(BM_CreateTicket_Sundesk)
+    ->Name("CreateTicket/sundesk")
+    ->Setup(StartEnv)
+    ->Threads(kCallers)
+    ->MinTime(kMinTimeSeconds)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace sundesk
