@@ -21,7 +21,9 @@ struct ProcessOptions {
 };
 
 // A child process in its own process group. The destructor sends SIGTERM to the group,
-// waits up to 10 s, then SIGKILLs it, so a failing test leaves nothing behind.
+// waits up to 10 s, then SIGKILLs it, so a failing test leaves nothing behind; a test that
+// crashes takes its children with it (PR_SET_PDEATHSIG). That signal fires when the
+// *thread* that started the child ends: start long-lived servers from the main thread.
 class Subprocess {
  public:
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(ProcessOptions options);
