@@ -82,6 +82,29 @@ bool Includes(const std::vector<std::string>& v, absl::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// One page of a ticket's comments or history, keyset-paged by version: the page token
+// carries the last version returned, signed for this caller and query. `fetch(after, limit)`
+// reads the items with a version above `after`; one more than a page tells whether another
+// page follows.
+template <typename Item, typename Fetch>
+absl::Status PageByVersion(const PageTokenSigner& tokens, const std::string& scope,
+                           const std::string& query, absl::string_view page_token, int page_size,
+                           Fetch&& fetch, std::vector<Item>& items, std::string& next_page_token) {
+  int64_t after = 0;
+  if (!page_token.empty()) {
+    SUNDESK_ASSIGN_OR_RETURN(std::string position,
+                             tokens.Verify("page_token", scope, query, page_token));
+    SUNDESK_ASSIGN_OR_RETURN(auto parsed, ParsePosition(position));
+    after = parsed.first;
+  }
+  SUNDESK_ASSIGN_OR_RETURN(items, fetch(after, page_size + 1));
+  if (static_cast<int>(items.size()) > page_size) {
+    items.resize(page_size);
+    next_page_token = tokens.Sign(scope, query, Position(items.back().version));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckCallerRole(const Caller& caller, std::initializer_list<CallerRole> allowed,
@@ -554,20 +577,13 @@ absl::StatusOr<ListCommentsOutput> TicketService::ListComments(const Caller& cal
   const bool public_only = in.public_only || caller.role == CallerRole::kClient;
   const std::string scope = CallerScope(caller);
   const std::string query = absl::StrCat("comments|", ticket.ticket_id, "|", public_only);
-  int64_t after = 0;
-  if (!in.page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::string position,
-                             tokens_.Verify("page_token", scope, query, in.page_token));
-    SUNDESK_ASSIGN_OR_RETURN(auto parsed, ParsePosition(position));
-    after = parsed.first;
-  }
   ListCommentsOutput out;
-  SUNDESK_ASSIGN_OR_RETURN(
-      out.comments, store_.ListComments(ticket.ticket_id, public_only, after, page_size + 1));
-  if (static_cast<int>(out.comments.size()) > page_size) {
-    out.comments.resize(page_size);
-    out.next_page_token = tokens_.Sign(scope, query, Position(out.comments.back().version));
-  }
+  SUNDESK_RETURN_IF_ERROR(PageByVersion(
+      tokens_, scope, query, in.page_token, page_size,
+      [&](int64_t after, int limit) {
+        return store_.ListComments(ticket.ticket_id, public_only, after, limit);
+      },
+      out.comments, out.next_page_token));
   return out;
 }
 
@@ -583,20 +599,13 @@ absl::StatusOr<HistoryOutput> TicketService::GetTicketHistory(const Caller& call
   const bool include_internal = caller.role != CallerRole::kClient;
   const std::string scope = CallerScope(caller);
   const std::string query = absl::StrCat("history|", ticket.ticket_id);
-  int64_t after = 0;
-  if (!in.page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::string position,
-                             tokens_.Verify("page_token", scope, query, in.page_token));
-    SUNDESK_ASSIGN_OR_RETURN(auto parsed, ParsePosition(position));
-    after = parsed.first;
-  }
   HistoryOutput out;
-  SUNDESK_ASSIGN_OR_RETURN(
-      out.entries, store_.ListHistory(ticket.ticket_id, include_internal, after, page_size + 1));
-  if (static_cast<int>(out.entries.size()) > page_size) {
-    out.entries.resize(page_size);
-    out.next_page_token = tokens_.Sign(scope, query, Position(out.entries.back().version));
-  }
+  SUNDESK_RETURN_IF_ERROR(PageByVersion(
+      tokens_, scope, query, in.page_token, page_size,
+      [&](int64_t after, int limit) {
+        return store_.ListHistory(ticket.ticket_id, include_internal, after, limit);
+      },
+      out.entries, out.next_page_token));
   return out;
 }
 
