@@ -44,6 +44,14 @@ using ::testing::HasSubstr;
 
 constexpr char kAdminKey[] = "e2e-admin-key";
 
+// The gRPC services whose issue has landed: they answer an empty request with a clear
+// client error; the others still answer UNIMPLEMENTED. A service joins this set, one
+// line each, when it is built.
+const std::set<std::string> kBuiltServices = {
+    "sundesk.ticket.v1.TenantService",
+    "sundesk.ticket.v1.TicketService",
+};
+
 struct ServiceUnderTest {
   std::string name;
   std::vector<std::string> services;  // gRPC services it must expose
@@ -268,8 +276,6 @@ TEST_F(StackTest, MetricsShowGrpcFamiliesAndPassPromtool) {
 // landed answer the empty request with a clear client error (never UNKNOWN, INTERNAL or
 // a crash); the others answer UNIMPLEMENTED.
 TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersWithoutInternalErrors) {
-  const std::set<std::string> built = {"sundesk.ticket.v1.TenantService",
-                                       "sundesk.ticket.v1.TicketService"};
   // Generated descriptors register when first used; touch one message of each file.
   for (const auto* d :
        {ticket::v1::CreateTenantRequest::descriptor(),
@@ -307,7 +313,7 @@ TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersWithoutInternalErrors) {
           done.WaitForNotification();
           if (*key == '\0') {
             EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << path;
-          } else if (built.contains(name)) {
+          } else if (kBuiltServices.contains(name)) {
             EXPECT_THAT(
                 st.error_code(),
                 ::testing::AnyOf(grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::NOT_FOUND,
@@ -324,13 +330,15 @@ TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersWithoutInternalErrors) {
   EXPECT_GE(unary_methods, 39);  // the contract has 41 RPCs, 2 of them streaming
 }
 
-TEST_F(StackTest, StreamingRpcsAuthenticateThenAnswerUnimplemented) {
+// Streams without a key are UNAUTHENTICATED; with the admin key an empty request to a
+// service not built yet is UNIMPLEMENTED (built services have their own stream tests).
+TEST_F(StackTest, StreamingRpcsAuthenticateFirst) {
   auto& routing = (*services_)[1];
   auto& notification = (*services_)[3];
   for (const char* key : {"", kAdminKey}) {
     auto expected =
         *key == '\0' ? grpc::StatusCode::UNAUTHENTICATED : grpc::StatusCode::UNIMPLEMENTED;
-    {
+    if (!kBuiltServices.contains("sundesk.routing.v1.RoutingService") || *key == '\0') {
       auto stub = routing::v1::RoutingService::NewStub(routing.channel);
       auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = key});
       auto stream = stub->AgentSession(ctx.get());
@@ -339,7 +347,7 @@ TEST_F(StackTest, StreamingRpcsAuthenticateThenAnswerUnimplemented) {
       }
       EXPECT_EQ(stream->Finish().error_code(), expected);
     }
-    {
+    if (!kBuiltServices.contains("sundesk.notification.v1.NotificationService") || *key == '\0') {
       auto stub = notification::v1::NotificationService::NewStub(notification.channel);
       auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = key});
       notification::v1::StreamEventsRequest req;
