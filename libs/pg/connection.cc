@@ -103,26 +103,112 @@ absl::Status Connection::StatusFromFailedCall(absl::string_view what) const {
   return absl::InternalError(absl::StrCat("pg: ", what, " failed: ", message));
 }
 
-absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<const Param> params) {
+namespace {
+
+// libpq's parallel arrays for one statement's parameters; points into the Params.
+struct WireParams {
+  explicit WireParams(absl::Span<const Param> params) {
+    types.reserve(params.size());
+    values.reserve(params.size());
+    lengths.reserve(params.size());
+    formats.reserve(params.size());
+    for (const Param& p : params) {
+      types.push_back(p.is_bytea() ? kByteaOid : 0);
+      values.push_back(p.is_null() ? nullptr : p.value().data());
+      lengths.push_back(static_cast<int>(p.value().size()));
+      formats.push_back(p.is_bytea() ? 1 : 0);
+    }
+  }
+  int count() const { return static_cast<int>(types.size()); }
   std::vector<Oid> types;
   std::vector<const char*> values;
   std::vector<int> lengths;
   std::vector<int> formats;
-  types.reserve(params.size());
-  values.reserve(params.size());
-  lengths.reserve(params.size());
-  formats.reserve(params.size());
-  for (const Param& p : params) {
-    types.push_back(p.is_bytea() ? kByteaOid : 0);
-    values.push_back(p.is_null() ? nullptr : p.value().data());
-    lengths.push_back(static_cast<int>(p.value().size()));
-    formats.push_back(p.is_bytea() ? 1 : 0);
-  }
+};
+
+}  // namespace
+
+absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<const Param> params) {
+  WireParams wire(params);
   std::string statement(sql);
-  PGresult* raw = PQexecParams(conn_, statement.c_str(), static_cast<int>(params.size()),
-                               types.data(), values.data(), lengths.data(), formats.data(),
-                               /*resultFormat=*/0);
+  PGresult* raw =
+      PQexecParams(conn_, statement.c_str(), wire.count(), wire.types.data(), wire.values.data(),
+                   wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0);
   return TakeResult(raw);
+}
+
+absl::StatusOr<std::vector<Result>> Connection::ExecuteAtomically(
+    absl::Span<const Statement> statements) {
+  if (statements.empty()) return std::vector<Result>{};
+  if (PQenterPipelineMode(conn_) != 1) return StatusFromFailedCall("entering pipeline mode");
+  // Anything unexpected leaves the session in a state nobody should reuse.
+  auto broken = [this](absl::string_view what) {
+    unusable_ = true;
+    return StatusFromFailedCall(what);
+  };
+  for (const Statement& s : statements) {
+    WireParams wire(s.params);
+    if (PQsendQueryParams(conn_, s.sql.c_str(), wire.count(), wire.types.data(), wire.values.data(),
+                          wire.lengths.data(), wire.formats.data(),
+                          /*resultFormat=*/0) != 1) {
+      return broken("sending a pipelined statement");
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) return broken("pipeline sync");
+
+  std::vector<Result> results;
+  results.reserve(statements.size());
+  absl::Status first_error;
+  // Each statement yields one result and then nullptr; the sync point yields
+  // PGRES_PIPELINE_SYNC once the implicit transaction has committed or rolled back. A
+  // failed commit shows as an error before that.
+  for (size_t i = 0; i < statements.size();) {
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) {
+      ++i;  // the end of statement i's results
+      continue;
+    }
+    ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_PIPELINE_ABORTED) {
+      PQclear(raw);
+      continue;
+    }
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(raw);
+      return broken("pipeline: sync arrived before every result");
+    }
+    absl::StatusOr<Result> r = TakeResult(raw);
+    if (!r.ok()) {
+      if (first_error.ok()) first_error = r.status();
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        unusable_ = true;
+        return first_error;
+      }
+    } else {
+      results.push_back(*std::move(r));
+    }
+  }
+  for (;;) {
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) {
+      if (PQstatus(conn_) != CONNECTION_OK) return broken("pipeline: waiting for the commit");
+      continue;
+    }
+    ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(raw);
+      break;
+    }
+    absl::StatusOr<Result> r = TakeResult(raw);  // e.g. the commit itself failed
+    if (!r.ok() && first_error.ok()) first_error = r.status();
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      unusable_ = true;
+      return first_error.ok() ? broken("pipeline") : first_error;
+    }
+  }
+  if (PQexitPipelineMode(conn_) != 1) return broken("leaving pipeline mode");
+  if (!first_error.ok()) return first_error;
+  return results;
 }
 
 absl::Status Connection::ExecuteScript(absl::string_view sql) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,6 +15,12 @@
 struct pg_conn;
 
 namespace sundesk::pg {
+
+// One statement of a pipeline: SQL with `$1..$n` and its parameters.
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
 
 struct ConnectOptions {
   std::string dsn = "";  // libpq conninfo ("host=... dbname=...") or URI ("postgresql://...")
@@ -35,6 +42,13 @@ class Connection {
   absl::StatusOr<Result> Execute(absl::string_view sql, absl::Span<const Param> params = {});
   // Several `;`-separated statements without parameters (simple protocol): DDL, migrations.
   absl::Status ExecuteScript(absl::string_view sql);
+  // Several statements with parameters in ONE round trip (libpq pipeline mode), as one
+  // atomic unit: outside a transaction they form one implicit transaction that is
+  // committed (durably) before this returns OK; inside BEGIN they join that transaction.
+  // On the first failure nothing after it runs, nothing of it commits, and that failure is
+  // returned. For a handful of small statements (a write and its history and outbox
+  // rows), not bulk loads: requests are sent before any result is read.
+  absl::StatusOr<std::vector<Result>> ExecuteAtomically(absl::Span<const Statement> statements);
 
   // False once the session is lost or in a state nobody can use (e.g. inside COPY); a
   // Pool then closes it instead of handing it out again.

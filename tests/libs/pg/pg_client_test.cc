@@ -240,6 +240,58 @@ TEST_F(PgTest, WithTransactionCommitsOrRollsBackEverything) {
   EXPECT_EQ(pool_->open_connections(), 1) << "the rolled-back connection is reused";
 }
 
+TEST_F(PgTest, ExecuteAtomicallyCommitsEveryStatementTogetherAndReturnsTheirResults) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY, subject text NOT NULL)").ok());
+  ASSERT_TRUE(Query("CREATE TABLE history (ticket_id int, action text)").ok());
+  auto conn = pool_->Acquire();
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  auto results = (*conn)->ExecuteAtomically({
+      {"INSERT INTO tickets VALUES ($1, $2)", {1, "printer on fire"}},
+      {"INSERT INTO history VALUES ($1, $2)", {1, "created"}},
+      {"SELECT subject FROM tickets WHERE id = $1", {1}},
+  });
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_EQ((*results)[0].affected_rows(), 1);
+  ASSERT_EQ((*results)[2].rows(), 1);
+  EXPECT_EQ((*results)[2].Text(0, 0), "printer on fire");
+  EXPECT_FALSE((*conn)->in_transaction()) << "the implicit transaction ended at the sync";
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 1) << "committed: another session sees it";
+}
+
+TEST_F(PgTest, ExecuteAtomicallyRollsBackEverythingOnTheFirstFailureAndStaysUsable) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+  ASSERT_TRUE(Query("CREATE TABLE history (ticket_id int)").ok());
+  ASSERT_TRUE(Query("INSERT INTO tickets VALUES (2)").ok());
+  auto conn = pool_->Acquire();
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  auto failed = (*conn)->ExecuteAtomically({
+      {"INSERT INTO history VALUES ($1)", {2}},
+      {"INSERT INTO tickets VALUES ($1)", {2}},  // duplicate key
+      {"INSERT INTO history VALUES ($1)", {3}},
+  });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kAlreadyExists) << failed.status();
+  EXPECT_EQ(ConstraintName(failed.status()), "tickets_pkey");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 0) << "the statement before it rolled back";
+  EXPECT_TRUE((*conn)->healthy());
+  auto after = (*conn)->Execute("SELECT 41 + 1");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after->Int64(0, 0), 42);
+}
+
+TEST_F(PgTest, ExecuteAtomicallyInsideATransactionJoinsIt) {
+  ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+  absl::Status st = WithTransaction(*pool_, [](Connection& tx) -> absl::Status {
+    auto r = tx.ExecuteAtomically(
+        {{"INSERT INTO tickets VALUES ($1)", {1}}, {"INSERT INTO tickets VALUES ($1)", {2}}});
+    if (!r.ok()) return r.status();
+    EXPECT_TRUE(tx.in_transaction());
+    return absl::CancelledError("changed my mind");
+  });
+  EXPECT_EQ(st.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets"), 0);
+}
+
 TEST_F(PgTest, WithTransactionRetriesARealSerializationFailure) {
   // At least one agent must stay on duty; two agents go off duty at the same moment.
   ASSERT_TRUE(
