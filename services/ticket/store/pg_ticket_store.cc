@@ -149,52 +149,70 @@ std::string ChangesJson(const std::vector<FieldChange>& changes) {
 }
 
 // Writes everything a change commits; the ticket row is already locked (or new).
-absl::Status CommitWrite(pg::Connection& tx, const TicketWrite& w, bool insert) {
+// The statements of one TicketWrite: the ticket row (INSERT, or UPDATE of the version
+// before), the comment, the history row, and the event in the outbox.
+std::vector<pg::Statement> WriteStatements(const TicketWrite& w, bool insert) {
+  std::vector<pg::Statement> out;
   std::vector<pg::Param> params = TicketParams(w.ticket);
   if (insert) {
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute(absl::StrCat("INSERT INTO ticket.tickets (", kTicketColumns,
+    out.push_back({absl::StrCat("INSERT INTO ticket.tickets (", kTicketColumns,
                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
                                 "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"),
-                   params)
-            .status());
+                   std::move(params)});
   } else {
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result r,
-        tx.Execute(absl::StrCat("UPDATE ticket.tickets SET (", kTicketColumns,
+    params.emplace_back(w.ticket.version - 1);
+    out.push_back({absl::StrCat("UPDATE ticket.tickets SET (", kTicketColumns,
                                 ") = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
                                 "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
                                 "WHERE ticket_id = $1 AND version = $24"),
-                   [&] {
-                     params.emplace_back(w.ticket.version - 1);
-                     return params;
-                   }()));
-    if (r.affected_rows() != 1) {
-      return absl::InternalError("ticket store: the locked ticket changed underneath");
-    }
+                   std::move(params)});
   }
   if (w.comment) {
     const Comment& c = *w.comment;
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute(absl::StrCat("INSERT INTO ticket.ticket_comments (", kCommentColumns,
+    out.push_back({absl::StrCat("INSERT INTO ticket.ticket_comments (", kCommentColumns,
                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
                    {c.comment_id, c.ticket_id, c.tenant_id, c.version, c.body, c.is_public,
-                    static_cast<int>(c.author_kind), c.author_id, c.create_time})
-            .status());
+                    static_cast<int>(c.author_kind), c.author_id, c.create_time}});
   }
   const HistoryEntry& h = w.history;
-  SUNDESK_RETURN_IF_ERROR(
-      tx.Execute("INSERT INTO ticket.ticket_history (ticket_id, version, tenant_id, time, "
-                 "actor_role, actor_key_id, actor_agent_id, action, changes, comment_id, "
-                 "event_id, internal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, "
-                 "$11, $12)",
-                 {w.ticket.ticket_id, w.ticket.version, w.ticket.tenant_id, h.time,
-                  static_cast<int>(h.actor.role), h.actor.key_id, h.actor.agent_id, h.action,
-                  ChangesJson(h.changes),
-                  h.comment_id.empty() ? pg::Param::Null() : pg::Param(h.comment_id), h.event_id,
-                  h.internal})
-          .status());
-  return kafka::InsertOutboxEvent(tx, kSchema, kTicketEventTopic, EventToProto(w));
+  out.push_back(
+      {"INSERT INTO ticket.ticket_history (ticket_id, version, tenant_id, time, "
+       "actor_role, actor_key_id, actor_agent_id, action, changes, comment_id, "
+       "event_id, internal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, "
+       "$11, $12)",
+       {w.ticket.ticket_id, w.ticket.version, w.ticket.tenant_id, h.time,
+        static_cast<int>(h.actor.role), h.actor.key_id, h.actor.agent_id, h.action,
+        ChangesJson(h.changes), h.comment_id.empty() ? pg::Param::Null() : pg::Param(h.comment_id),
+        h.event_id, h.internal}});
+  out.push_back(kafka::OutboxEventStatement(kSchema, kTicketEventTopic, EventToProto(w)));
+  return out;
+}
+
+// Writes `w` inside the caller's transaction, in one round trip.
+absl::Status CommitWrite(pg::Connection& tx, const TicketWrite& w, bool insert) {
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> results,
+                           tx.ExecuteAtomically(WriteStatements(w, insert)));
+  if (!insert && results.front().affected_rows() != 1) {
+    return absl::InternalError("ticket store: the locked ticket changed underneath");
+  }
+  return absl::OkStatus();
+}
+
+// An idempotency record for `resource_id`, replacing an expired one of the same key (a
+// live one makes the INSERT fail on idempotency_records_pkey).
+std::vector<pg::Statement> RecordStatements(const std::string& tenant_id, const std::string& scope,
+                                            const IdempotencyRecord& record,
+                                            const std::string& resource_id, absl::Time now) {
+  std::vector<pg::Statement> out;
+  out.push_back(
+      {"DELETE FROM ticket.idempotency_records WHERE tenant_id = $1 AND scope = $2 "
+       "AND request_id = $3 AND expire_time <= $4",
+       {tenant_id, scope, record.request_id, now}});
+  out.push_back(
+      {"INSERT INTO ticket.idempotency_records (tenant_id, scope, request_id, "
+       "fingerprint, resource_id, expire_time) VALUES ($1, $2, $3, $4, $5, $6)",
+       {tenant_id, scope, record.request_id, record.fingerprint, resource_id, record.expire_time}});
+  return out;
 }
 
 // A live idempotency record: its fingerprint and the resource it names.
@@ -213,24 +231,13 @@ absl::StatusOr<std::optional<std::pair<std::string, std::string>>> FindRecord(
 absl::Status PutRecord(pg::Connection& tx, const std::string& tenant_id, const std::string& scope,
                        const IdempotencyRecord& record, const std::string& resource_id,
                        absl::Time now) {
-  SUNDESK_RETURN_IF_ERROR(
-      tx.Execute("DELETE FROM ticket.idempotency_records WHERE tenant_id = $1 AND scope = $2 "
-                 "AND request_id = $3 AND expire_time <= $4",
-                 {tenant_id, scope, record.request_id, now})
-          .status());
-  return tx
-      .Execute(
-          "INSERT INTO ticket.idempotency_records (tenant_id, scope, request_id, "
-          "fingerprint, resource_id, expire_time) VALUES ($1, $2, $3, $4, $5, $6)",
-          {tenant_id, scope, record.request_id, record.fingerprint, resource_id,
-           record.expire_time})
+  return tx.ExecuteAtomically(RecordStatements(tenant_id, scope, record, resource_id, now))
       .status();
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> PgTicketStore::TenantDefaultLanguage(const std::string& tenant_id) {
-  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+absl::StatusOr<std::string> ReadTenantDefaultLanguage(pg::Pool& pool,
+                                                      const std::string& tenant_id) {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool.Acquire());
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
       conn->Execute("SELECT default_language FROM ticket.tenants WHERE tenant_id = $1",
@@ -239,10 +246,46 @@ absl::StatusOr<std::string> PgTicketStore::TenantDefaultLanguage(const std::stri
   return std::string(r.Text(0, 0));
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> PgTicketStore::TenantDefaultLanguage(const std::string& tenant_id) {
+  // Freshness of a cache entry, not domain time: the wall clock is right here.
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = default_languages_.find(tenant_id);
+    if (it != default_languages_.end() && now - it->second.fetched < kTenantCacheTtl) {
+      return it->second.language;
+    }
+  }
+  SUNDESK_ASSIGN_OR_RETURN(std::string language, ReadTenantDefaultLanguage(pool_, tenant_id));
+  absl::MutexLock lock(&cache_mu_);
+  if (default_languages_.size() >= 100'000) default_languages_.clear();  // bound the memory
+  default_languages_[tenant_id] = {.language = language, .fetched = now};
+  return language;
+}
+
 absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
     const TicketWrite& created, const std::optional<IdempotencyRecord>& idempotency,
     absl::Time now) {
   const std::string& tenant = created.ticket.tenant_id;
+  {
+    // The common case, in one round trip: record, ticket, history and event as one
+    // implicit transaction. A live record of the same request_id fails it on the record's
+    // primary key, and the transaction below then reads what that request created.
+    std::vector<pg::Statement> statements;
+    if (idempotency) {
+      statements = RecordStatements(tenant, "create", *idempotency, created.ticket.ticket_id, now);
+    }
+    for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
+    SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+    absl::Status status = conn->ExecuteAtomically(statements).status();
+    if (status.ok()) return StoredTicket{.ticket = created.ticket};
+    if (!idempotency || !absl::IsAlreadyExists(status) ||
+        pg::ConstraintName(status) != "idempotency_records_pkey") {
+      return status;
+    }
+  }
   // Two duplicates racing both miss the record; the second's INSERT then waits for the
   // first's commit and fails on the primary key, and its next attempt reads the record.
   for (int attempt = 0; attempt < 3; ++attempt) {

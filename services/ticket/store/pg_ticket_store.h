@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "libs/pg/pool.h"
 #include "services/ticket/domain/ticket_store.h"
 
@@ -13,6 +16,10 @@ namespace sundesk::ticket {
 class PgTicketStore final : public TicketStore {
  public:
   explicit PgTicketStore(pg::Pool& pool) : pool_(pool) {}
+
+  // How long a tenant's default language is remembered (tenants change rarely; a change
+  // applies to tickets created after this long).
+  static constexpr absl::Duration kTenantCacheTtl = absl::Seconds(1);
 
   absl::StatusOr<std::string> TenantDefaultLanguage(const std::string& tenant_id) override;
   absl::StatusOr<StoredTicket> CreateTicket(const TicketWrite& created,
@@ -31,7 +38,14 @@ class PgTicketStore final : public TicketStore {
                                                         int64_t after_version, int limit) override;
 
  private:
+  struct CachedLanguage {
+    std::string language;
+    absl::Time fetched;
+  };
+
   pg::Pool& pool_;
+  absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, CachedLanguage> default_languages_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace sundesk::ticket
