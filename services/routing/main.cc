@@ -1,9 +1,33 @@
 // The routing service: composes configuration, stores, handlers and the gRPC server.
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/core/log.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/routing/api/agent_service_handlers.h"
-#include "services/routing/api/routing_service_handlers.h"
+#include "services/routing/api/unimplemented_routing_service.h"
+#include "services/routing/domain/agent_directory.h"
 #include "services/routing/store/migrations.h"
+#include "services/routing/store/pg_agent_store.h"
+
+namespace {
+
+// Without a configured key, page tokens only work against the process that made them.
+std::string PageTokenKeyOrRandom(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  unsigned char bytes[32];
+  RAND_bytes(bytes, sizeof(bytes));
+  sundesk::log::Warn(
+      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; ListAgents page "
+      "tokens will not work across replicas or restarts");
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -13,6 +37,8 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::RedisOptions()) options.push_back(std::move(o));
   options.push_back({"ticket-addr", "127.0.0.1:50051", "the ticket service, for assignments"});
+  options.push_back(
+      {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("routing", config);
 
@@ -21,8 +47,16 @@ int main(int argc, char** argv) {
   runtime::Kafka kafka = runtime::KafkaProducerOrExit(config, "sundesk-routing");
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
 
-  routing::AgentServiceHandlers agent_handlers(service->authenticator());
-  routing::RoutingServiceHandlers routing_handlers(service->authenticator());
+  SystemClock clock;
+  UuidV7Generator ids(clock);
+  ticket::PageTokenSigner page_tokens(PageTokenKeyOrRandom(config.Get("page-token-key")));
+  routing::PgAgentStore agent_store(*postgres.pool);
+  routing::AgentDirectory directory(agent_store, clock, ids, page_tokens);
+
+  // RoutingService's presence and policy RPCs are built (RoutingServiceHandlers) but the
+  // service is served whole or not at all: until offers land it answers UNIMPLEMENTED.
+  routing::AgentServiceHandlers agent_handlers(directory, service->authenticator());
+  routing::UnimplementedRoutingService routing_handlers(service->authenticator());
   return service->Serve({{routing::v1::AgentService::service_full_name(), &agent_handlers},
                          {routing::v1::RoutingService::service_full_name(), &routing_handlers}},
                         {postgres.readiness, redis.readiness, kafka.readiness});

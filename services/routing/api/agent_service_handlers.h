@@ -1,16 +1,18 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "services/routing/domain/agent_directory.h"
 #include "sundesk/routing/v1/agent_service.grpc.pb.h"
 
 namespace sundesk::routing {
 
-// gRPC handlers of sundesk.routing.v1.AgentService: translate proto <-> domain and nothing more.
-// Until the routing service's own issue lands, every RPC authenticates the caller and
-// answers UNIMPLEMENTED.
+// gRPC handlers of sundesk.routing.v1.AgentService: authenticate, check the role, translate
+// proto <-> domain and call one AgentDirectory method. An AGENT key sees only its own agent;
+// another agent answers NOT_FOUND like a missing one.
 class AgentServiceHandlers final : public ::sundesk::routing::v1::AgentService::CallbackService {
  public:
-  explicit AgentServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+  AgentServiceHandlers(AgentDirectory& directory, const rpc::Authenticator& authenticator)
+      : directory_(directory), auth_(authenticator) {}
 
   grpc::ServerUnaryReactor* CreateAgent(grpc::CallbackServerContext* context,
                                         const ::sundesk::routing::v1::CreateAgentRequest* request,
@@ -27,6 +29,7 @@ class AgentServiceHandlers final : public ::sundesk::routing::v1::AgentService::
                                         ::sundesk::routing::v1::Agent* response) override;
 
  private:
+  AgentDirectory& directory_;
   const rpc::Authenticator& auth_;
 };
 

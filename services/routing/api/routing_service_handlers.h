@@ -1,17 +1,22 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "services/routing/domain/presence.h"
+#include "services/routing/domain/routing_policy.h"
 #include "sundesk/routing/v1/routing_service.grpc.pb.h"
 
 namespace sundesk::routing {
 
 // gRPC handlers of sundesk.routing.v1.RoutingService: translate proto <-> domain and nothing more.
-// Until the routing service's own issue lands, every RPC authenticates the caller and
-// answers UNIMPLEMENTED.
+// SetPresence, GetPresence, GetRoutingPolicy and UpdateRoutingPolicy are served;
+// AgentSession, AcceptOffer, RejectOffer and ListQueue still authenticate the caller and
+// answer UNIMPLEMENTED.
 class RoutingServiceHandlers final
     : public ::sundesk::routing::v1::RoutingService::CallbackService {
  public:
-  explicit RoutingServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+  RoutingServiceHandlers(PresenceService& presence, RoutingPolicies& policies,
+                         const rpc::Authenticator& authenticator)
+      : presence_(presence), policies_(policies), auth_(authenticator) {}
 
   grpc::ServerBidiReactor<::sundesk::routing::v1::AgentMessage,
                           ::sundesk::routing::v1::RoutingMessage>*
@@ -43,6 +48,8 @@ class RoutingServiceHandlers final
                                       ::sundesk::routing::v1::ListQueueResponse* response) override;
 
  private:
+  PresenceService& presence_;
+  RoutingPolicies& policies_;
   const rpc::Authenticator& auth_;
 };
 

@@ -1,0 +1,48 @@
+#include "services/routing/domain/presence.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+
+namespace sundesk::routing {
+namespace {
+
+absl::StatusOr<Agent> FindAgent(AgentStore& agents, absl::string_view agent_id) {
+  if (agent_id.empty()) return absl::InvalidArgumentError("agent_id: must be set");
+  return agents.GetAgent(agent_id);
+}
+
+}  // namespace
+
+absl::StatusOr<PresenceView> PresenceService::SetPresence(absl::string_view agent_id,
+                                                          PresenceStatus status) {
+  if (status != PresenceStatus::kAvailable && status != PresenceStatus::kAway &&
+      status != PresenceStatus::kBusy && status != PresenceStatus::kOffline) {
+    return absl::InvalidArgumentError(
+        "status: must be PRESENCE_STATUS_AVAILABLE, _AWAY, _BUSY or _OFFLINE");
+  }
+  SUNDESK_ASSIGN_OR_RETURN(Agent agent, FindAgent(agents_, agent_id));
+  if (agent.disabled && status != PresenceStatus::kOffline) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("agent '", agent.agent_id, "' is disabled: only OFFLINE may be set"));
+  }
+  SUNDESK_RETURN_IF_ERROR(
+      presence_.SetStatus(agent.agent_id, status, clock_.Now(), options_.unary_ttl).status());
+  return View(agent);
+}
+
+absl::StatusOr<PresenceView> PresenceService::GetPresence(absl::string_view agent_id) {
+  SUNDESK_ASSIGN_OR_RETURN(Agent agent, FindAgent(agents_, agent_id));
+  return View(agent);
+}
+
+absl::StatusOr<PresenceView> PresenceService::View(const Agent& agent) {
+  PresenceView view;
+  view.agent_id = agent.agent_id;
+  SUNDESK_ASSIGN_OR_RETURN(view.record, presence_.Get(agent.agent_id));
+  view.capacity = agent.capacity;
+  view.in_shift = AgentProfile(agent).InShift(clock_.Now());
+  return view;
+}
+
+}  // namespace sundesk::routing

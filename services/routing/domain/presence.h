@@ -1,0 +1,91 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "libs/core/clock.h"
+#include "services/routing/domain/agent_store.h"
+#include "services/routing/domain/matching.h"
+
+namespace sundesk::routing {
+
+// An agent's live state as stored: soft state, lapsing to OFFLINE without heartbeats.
+struct PresenceRecord {
+  PresenceStatus status = PresenceStatus::kOffline;
+  absl::Time update_time = absl::InfinitePast();  // when `status` last changed
+  int active_tickets = 0;
+  absl::Time last_assignment_time = absl::InfinitePast();
+};
+
+enum class ClaimOutcome {
+  kClaimed,      // the agent now holds the ticket
+  kAlreadyHeld,  // it already did: a repeated claim changes nothing
+  kAtCapacity,   // the agent holds `capacity` tickets already
+  kHeldByOther,  // another agent holds the ticket
+};
+
+// Where live presence, load and capacity claims are kept (Redis in production, a fake in
+// unit tests). Thread-safe.
+class PresenceStore {
+ public:
+  virtual ~PresenceStore() = default;
+
+  // Sets the status; it lapses to OFFLINE after `ttl` unless set or refreshed again
+  // (OFFLINE itself never lapses). `update_time` moves only when the status changes.
+  // Returns the status before (OFFLINE when none or lapsed).
+  virtual absl::StatusOr<PresenceStatus> SetStatus(absl::string_view agent_id,
+                                                   PresenceStatus status, absl::Time now,
+                                                   absl::Duration ttl) = 0;
+  // Keeps the current status alive for another `ttl`; false when it already lapsed.
+  virtual absl::StatusOr<bool> Refresh(absl::string_view agent_id, absl::Duration ttl) = 0;
+  virtual absl::StatusOr<PresenceRecord> Get(absl::string_view agent_id) = 0;
+
+  // Atomically: unless the agent holds `capacity` tickets (or another agent holds this
+  // one), the agent now holds `ticket_id` and its last assignment is `now`. Idempotent by
+  // ticket id.
+  virtual absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id,
+                                             absl::string_view ticket_id, int capacity,
+                                             absl::Time now) = 0;
+  // The agent no longer holds `ticket_id` (solved, closed, unassigned, reassigned, or an
+  // offer that was not accepted). Returns whether it did.
+  virtual absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) = 0;
+};
+
+// What GetPresence and SetPresence answer.
+struct PresenceView {
+  std::string agent_id;
+  PresenceRecord record;
+  int capacity = 0;
+  bool in_shift = false;
+};
+
+struct PresenceOptions {
+  // How long a status set without an open AgentSession lasts (SetPresence).
+  absl::Duration unary_ttl = absl::Seconds(60);
+};
+
+// Presence rules over the directory and the live store.
+class PresenceService {
+ public:
+  PresenceService(AgentStore& agents, PresenceStore& presence, const Clock& clock,
+                  PresenceOptions options)
+      : agents_(agents), presence_(presence), clock_(clock), options_(options) {}
+
+  // INVALID_ARGUMENT for an unspecified status, NOT_FOUND for an unknown agent,
+  // FAILED_PRECONDITION for a disabled agent going anything but OFFLINE.
+  absl::StatusOr<PresenceView> SetPresence(absl::string_view agent_id, PresenceStatus status);
+  absl::StatusOr<PresenceView> GetPresence(absl::string_view agent_id);
+
+ private:
+  absl::StatusOr<PresenceView> View(const Agent& agent);
+
+  AgentStore& agents_;
+  PresenceStore& presence_;
+  const Clock& clock_;
+  const PresenceOptions options_;
+};
+
+}  // namespace sundesk::routing

@@ -1,0 +1,158 @@
+#include "services/routing/store/redis_presence_store.h"
+
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+
+namespace sundesk::routing {
+namespace {
+
+// KEYS: presence. ARGV: status, now_ms, ttl_ms (0: no expiry). Keeps since_ms when the
+// status is unchanged. Returns the previous status (0 when none).
+constexpr char kSetStatusLua[] = R"lua(
+local previous = tonumber(redis.call('HGET', KEYS[1], 'status') or '0')
+if previous ~= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'since_ms', ARGV[2])
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+else
+  redis.call('PERSIST', KEYS[1])
+end
+return previous
+)lua";
+
+// KEYS: load set, ticket owner, last assignment. ARGV: ticket, agent, capacity, now_ms.
+// 2 = claimed, 1 = already held by this agent, 0 = at capacity, -1 = held by another.
+constexpr char kClaimLua[] = R"lua(
+local owner = redis.call('GET', KEYS[2])
+if owner then
+  if owner == ARGV[2] then return 1 end
+  return -1
+end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[4])
+return 2
+)lua";
+
+// KEYS: load set, ticket owner. ARGV: ticket, agent. Returns 1 when the agent held it.
+constexpr char kReleaseLua[] = R"lua(
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+return redis.call('SREM', KEYS[1], ARGV[1])
+)lua";
+
+std::string Millis(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
+
+absl::Status Unexpected(const redis::Reply& reply, absl::string_view what) {
+  return absl::InternalError(
+      absl::StrCat("redis: unexpected reply to ", what, ": ", reply.DebugString()));
+}
+
+}  // namespace
+
+RedisPresenceStore::RedisPresenceStore(redis::Pool& pool, std::string prefix)
+    : pool_(pool),
+      prefix_(std::move(prefix)),
+      set_status_(kSetStatusLua),
+      claim_(kClaimLua),
+      release_(kReleaseLua) {}
+
+std::string RedisPresenceStore::PresenceKey(absl::string_view agent_id) const {
+  return absl::StrCat(prefix_, "presence:", agent_id);
+}
+std::string RedisPresenceStore::LoadKey(absl::string_view agent_id) const {
+  return absl::StrCat(prefix_, "load:", agent_id);
+}
+std::string RedisPresenceStore::LastKey(absl::string_view agent_id) const {
+  return absl::StrCat(prefix_, "last:", agent_id);
+}
+std::string RedisPresenceStore::TicketKey(absl::string_view ticket_id) const {
+  return absl::StrCat(prefix_, "ticket:", ticket_id);
+}
+
+absl::StatusOr<PresenceStatus> RedisPresenceStore::SetStatus(absl::string_view agent_id,
+                                                             PresenceStatus status, absl::Time now,
+                                                             absl::Duration ttl) {
+  // OFFLINE never lapses (it is what lapsing leads to anyway).
+  const int64_t ttl_ms = status == PresenceStatus::kOffline ? 0 : absl::ToInt64Milliseconds(ttl);
+  SUNDESK_ASSIGN_OR_RETURN(redis::Reply r,
+                           set_status_.Run(pool_, {PresenceKey(agent_id)},
+                                           {absl::StrCat(static_cast<int>(status)), Millis(now),
+                                            absl::StrCat(ttl_ms > 0 ? ttl_ms : 0)}));
+  if (r.type != redis::ReplyType::kInteger) return Unexpected(r, "SetStatus");
+  return r.integer == 0 ? PresenceStatus::kOffline : static_cast<PresenceStatus>(r.integer);
+}
+
+absl::StatusOr<bool> RedisPresenceStore::Refresh(absl::string_view agent_id, absl::Duration ttl) {
+  SUNDESK_ASSIGN_OR_RETURN(redis::Reply r,
+                           pool_.Command({"PEXPIRE", PresenceKey(agent_id),
+                                          absl::StrCat(absl::ToInt64Milliseconds(ttl))}));
+  return r.type == redis::ReplyType::kInteger && r.integer == 1;
+}
+
+absl::StatusOr<PresenceRecord> RedisPresenceStore::Get(absl::string_view agent_id) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"HMGET", PresenceKey(agent_id), "status", "since_ms"},
+      {"SCARD", LoadKey(agent_id)},
+      {"GET", LastKey(agent_id)}};
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, pool_.Pipeline(commands));
+  for (const redis::Reply& r : replies) {
+    if (r.is_error()) return redis::ErrorReplyStatus(r.str);
+  }
+  PresenceRecord record;
+  const redis::Reply& presence = replies[0];
+  if (presence.type == redis::ReplyType::kArray && presence.elements.size() == 2 &&
+      !presence.elements[0].is_nil()) {
+    int status = 0;
+    int64_t since = 0;
+    if (absl::SimpleAtoi(presence.elements[0].str, &status) && status >= 1 && status <= 4) {
+      record.status = static_cast<PresenceStatus>(status);
+    }
+    if (absl::SimpleAtoi(presence.elements[1].str, &since)) {
+      record.update_time = absl::FromUnixMillis(since);
+    }
+  }
+  record.active_tickets = static_cast<int>(replies[1].integer);
+  int64_t last = 0;
+  if (!replies[2].is_nil() && absl::SimpleAtoi(replies[2].str, &last)) {
+    record.last_assignment_time = absl::FromUnixMillis(last);
+  }
+  return record;
+}
+
+absl::StatusOr<ClaimOutcome> RedisPresenceStore::Claim(absl::string_view agent_id,
+                                                       absl::string_view ticket_id, int capacity,
+                                                       absl::Time now) {
+  SUNDESK_ASSIGN_OR_RETURN(
+      redis::Reply r,
+      claim_.Run(
+          pool_, {LoadKey(agent_id), TicketKey(ticket_id), LastKey(agent_id)},
+          {std::string(ticket_id), std::string(agent_id), absl::StrCat(capacity), Millis(now)}));
+  if (r.type != redis::ReplyType::kInteger) return Unexpected(r, "Claim");
+  switch (r.integer) {
+    case 2:
+      return ClaimOutcome::kClaimed;
+    case 1:
+      return ClaimOutcome::kAlreadyHeld;
+    case 0:
+      return ClaimOutcome::kAtCapacity;
+    case -1:
+      return ClaimOutcome::kHeldByOther;
+  }
+  return Unexpected(r, "Claim");
+}
+
+absl::StatusOr<bool> RedisPresenceStore::Release(absl::string_view agent_id,
+                                                 absl::string_view ticket_id) {
+  SUNDESK_ASSIGN_OR_RETURN(redis::Reply r,
+                           release_.Run(pool_, {LoadKey(agent_id), TicketKey(ticket_id)},
+                                        {std::string(ticket_id), std::string(agent_id)}));
+  if (r.type != redis::ReplyType::kInteger) return Unexpected(r, "Release");
+  return r.integer == 1;
+}
+
+}  // namespace sundesk::routing

@@ -1,0 +1,334 @@
+// The matching rules with a fake clock and hand-made live state: hard constraints, shift
+// boundaries in other zones (midnight, DST), overflow stages and the ranking.
+#include "services/routing/domain/matching.h"
+
+#include <deque>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "gtest/gtest.h"
+#include "libs/core/clock.h"
+
+namespace sundesk::routing {
+namespace {
+
+constexpr char kTenant[] = "0190a000-0000-7000-8000-0000000000aa";
+constexpr char kOtherTenant[] = "0190a000-0000-7000-8000-0000000000bb";
+
+absl::Time Utc(int y, int m, int d, int hh, int mm, int ss = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, ss), absl::UTCTimeZone());
+}
+
+class MatchingTest : public ::testing::Test {
+ protected:
+  // Monday 2026-03-23 10:00 UTC.
+  MatchingTest() : clock_(Utc(2026, 3, 23, 10, 0)) {}
+
+  static Agent BaseAgent(const std::string& id) {
+    Agent a;
+    a.agent_id = id;
+    a.display_name = id;
+    a.languages = {{"pt-BR", 5}};
+    a.skills = {{"printers", 3}};
+    a.certifications = {{kTenant, std::nullopt}};
+    a.capacity = 3;
+    a.time_zone = "UTC";
+    a.tier = 1;
+    return a;
+  }
+
+  // Adds an agent (AVAILABLE, idle, never assigned) and returns its candidate to tweak.
+  Candidate& Add(const Agent& agent) {
+    profiles_.emplace_back(agent);
+    candidates_.push_back({&profiles_.back(), {.status = PresenceStatus::kAvailable}});
+    return candidates_.back();
+  }
+
+  TicketToRoute Ticket(std::vector<std::string> skills = {"printers"}) {
+    return {.ticket_id = "t1",
+            .tenant_id = kTenant,
+            .language = "pt-BR",
+            .required_skills = std::move(skills),
+            .queued_time = clock_.Now()};
+  }
+
+  std::optional<MatchDecision> Choose(const TicketToRoute& ticket,
+                                      const std::set<std::string>& excluded = {}) {
+    return ChooseAgent(ticket, policy_, tenant_languages_, candidates_, excluded, clock_.Now());
+  }
+
+  std::string Chosen(const TicketToRoute& ticket, const std::set<std::string>& excluded = {}) {
+    auto d = Choose(ticket, excluded);
+    return d ? d->agent_id : "<none>";
+  }
+
+  FakeClock clock_;
+  RoutingPolicy policy_ = MakePolicy();
+
+  static RoutingPolicy MakePolicy() {
+    RoutingPolicy p;
+    p.tenant_id = kTenant;
+    return p;
+  }
+  std::vector<std::string> tenant_languages_ = {"pt-BR"};
+  std::deque<AgentProfile> profiles_;  // stable addresses
+  std::vector<Candidate> candidates_;
+};
+
+TEST_F(MatchingTest, AMatchingAgentIsChosenAtStageZero) {
+  Add(BaseAgent("ana"));
+  auto d = Choose(Ticket());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->agent_id, "ana");
+  EXPECT_EQ(d->stage, 0);
+}
+
+TEST_F(MatchingTest, ExpiredCertificationExcludesEvenAtTheLastOverflowStage) {
+  Agent a = BaseAgent("ana");
+  a.certifications = {{kTenant, clock_.Now()}};  // lapses exactly now
+  Add(a);
+  Agent b = BaseAgent("bruno");
+  b.certifications = {{kOtherTenant, std::nullopt}};  // another client's
+  Add(b);
+  policy_.overflow_stages = {{10, OverflowRelax::kAnyProficientLanguage},
+                             {20, OverflowRelax::kSkillsOptional},
+                             {30, OverflowRelax::kNextTier}};
+  TicketToRoute t = Ticket();
+  EXPECT_EQ(Chosen(t), "<none>");
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(Chosen(t), "<none>");
+
+  Agent c = BaseAgent("carla");
+  c.certifications = {{kTenant, clock_.Now() + absl::Seconds(1)}};  // still valid
+  Add(c);
+  EXPECT_EQ(Chosen(t), "carla");
+}
+
+TEST_F(MatchingTest, LanguageAtTheTenantsMinimumProficiency) {
+  Agent a = BaseAgent("ana");
+  a.languages = {{"pt-BR", 2}};
+  Add(a);
+  Agent b = BaseAgent("bruno");
+  b.languages = {{"es", 5}};
+  Add(b);
+  EXPECT_EQ(Chosen(Ticket()), "<none>");  // default minimum 3
+  policy_.min_language_proficiency = 2;
+  EXPECT_EQ(Chosen(Ticket()), "ana");
+  // Tags compare case-insensitively.
+  TicketToRoute t = Ticket();
+  t.language = "PT-br";
+  EXPECT_EQ(Chosen(t), "ana");
+}
+
+TEST_F(MatchingTest, RequiredSkillsMustAllBeHeld) {
+  Agent a = BaseAgent("ana");
+  a.skills = {{"printers", 5}};
+  Add(a);
+  Agent b = BaseAgent("bruno");
+  b.skills = {{"printers", 1}, {"sap-fi", 1}};
+  Add(b);
+  EXPECT_EQ(Chosen(Ticket({"printers", "sap-fi"})), "bruno");
+  EXPECT_EQ(Chosen(Ticket({"sap-co"})), "<none>");
+  EXPECT_EQ(Chosen(Ticket({})), "ana");  // no skills asked: equal fit, equal load, by id
+}
+
+TEST_F(MatchingTest, PresenceCapacityAndDisabledAreHardConstraints) {
+  Add(BaseAgent("away")).state.status = PresenceStatus::kAway;
+  Add(BaseAgent("busy")).state.status = PresenceStatus::kBusy;
+  Add(BaseAgent("offline")).state.status = PresenceStatus::kOffline;
+  Add(BaseAgent("full")).state.active_tickets = 3;
+  Agent disabled = BaseAgent("disabled");
+  disabled.disabled = true;
+  Add(disabled);
+  EXPECT_EQ(Chosen(Ticket()), "<none>");
+  Add(BaseAgent("free")).state.active_tickets = 2;
+  EXPECT_EQ(Chosen(Ticket()), "free");
+}
+
+TEST_F(MatchingTest, ShiftCrossingMidnightInTheAgentsZone) {
+  Agent a = BaseAgent("tokyo");
+  a.time_zone = "Asia/Tokyo";          // UTC+9, no DST
+  a.shifts = {{1, "22:00", "06:00"}};  // Monday night into Tuesday
+  Add(a);
+  const TicketToRoute t = Ticket();
+  struct Probe {
+    absl::Time at;
+    bool in_shift;
+  };
+  for (const Probe& p : {
+           Probe{Utc(2026, 3, 23, 12, 59), false},  // Mon 21:59 Tokyo
+           Probe{Utc(2026, 3, 23, 13, 0), true},    // Mon 22:00
+           Probe{Utc(2026, 3, 23, 15, 0), true},    // Tue 00:00
+           Probe{Utc(2026, 3, 23, 20, 59), true},   // Tue 05:59
+           Probe{Utc(2026, 3, 23, 21, 0), false},   // Tue 06:00: the end is exclusive
+           Probe{Utc(2026, 3, 22, 14, 0), false},   // Sun 23:00: not a shift day
+           Probe{Utc(2026, 3, 24, 14, 0), false},   // Tue 23:00
+       }) {
+    clock_.Set(p.at);
+    EXPECT_EQ(profiles_.back().InShift(p.at), p.in_shift) << absl::FormatTime(p.at);
+    EXPECT_EQ(Chosen(t), p.in_shift ? "tokyo" : "<none>") << absl::FormatTime(p.at);
+  }
+}
+
+TEST_F(MatchingTest, SundayNightShiftRunsIntoMonday) {
+  Agent a = BaseAgent("ny");
+  a.time_zone = "America/New_York";
+  a.shifts = {{7, "20:00", "02:00"}};
+  Add(a);
+  // Mon 2026-03-23 05:30 UTC = Mon 01:30 EDT.
+  EXPECT_TRUE(profiles_.back().InShift(Utc(2026, 3, 23, 5, 30)));
+  // Mon 06:30 UTC = Mon 02:30 EDT.
+  EXPECT_FALSE(profiles_.back().InShift(Utc(2026, 3, 23, 6, 30)));
+}
+
+TEST_F(MatchingTest, ShiftKeepsItsLocalHoursAcrossDst) {
+  Agent a = BaseAgent("stockholm");
+  a.time_zone = "Europe/Stockholm";  // CET -> CEST on Sunday 2026-03-29
+  a.shifts = {{1, "08:00", "16:00"}};
+  Add(a);
+  const AgentProfile& p = profiles_.back();
+  // Monday before the change: UTC+1.
+  EXPECT_FALSE(p.InShift(Utc(2026, 3, 23, 6, 30)));  // 07:30 local
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 23, 7, 0)));    // 08:00 local
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 23, 14, 30)));  // 15:30 local
+  // Monday after the change: UTC+2, so the same UTC instants move an hour later locally.
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 30, 6, 30)));    // 08:30 local
+  EXPECT_FALSE(p.InShift(Utc(2026, 3, 30, 14, 30)));  // 16:30 local
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 30, 13, 59)));   // 15:59 local
+}
+
+TEST_F(MatchingTest, NightShiftOverTheDstNight) {
+  Agent a = BaseAgent("night");
+  a.time_zone = "Europe/Stockholm";
+  a.shifts = {{6, "22:00", "06:00"}};  // Saturday 2026-03-28 night; clocks skip 02:00-03:00
+  Add(a);
+  const AgentProfile& p = profiles_.back();
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 28, 21, 0)));  // Sat 22:00 CET
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 29, 1, 0)));   // Sun 03:00 CEST (02:xx never existed)
+  EXPECT_TRUE(p.InShift(Utc(2026, 3, 29, 3, 59)));  // Sun 05:59 CEST
+  EXPECT_FALSE(p.InShift(Utc(2026, 3, 29, 4, 0)));  // Sun 06:00 CEST: 7 real hours
+}
+
+TEST_F(MatchingTest, OverflowStageAppliesAfterExactlyAfterSeconds) {
+  Agent a = BaseAgent("generalist");
+  a.skills = {};
+  Add(a);
+  policy_.overflow_stages = {{60, OverflowRelax::kSkillsOptional}};
+  const TicketToRoute t = Ticket({"sap-fi"});
+  EXPECT_EQ(StageAt(policy_, t.queued_time, clock_.Now()), 0);
+  clock_.Advance(absl::Seconds(59));
+  EXPECT_EQ(Chosen(t), "<none>");
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(StageAt(policy_, t.queued_time, clock_.Now()), 1);
+  auto d = Choose(t);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->agent_id, "generalist");
+  EXPECT_EQ(d->stage, 1);
+}
+
+TEST_F(MatchingTest, AnyProficientLanguageWidensToLowerProficiencyOrAnotherTenantLanguage) {
+  Agent weak = BaseAgent("weak");
+  weak.languages = {{"pt-BR", 1}};
+  Agent english = BaseAgent("english");
+  english.languages = {{"en", 4}};
+  Agent german = BaseAgent("german");
+  german.languages = {{"de", 5}};
+  policy_.overflow_stages = {{30, OverflowRelax::kAnyProficientLanguage}};
+  tenant_languages_ = {"pt-BR", "en"};
+  Add(german);
+  const TicketToRoute t = Ticket();
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_EQ(Chosen(t), "<none>");  // German is not the tenant's
+  Add(english);
+  auto d = Choose(t);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->agent_id, "english");
+  EXPECT_EQ(d->stage, 1);
+  Add(weak);
+  // Both qualify at stage 1; the one with some Portuguese fits better.
+  EXPECT_EQ(Chosen(t), "weak");
+}
+
+TEST_F(MatchingTest, NextTierAndTheStagesAccumulate) {
+  Agent second = BaseAgent("second-line");
+  second.tier = 2;
+  second.skills = {};
+  Add(second);
+  policy_.overflow_stages = {{10, OverflowRelax::kNextTier}, {20, OverflowRelax::kSkillsOptional}};
+  const TicketToRoute t = Ticket();
+  EXPECT_EQ(Chosen(t), "<none>");
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(Chosen(t), "<none>");  // tier 2 is in, but the skill is still required
+  clock_.Advance(absl::Seconds(10));
+  auto d = Choose(t);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->stage, 2);
+}
+
+TEST_F(MatchingTest, TheLowestStageWinsOverABetterFitAtAHigherStage) {
+  Agent expert = BaseAgent("expert-tier2");
+  expert.tier = 2;
+  expert.skills = {{"printers", 5}};
+  Add(expert);
+  Agent basic = BaseAgent("basic-tier1");
+  basic.skills = {{"printers", 1}};
+  basic.languages = {{"pt-BR", 3}};
+  Add(basic);
+  policy_.overflow_stages = {{10, OverflowRelax::kNextTier}};
+  const TicketToRoute t = Ticket();
+  clock_.Advance(absl::Minutes(5));
+  auto d = Choose(t);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->agent_id, "basic-tier1");
+  EXPECT_EQ(d->stage, 0);
+}
+
+TEST_F(MatchingTest, RankingFitThenLeastLoadedThenLongestIdle) {
+  Agent a = BaseAgent("a-level3");
+  Agent b = BaseAgent("b-level5");
+  b.skills = {{"printers", 5}};
+  Add(a);
+  Candidate& cb = Add(b);
+  cb.state.active_tickets = 2;  // busier, but fits better
+  EXPECT_EQ(Chosen(Ticket()), "b-level5");
+
+  candidates_.clear();
+  profiles_.clear();
+  Add(BaseAgent("loaded")).state.active_tickets = 2;
+  Add(BaseAgent("light")).state.active_tickets = 1;
+  EXPECT_EQ(Chosen(Ticket()), "light");
+
+  candidates_.clear();
+  profiles_.clear();
+  Add(BaseAgent("recent")).state.last_assignment_time = clock_.Now() - absl::Minutes(1);
+  Add(BaseAgent("idle")).state.last_assignment_time = clock_.Now() - absl::Minutes(30);
+  EXPECT_EQ(Chosen(Ticket()), "idle");
+  Add(BaseAgent("never"));  // never assigned: idle longest of all
+  EXPECT_EQ(Chosen(Ticket()), "never");
+}
+
+TEST_F(MatchingTest, AnAgentWhoRejectedIsSkipped) {
+  Add(BaseAgent("first")).state.last_assignment_time = clock_.Now() - absl::Hours(2);
+  Add(BaseAgent("second")).state.last_assignment_time = clock_.Now() - absl::Hours(1);
+  const TicketToRoute t = Ticket();
+  EXPECT_EQ(Chosen(t), "first");
+  EXPECT_EQ(Chosen(t, {"first"}), "second");
+  EXPECT_EQ(Chosen(t, {"first", "second"}), "<none>");
+}
+
+TEST_F(MatchingTest, StageAtCountsFullyPassedStages) {
+  policy_.overflow_stages = {{30, OverflowRelax::kAnyProficientLanguage},
+                             {90, OverflowRelax::kSkillsOptional}};
+  const absl::Time q = clock_.Now();
+  EXPECT_EQ(StageAt(policy_, q, q), 0);
+  EXPECT_EQ(StageAt(policy_, q, q + absl::Seconds(30)), 1);
+  EXPECT_EQ(StageAt(policy_, q, q + absl::Seconds(89)), 1);
+  EXPECT_EQ(StageAt(policy_, q, q + absl::Seconds(90)), 2);
+  EXPECT_EQ(StageAt(policy_, q, q + absl::Hours(9)), 2);
+  EXPECT_EQ(StageAt(RoutingPolicy{}, q, q + absl::Hours(9)), 0);
+}
+
+}  // namespace
+}  // namespace sundesk::routing
