@@ -1,17 +1,25 @@
 // The routing service: composes configuration, stores, handlers and the gRPC server.
 #include <openssl/rand.h>
 
+#include <thread>
+
 #include "absl/strings/escaping.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
+#include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/routing/api/agent_service_handlers.h"
+#include "services/routing/api/queue_events.h"
 #include "services/routing/api/unimplemented_routing_service.h"
 #include "services/routing/domain/agent_directory.h"
+#include "services/routing/domain/queue.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
+#include "services/routing/store/pg_queue_store.h"
+#include "services/routing/store/pg_routing_policy_store.h"
+#include "services/routing/store/redis_presence_store.h"
 
 namespace {
 
@@ -53,8 +61,34 @@ int main(int argc, char** argv) {
   routing::PgAgentStore agent_store(*postgres.pool);
   routing::AgentDirectory directory(agent_store, clock, ids, page_tokens);
 
-  // RoutingService's presence and policy RPCs are built (RoutingServiceHandlers) but the
-  // service is served whole or not at all: until offers land it answers UNIMPLEMENTED.
+  // The queue, fed by ticket and SLA events (at least once, applied idempotently) into
+  // PostgreSQL, so it is complete when offers start from it.
+  routing::RedisPresenceStore presence_store(*redis.pool);
+  routing::PgRoutingPolicyStore policy_store(*postgres.pool);
+  routing::PgQueueStore queue_store(*postgres.pool);
+  routing::TicketQueue queue(queue_store, presence_store, policy_store, clock, page_tokens);
+  kafka::ConsumerOptions consumer_options;
+  consumer_options.bootstrap_servers = config.Get("kafka-bootstrap");
+  consumer_options.group_id = "sundesk-routing";
+  consumer_options.client_id = "sundesk-routing";
+  consumer_options.topics = {routing::kTicketEventsTopic, routing::kSlaEventsTopic};
+  consumer_options.fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait");
+  auto consumer = kafka::Consumer::Create(
+      std::move(consumer_options),
+      [&](const kafka::Message& m) { return routing::ApplyQueueEvent(queue, m); });
+  if (!consumer.ok()) runtime::ExitWith("kafka consumer", consumer.status());
+  std::thread consumer_thread([&] {
+    if (absl::Status st = (*consumer)->Run(); !st.ok()) {
+      log::Error("queue consumer stopped", {{"error", st.ToString()}});
+    }
+  });
+  service->Defer("queue consumer", [&] {
+    (*consumer)->Stop();
+    consumer_thread.join();
+  });
+
+  // RoutingService's presence, policy and queue RPCs are built (RoutingServiceHandlers) but
+  // a service is served whole: until offers land it answers UNIMPLEMENTED.
   routing::AgentServiceHandlers agent_handlers(directory, service->authenticator());
   routing::UnimplementedRoutingService routing_handlers(service->authenticator());
   return service->Serve({{routing::v1::AgentService::service_full_name(), &agent_handlers},

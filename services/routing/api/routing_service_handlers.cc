@@ -150,7 +150,44 @@ grpc::ServerUnaryReactor* RoutingServiceHandlers::UpdateRoutingPolicy(
 grpc::ServerUnaryReactor* RoutingServiceHandlers::ListQueue(
     grpc::CallbackServerContext* context, const ::sundesk::routing::v1::ListQueueRequest* request,
     ::sundesk::routing::v1::ListQueueResponse* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.routing.v1.RoutingService/ListQueue");
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(
+        rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient, Role::kAgent}));
+    // The caller's scope: a CLIENT its tenant, an AGENT the tenants it is certified for now.
+    std::optional<std::vector<std::string>> tenants;
+    std::string scope(rpc::RoleName(caller.role));
+    if (caller.role == Role::kClient) {
+      tenants = std::vector<std::string>{caller.tenant_id};
+      absl::StrAppend(&scope, ":", caller.tenant_id);
+    } else if (caller.role == Role::kAgent) {
+      tenants.emplace();
+      absl::StrAppend(&scope, ":", caller.agent_id);
+      absl::StatusOr<Agent> agent = agents_.GetAgent(caller.agent_id);
+      if (!agent.ok() && !absl::IsNotFound(agent.status())) return agent.status();
+      if (agent.ok()) tenants = queue_.CertifiedTenants(*agent);
+    }
+    QueueFilter filter{.tenant_id = request->filter().tenant_id(),
+                       .language = request->filter().language()};
+    SUNDESK_ASSIGN_OR_RETURN(
+        QueuePage page,
+        queue_.List(scope, filter, tenants, request->page_size(), request->page_token()));
+    for (const QueuedTicketView& v : page.tickets) {
+      pb::QueuedTicket* q = response->add_queued_tickets();
+      q->set_ticket_id(v.entry.ticket.ticket_id);
+      q->set_tenant_id(v.entry.ticket.tenant_id);
+      q->set_language(v.entry.ticket.language);
+      q->set_priority(static_cast<::sundesk::common::v1::Priority>(v.entry.ticket.priority));
+      const int64_t seconds = absl::ToInt64Seconds(v.wait_time);
+      q->mutable_wait_time()->set_seconds(seconds);
+      q->mutable_wait_time()->set_nanos(
+          static_cast<int32_t>((v.wait_time - absl::Seconds(seconds)) / absl::Nanoseconds(1)));
+      q->set_stage(v.stage);
+      if (v.entry.sla_deadline) SetTimestamp(*v.entry.sla_deadline, q->mutable_sla_deadline());
+      for (const std::string& skill : v.entry.ticket.required_skills) q->add_required_skills(skill);
+    }
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace sundesk::routing

@@ -1,22 +1,28 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "services/routing/domain/agent_directory.h"
 #include "services/routing/domain/presence.h"
+#include "services/routing/domain/queue.h"
 #include "services/routing/domain/routing_policy.h"
 #include "sundesk/routing/v1/routing_service.grpc.pb.h"
 
 namespace sundesk::routing {
 
 // gRPC handlers of sundesk.routing.v1.RoutingService: translate proto <-> domain and nothing more.
-// SetPresence, GetPresence, GetRoutingPolicy and UpdateRoutingPolicy are served;
-// AgentSession, AcceptOffer, RejectOffer and ListQueue still authenticate the caller and
+// SetPresence, GetPresence, GetRoutingPolicy, UpdateRoutingPolicy and ListQueue are
+// served; AgentSession, AcceptOffer and RejectOffer still authenticate the caller and
 // answer UNIMPLEMENTED.
 class RoutingServiceHandlers final
     : public ::sundesk::routing::v1::RoutingService::CallbackService {
  public:
-  RoutingServiceHandlers(PresenceService& presence, RoutingPolicies& policies,
-                         const rpc::Authenticator& authenticator)
-      : presence_(presence), policies_(policies), auth_(authenticator) {}
+  RoutingServiceHandlers(PresenceService& presence, RoutingPolicies& policies, TicketQueue& queue,
+                         AgentDirectory& agents, const rpc::Authenticator& authenticator)
+      : presence_(presence),
+        policies_(policies),
+        queue_(queue),
+        agents_(agents),
+        auth_(authenticator) {}
 
   grpc::ServerBidiReactor<::sundesk::routing::v1::AgentMessage,
                           ::sundesk::routing::v1::RoutingMessage>*
@@ -50,6 +56,8 @@ class RoutingServiceHandlers final
  private:
   PresenceService& presence_;
   RoutingPolicies& policies_;
+  TicketQueue& queue_;
+  AgentDirectory& agents_;
   const rpc::Authenticator& auth_;
 };
 

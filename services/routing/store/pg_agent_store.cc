@@ -10,6 +10,7 @@
 #include "libs/core/status.h"
 #include "libs/pg/errors.h"
 #include "libs/pg/transaction.h"
+#include "services/routing/store/pg_text_array.h"
 
 namespace sundesk::routing {
 namespace {
@@ -18,29 +19,12 @@ constexpr absl::string_view kAgentColumns =
     "agent_id, display_name, capacity, time_zone, tier, disabled, version, create_time, "
     "update_time";
 
-// A PostgreSQL text[] literal: every element double-quoted, '"' and '\' escaped, so any
-// text survives (skill names may hold commas and quotes).
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 template <typename T, typename Fn>
 std::string ArrayOf(const std::vector<T>& items, Fn&& fn) {
   std::vector<std::string> values;
   values.reserve(items.size());
   for (const T& item : items) values.push_back(fn(item));
-  return TextArray(values);
+  return ToTextArray(values);
 }
 
 absl::StatusOr<Agent> AgentFromRow(const pg::Result& r, int row) {
@@ -68,7 +52,7 @@ absl::Status LoadChildren(pg::Connection& conn, std::vector<Agent>& agents) {
     by_id[a.agent_id] = &a;
     ids.push_back(a.agent_id);
   }
-  const std::string id_array = TextArray(ids);
+  const std::string id_array = ToTextArray(ids);
   {
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,

@@ -34,6 +34,7 @@
 #include "services/routing/store/grpc_tenant_directory.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
+#include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
 #include "services/ticket/api/tenant_service_handlers.h"
@@ -120,19 +121,6 @@ class RoutingServiceTest : public ::testing::Test {
     created_tenant = tenant_registry_->CreateTenant("", acme);
     ASSERT_TRUE(created_tenant.ok()) << created_tenant.status();
     other_tenant_id_ = created_tenant->tenant_id;
-    auth_->Add("client-key-acme",
-               {.role = rpc::Role::kClient, .tenant_id = tenant_id_, .key_id = "acme"});
-
-    handlers_ = new RoutingServiceHandlers(*presence_, *policies_, *auth_);
-    rpc::ServerOptions options;
-    options.services = {{pb::RoutingService::service_full_name(), handlers_}};
-    auto started = rpc::Server::Start(std::move(options), *metrics_);
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = started->release();
-    auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", server_->port())});
-    ASSERT_TRUE(channel.ok());
-    stub_ = pb::RoutingService::NewStub(*channel).release();
-
     for (const char* id : {"ana", "bruno", "disabled-dan"}) {
       Agent a;
       a.display_name = id;
@@ -141,9 +129,28 @@ class RoutingServiceTest : public ::testing::Test {
       a.time_zone = "Europe/Stockholm";
       a.tier = 1;
       a.disabled = std::string(id) == "disabled-dan";
+      // Ana serves Acme (certified) and once served Globex (lapsed).
+      if (std::string(id) == "ana") {
+        a.certifications = {{tenant_id_, std::nullopt},
+                            {other_tenant_id_, absl::Now() - absl::Hours(1)}};
+      }
       auto created = directory_->CreateAgent("", a, id);
       ASSERT_TRUE(created.ok()) << created.status();
     }
+    auth_->Add("client-key-acme",
+               {.role = rpc::Role::kClient, .tenant_id = tenant_id_, .key_id = "acme"});
+
+    queue_store_ = new PgQueueStore(*pool_);
+    queue_ = new TicketQueue(*queue_store_, *presence_store_, *policy_store_, *clock_, *tokens_);
+    handlers_ = new RoutingServiceHandlers(*presence_, *policies_, *queue_, *directory_, *auth_);
+    rpc::ServerOptions options;
+    options.services = {{pb::RoutingService::service_full_name(), handlers_}};
+    auto started = rpc::Server::Start(std::move(options), *metrics_);
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = started->release();
+    auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", server_->port())});
+    ASSERT_TRUE(channel.ok());
+    stub_ = pb::RoutingService::NewStub(*channel).release();
   }
 
   static void TearDownTestSuite() {
@@ -154,6 +161,8 @@ class RoutingServiceTest : public ::testing::Test {
     delete ticket_server_;
     delete metrics_;
     delete handlers_;
+    delete queue_;
+    delete queue_store_;
     delete policies_;
     delete policy_store_;
     delete tenants_;
@@ -211,6 +220,8 @@ class RoutingServiceTest : public ::testing::Test {
   static inline GrpcTenantDirectory* tenants_ = nullptr;
   static inline PgRoutingPolicyStore* policy_store_ = nullptr;
   static inline RoutingPolicies* policies_ = nullptr;
+  static inline PgQueueStore* queue_store_ = nullptr;
+  static inline TicketQueue* queue_ = nullptr;
   static inline std::string tenant_id_;
   static inline std::string other_tenant_id_;
   static inline pb::RoutingService::Stub* stub_ = nullptr;
@@ -556,6 +567,65 @@ TEST_F(RoutingServiceTest, RoutingPolicyErrorsNameTheField) {
   get.set_tenant_id(other_tenant_id_);
   ASSERT_TRUE(stub_->GetRoutingPolicy(Ctx().get(), get, &out).ok());
   EXPECT_EQ(out.etag(), "");
+}
+
+TEST_F(RoutingServiceTest, ListQueueShowsEachCallerItsScope) {
+  auto add = [&](const std::string& tenant, int priority) {
+    TicketCopy t{.ticket_id = ids_->NewId(),
+                 .tenant_id = tenant,
+                 .subject = "s",
+                 .language = "pt-BR",
+                 .priority = priority,
+                 .required_skills = {"printers"},
+                 .status = 1,
+                 .assignee_id = "",
+                 .version = 1};
+    EXPECT_TRUE(queue_->OnTicket(t, absl::Now()).ok());
+    return t.ticket_id;
+  };
+  const std::string acme_low = add(tenant_id_, 1);
+  const std::string acme_urgent = add(tenant_id_, 4);
+  const std::string globex = add(other_tenant_id_, 2);
+  auto list = [&](const std::string& key, const std::string& tenant_filter) {
+    pb::ListQueueRequest req;
+    req.mutable_filter()->set_tenant_id(tenant_filter);
+    req.mutable_filter()->set_language("pt-br");
+    pb::ListQueueResponse resp;
+    grpc::Status st = stub_->ListQueue(Ctx(key).get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << key << ": " << st.error_message();
+    std::vector<std::string> ids;
+    for (const auto& q : resp.queued_tickets()) ids.push_back(q.ticket_id());
+    return ids;
+  };
+  EXPECT_THAT(list(kAdminKey, ""), ::testing::ElementsAre(acme_urgent, globex, acme_low));
+  EXPECT_THAT(list(kServiceKey, other_tenant_id_), ::testing::ElementsAre(globex));
+  EXPECT_THAT(list("client-key-acme", ""), ::testing::ElementsAre(acme_urgent, acme_low));
+  EXPECT_TRUE(list("client-key-acme", other_tenant_id_).empty());
+  // Ana's Globex certification lapsed: she sees Acme's queue only.
+  EXPECT_THAT(list("agent-key-ana", ""), ::testing::ElementsAre(acme_urgent, acme_low));
+
+  pb::ListQueueRequest req;
+  pb::ListQueueResponse resp;
+  req.mutable_filter()->set_language("pt-BR");
+  req.set_page_size(1);
+  ASSERT_TRUE(stub_->ListQueue(Ctx().get(), req, &resp).ok());
+  ASSERT_EQ(resp.queued_tickets_size(), 1);
+  const auto& first = resp.queued_tickets(0);
+  EXPECT_EQ(first.ticket_id(), acme_urgent);
+  EXPECT_EQ(first.priority(), common::v1::PRIORITY_URGENT);
+  EXPECT_THAT(first.required_skills(), ::testing::ElementsAre("printers"));
+  EXPECT_GE(first.wait_time().seconds(), 0);
+  EXPECT_FALSE(resp.next_page_token().empty());
+  // A client cannot use an admin's page token.
+  req.set_page_token(resp.next_page_token());
+  grpc::Status st = stub_->ListQueue(Ctx("client-key-acme").get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("page_token"));
+  req.clear_page_token();
+  req.mutable_filter()->set_language("no such tag!");
+  st = stub_->ListQueue(Ctx().get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("filter.language"));
 }
 
 }  // namespace

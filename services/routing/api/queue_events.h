@@ -1,0 +1,19 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "libs/kafka/consumer.h"
+#include "services/routing/domain/queue.h"
+
+namespace sundesk::routing {
+
+// The topics routing consumes for its queue.
+inline constexpr char kTicketEventsTopic[] = "sundesk.ticket.events.v1";
+inline constexpr char kSlaEventsTopic[] = "sundesk.sla.events.v1";
+
+// Translates one consumed event into the queue's domain call: ticket snapshots (created,
+// updated, status changed), assignments, and SLA warnings and breaches; other events are
+// ignored. A message that is not a sundesk event is logged and skipped (retrying it could
+// never succeed); a failing store answers an error, so the consumer retries the message.
+absl::Status ApplyQueueEvent(TicketQueue& queue, const kafka::Message& message);
+
+}  // namespace sundesk::routing
