@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/synchronization/notification.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -12,6 +13,7 @@
 #include "libs/runtime/service_runtime.h"
 #include "services/routing/api/agent_service_handlers.h"
 #include "services/routing/api/queue_events.h"
+#include "services/routing/api/queue_metrics.h"
 #include "services/routing/api/unimplemented_routing_service.h"
 #include "services/routing/domain/agent_directory.h"
 #include "services/routing/domain/queue.h"
@@ -85,6 +87,21 @@ int main(int argc, char** argv) {
   service->Defer("queue consumer", [&] {
     (*consumer)->Stop();
     consumer_thread.join();
+  });
+
+  // sundesk_routing_queue_depth, refreshed from the queue every few seconds.
+  routing::QueueMetrics queue_metrics(service->registry());
+  absl::Notification stop_metrics;
+  std::thread metrics_thread([&] {
+    do {
+      if (absl::Status st = queue_metrics.Refresh(queue); !st.ok()) {
+        log::Warn("queue depth not refreshed", {{"error", st.ToString()}});
+      }
+    } while (!stop_metrics.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  });
+  service->Defer("queue metrics", [&] {
+    stop_metrics.Notify();
+    metrics_thread.join();
   });
 
   // RoutingService's presence, policy and queue RPCs are built (RoutingServiceHandlers) but

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,6 +76,8 @@ class QueueStore {
                                                 absl::string_view assignee_id, absl::Time at) = 0;
   // Records an SLA deadline at risk; the earliest one known is kept.
   virtual absl::Status SetSlaDeadline(absl::string_view ticket_id, absl::Time deadline) = 0;
+  // Queued tickets per lowercased language.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DepthByLanguage() = 0;
   // Queued tickets of `tenants` (all when nullopt) in routing order after `after`.
   virtual absl::StatusOr<std::vector<QueueEntry>> ListQueue(
       const QueueFilter& filter, const std::optional<std::vector<std::string>>& tenants,
@@ -113,6 +116,11 @@ class TicketQueue {
                           absl::string_view previous_agent_id, absl::Time at);
   // SlaWarning / SlaBreached: the ticket moves ahead.
   absl::Status OnSlaAtRisk(absl::string_view ticket_id, absl::Time deadline);
+
+  // Queued tickets per lowercased language (for sundesk_routing_queue_depth).
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DepthByLanguage() {
+    return store_.DepthByLanguage();
+  }
 
   // The tenants `agent` is certified for now: an agent's view of the queue.
   std::vector<std::string> CertifiedTenants(const Agent& agent) const;

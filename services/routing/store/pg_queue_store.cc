@@ -123,6 +123,20 @@ absl::Status PgQueueStore::SetSlaDeadline(absl::string_view ticket_id, absl::Tim
       .status();
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> PgQueueStore::DepthByLanguage() {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
+                           conn->Execute("SELECT lower(language) AS language, count(*) AS depth "
+                                         "FROM routing.tickets WHERE queued_time IS NOT NULL "
+                                         "GROUP BY lower(language) ORDER BY 1"));
+  std::vector<std::pair<std::string, int64_t>> depths;
+  for (int row = 0; row < r.rows(); ++row) {
+    SUNDESK_ASSIGN_OR_RETURN(int64_t depth, r.Int64(row, "depth"));
+    depths.emplace_back(std::string(r.Text(row, "language")), depth);
+  }
+  return depths;
+}
+
 absl::StatusOr<std::vector<QueueEntry>> PgQueueStore::ListQueue(
     const QueueFilter& filter, const std::optional<std::vector<std::string>>& tenants,
     const std::optional<QueuePosition>& after, int limit) {

@@ -14,6 +14,7 @@ class PgQueueStore final : public QueueStore {
   absl::StatusOr<Applied> ApplyAssignee(absl::string_view ticket_id, int64_t version,
                                         absl::string_view assignee_id, absl::Time at) override;
   absl::Status SetSlaDeadline(absl::string_view ticket_id, absl::Time deadline) override;
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DepthByLanguage() override;
   absl::StatusOr<std::vector<QueueEntry>> ListQueue(
       const QueueFilter& filter, const std::optional<std::vector<std::string>>& tenants,
       const std::optional<QueuePosition>& after, int limit) override;

@@ -21,7 +21,9 @@
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "libs/redis/pool.h"
+#include "prometheus/registry.h"
 #include "services/routing/api/queue_events.h"
+#include "services/routing/api/queue_metrics.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
@@ -359,6 +361,36 @@ TEST_F(QueueTest, TheQueueSurvivesANewProcess) {
   EXPECT_THAT(page->tickets[0].entry.ticket.required_skills, ElementsAre("printers"));
   EXPECT_GE(page->tickets[0].wait_time, absl::ZeroDuration());
   EXPECT_EQ(page->tickets[0].stage, 0);
+}
+
+TEST_F(QueueTest, QueueDepthGaugePerLanguage) {
+  prometheus::Registry registry;
+  QueueMetrics metrics(registry);
+  auto depth = [&](const std::string& language) {
+    EXPECT_TRUE(metrics.Refresh(*queue_).ok());
+    for (const auto& family : registry.Collect()) {
+      if (family.name != "sundesk_routing_queue_depth") continue;
+      for (const auto& m : family.metric) {
+        for (const auto& l : m.label) {
+          if (l.name == "language" && l.value == language) return m.gauge.value;
+        }
+      }
+    }
+    return -1.0;
+  };
+  ticket::v1::Ticket a = NewTicket(kTenant, common::v1::PRIORITY_NORMAL, "LV");
+  ticket::v1::Ticket b = NewTicket(kTenant, common::v1::PRIORITY_NORMAL, "lv");
+  Created(a);
+  Created(b);
+  ASSERT_TRUE(testing::WaitFor([&] { return depth("lv") == 2; }, absl::Seconds(30)));
+  a.set_version(2);
+  events::v1::TicketAssigned assigned;
+  assigned.set_agent_id("agent-lv");
+  Publish(kTicketEventsTopic, a, assigned);
+  EXPECT_TRUE(testing::WaitFor([&] { return depth("lv") == 1; }, absl::Seconds(30)));
+  b.set_version(2);
+  Publish(kTicketEventsTopic, b, assigned);
+  EXPECT_TRUE(testing::WaitFor([&] { return depth("lv") == 0; }, absl::Seconds(30)));
 }
 
 }  // namespace
