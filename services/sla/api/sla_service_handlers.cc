@@ -1,54 +1,125 @@
 #include "services/sla/api/sla_service_handlers.h"
 
+#include <string>
+#include <vector>
+
+#include "libs/core/status.h"
 #include "libs/rpc/handler.h"
+#include "services/sla/store/sla_proto.h"
 
 namespace sundesk::sla {
+namespace {
+
+using rpc::Principal;
+using rpc::Role;
+
+Caller ToCaller(const Principal& p) {
+  return Caller{.all_tenants = p.role == Role::kAdmin || p.role == Role::kService,
+                .tenant_id = p.tenant_id};
+}
+
+std::vector<std::string> Paths(const google::protobuf::FieldMask& mask) {
+  return {mask.paths().begin(), mask.paths().end()};
+}
+
+}  // namespace
 
 grpc::ServerUnaryReactor* SlaServiceHandlers::CreateCalendar(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::CreateCalendarRequest* request,
-    ::sundesk::sla::v1::Calendar* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/CreateCalendar");
+    grpc::CallbackServerContext* context, const v1::CreateCalendarRequest* request,
+    v1::Calendar* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+    SUNDESK_ASSIGN_OR_RETURN(Calendar c, settings_.CreateCalendar(request->request_id(),
+                                                                  FromProto(request->calendar())));
+    ToProto(c, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* SlaServiceHandlers::GetCalendar(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::GetCalendarRequest* request,
-    ::sundesk::sla::v1::Calendar* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/GetCalendar");
+grpc::ServerUnaryReactor* SlaServiceHandlers::GetCalendar(grpc::CallbackServerContext* context,
+                                                          const v1::GetCalendarRequest* request,
+                                                          v1::Calendar* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(
+        rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
+    SUNDESK_ASSIGN_OR_RETURN(Calendar c,
+                             settings_.GetCalendar(ToCaller(caller), request->calendar_id()));
+    ToProto(c, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* SlaServiceHandlers::ListCalendars(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::ListCalendarsRequest* request,
-    ::sundesk::sla::v1::ListCalendarsResponse* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/ListCalendars");
+grpc::ServerUnaryReactor* SlaServiceHandlers::ListCalendars(grpc::CallbackServerContext* context,
+                                                            const v1::ListCalendarsRequest* request,
+                                                            v1::ListCalendarsResponse* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(
+        rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
+    SUNDESK_ASSIGN_OR_RETURN(CalendarPage page,
+                             settings_.ListCalendars(ToCaller(caller), request->tenant_id(),
+                                                     request->page_size(), request->page_token()));
+    for (const Calendar& c : page.calendars) ToProto(c, response->add_calendars());
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* SlaServiceHandlers::UpdateCalendar(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::UpdateCalendarRequest* request,
-    ::sundesk::sla::v1::Calendar* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/UpdateCalendar");
+    grpc::CallbackServerContext* context, const v1::UpdateCalendarRequest* request,
+    v1::Calendar* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+    SUNDESK_ASSIGN_OR_RETURN(
+        Calendar c, settings_.UpdateCalendar(FromProto(request->calendar()),
+                                             Paths(request->update_mask()), request->etag()));
+    ToProto(c, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* SlaServiceHandlers::CreatePolicy(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::CreatePolicyRequest* request,
-    ::sundesk::sla::v1::Policy* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/CreatePolicy");
+grpc::ServerUnaryReactor* SlaServiceHandlers::CreatePolicy(grpc::CallbackServerContext* context,
+                                                           const v1::CreatePolicyRequest* request,
+                                                           v1::Policy* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+    SUNDESK_ASSIGN_OR_RETURN(Policy in, FromProto(request->policy()));
+    SUNDESK_ASSIGN_OR_RETURN(Policy p, settings_.CreatePolicy(request->request_id(), in));
+    ToProto(p, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* SlaServiceHandlers::ListPolicies(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::ListPoliciesRequest* request,
-    ::sundesk::sla::v1::ListPoliciesResponse* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/ListPolicies");
+grpc::ServerUnaryReactor* SlaServiceHandlers::ListPolicies(grpc::CallbackServerContext* context,
+                                                           const v1::ListPoliciesRequest* request,
+                                                           v1::ListPoliciesResponse* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(
+        rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
+    SUNDESK_ASSIGN_OR_RETURN(PolicyPage page,
+                             settings_.ListPolicies(ToCaller(caller), request->tenant_id(),
+                                                    request->page_size(), request->page_token()));
+    for (const Policy& p : page.policies) ToProto(p, response->add_policies());
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* SlaServiceHandlers::UpdatePolicy(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::UpdatePolicyRequest* request,
-    ::sundesk::sla::v1::Policy* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/UpdatePolicy");
+grpc::ServerUnaryReactor* SlaServiceHandlers::UpdatePolicy(grpc::CallbackServerContext* context,
+                                                           const v1::UpdatePolicyRequest* request,
+                                                           v1::Policy* response) {
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+    SUNDESK_ASSIGN_OR_RETURN(Policy changes, FromProto(request->policy()));
+    SUNDESK_ASSIGN_OR_RETURN(
+        Policy p, settings_.UpdatePolicy(changes, Paths(request->update_mask()), request->etag()));
+    ToProto(p, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* SlaServiceHandlers::GetTicketSla(
-    grpc::CallbackServerContext* context, const ::sundesk::sla::v1::GetTicketSlaRequest* request,
-    ::sundesk::sla::v1::TicketSla* response) {
+grpc::ServerUnaryReactor* SlaServiceHandlers::GetTicketSla(grpc::CallbackServerContext* context,
+                                                           const v1::GetTicketSlaRequest* request,
+                                                           v1::TicketSla* response) {
   return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/GetTicketSla");
 }
 

@@ -1,16 +1,18 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "services/sla/domain/settings.h"
 #include "sundesk/sla/v1/sla_service.grpc.pb.h"
 
 namespace sundesk::sla {
 
-// gRPC handlers of sundesk.sla.v1.SlaService: translate proto <-> domain and nothing more.
-// Until the sla service's own issue lands, every RPC authenticates the caller and
-// answers UNIMPLEMENTED.
+// gRPC handlers of sundesk.sla.v1.SlaService: authenticate, check the role, translate proto
+// <-> domain, call one domain method. GetTicketSla still answers UNIMPLEMENTED (after
+// authenticating): the clocks are not stored yet.
 class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::CallbackService {
  public:
-  explicit SlaServiceHandlers(const rpc::Authenticator& authenticator) : auth_(authenticator) {}
+  SlaServiceHandlers(SlaSettings& settings, const rpc::Authenticator& authenticator)
+      : settings_(settings), auth_(authenticator) {}
 
   grpc::ServerUnaryReactor* CreateCalendar(grpc::CallbackServerContext* context,
                                            const ::sundesk::sla::v1::CreateCalendarRequest* request,
@@ -38,6 +40,7 @@ class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::Callback
                                          ::sundesk::sla::v1::TicketSla* response) override;
 
  private:
+  SlaSettings& settings_;
   const rpc::Authenticator& auth_;
 };
 

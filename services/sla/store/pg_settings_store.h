@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libs/pg/pool.h"
+#include "services/sla/domain/settings.h"
+#include "services/sla/domain/sla_engine.h"
+
+namespace sundesk::sla {
+
+// Calendars and policies in PostgreSQL schema `sla`. Also the engine's PolicyCatalog.
+class PgSettingsStore final : public SettingsStore, public PolicyCatalog {
+ public:
+  explicit PgSettingsStore(pg::Pool& pool) : pool_(pool) {}
+
+  absl::StatusOr<Calendar> CreateCalendar(const Calendar& c, absl::string_view request_id) override;
+  absl::StatusOr<Calendar> GetCalendar(absl::string_view calendar_id) override;
+  absl::StatusOr<Calendar> UpdateCalendar(const Calendar& c, absl::Time now) override;
+  absl::StatusOr<std::vector<Calendar>> ListCalendars(absl::string_view tenant_id,
+                                                      absl::string_view after_name,
+                                                      absl::string_view after_id,
+                                                      int limit) override;
+
+  absl::StatusOr<Policy> CreatePolicy(const Policy& p, absl::string_view request_id) override;
+  absl::StatusOr<Policy> GetPolicy(absl::string_view policy_id) override;
+  absl::StatusOr<Policy> UpdatePolicy(const Policy& p, absl::Time now) override;
+  absl::StatusOr<std::vector<Policy>> ListPolicies(absl::string_view tenant_id,
+                                                   absl::Time after_create_time,
+                                                   absl::string_view after_id, int limit) override;
+
+  // PolicyCatalog.
+  absl::StatusOr<std::vector<Policy>> Policies(const std::string& tenant_id) const override;
+  absl::StatusOr<std::shared_ptr<const calendar::BusinessCalendar>> CalendarById(
+      const std::string& calendar_id) const override;
+
+ private:
+  absl::StatusOr<sla::Calendar> ReadCalendar(absl::string_view calendar_id) const;
+
+  pg::Pool& pool_;
+};
+
+}  // namespace sundesk::sla
