@@ -1,8 +1,45 @@
 // The notification service: composes configuration, stores, handlers and the gRPC server.
+#include <openssl/rand.h>
+
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/core/log.h"
+#include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/notification/api/notification_service_handlers.h"
-#include "services/notification/store/migrations.h"
+#include "services/notification/delivery/delivery_metrics.h"
+#include "services/notification/delivery/dispatcher.h"
+#include "services/notification/delivery/event_intake.h"
+#include "services/notification/delivery/host_resolver.h"
+#include "services/notification/delivery/webhook_sender.h"
+#include "services/notification/domain/delivery_service.h"
+#include "services/notification/domain/subscription_service.h"
+#include "services/notification/store/pg_delivery_store.h"
+#include "services/notification/store/pg_event_feed.h"
+#include "services/notification/store/pg_subscription_store.h"
+#include "services/notification/store/schema.h"
+#include "services/ticket/domain/page_token.h"
+
+namespace {
+
+// A page-token key for one process: tokens then work only against the replica that made
+// them, which is fine for a single process and wrong for several.
+std::string RandomPageTokenKey() {
+  unsigned char bytes[32];
+  RAND_bytes(bytes, sizeof(bytes));
+  sundesk::log::Warn(
+      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; list page tokens "
+      "will not work across replicas or restarts");
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -13,15 +50,116 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
   options.push_back({"webhook-allow-loopback", "false",
                      "let webhooks target loopback and private addresses (local use only)"});
+  options.push_back(
+      {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  options.push_back({"delivery-attempts", "8", "attempts per delivery before it is dead-lettered"});
+  options.push_back({"delivery-backoff", "30s", "wait after the first failed attempt (doubles)"});
+  options.push_back({"delivery-backoff-max", "30m", "longest wait between two attempts"});
+  options.push_back({"dispatch-interval", "200ms", "how often due deliveries are looked for"});
+  options.push_back({"webhook-timeout", "10s", "longest one webhook attempt may take"});
+  options.push_back({"delivery-lease", "2m",
+                     "how long a claimed delivery is kept from other dispatchers (after a "
+                     "crash, its attempt is made again once this passes); > webhook-timeout"});
+  options.push_back({"webhook-per-endpoint", "16", "webhook attempts in flight per endpoint"});
+  options.push_back({"kafka-session-timeout", "45s",
+                     "a consumer that stops answering leaves the group after this (its "
+                     "partitions move to another replica)"});
+  options.push_back({"stream-buffer", "64", "events read ahead per StreamEvents call"});
+  options.push_back({"stream-slow-reader-timeout", "10s",
+                     "a stream whose reader takes nothing for this long is ended"});
+  options.push_back({"smtp-url", "", "SMTP relay, smtp://host:port; empty: no email delivery"});
+  options.push_back({"smtp-from", "notifications@sundesk.local", "sender address of emails"});
+  options.push_back({"smtp-user", "", "SMTP user name (AUTH), if the relay wants one"});
+  options.push_back({"smtp-password", "", "SMTP password"});
+  options.push_back({"smtp-starttls", "false", "require STARTTLS with the relay"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("notification", config);
 
   runtime::Postgres postgres =
-      runtime::PostgresOrExit(config, "notification", notification::Migrations());
+      runtime::PostgresOrExit(config, notification::kSchema, notification::AllMigrations());
   runtime::Kafka kafka = runtime::KafkaProducerOrExit(config, "sundesk-notification");
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
+  // Dead letters go to sundesk.notification.dlq.v1 through the outbox.
+  runtime::StartOutboxRelayOrExit(*service, notification::kSchema, *kafka.producer);
+  const bool allow_private = runtime::BoolOrExit(config, "webhook-allow-loopback");
 
-  notification::NotificationServiceHandlers notification_handlers(service->authenticator());
+  SystemClock clock;
+  UuidV7Generator ids(clock);
+  std::string page_token_key = config.Get("page-token-key");
+  ticket::PageTokenSigner page_tokens(page_token_key.empty() ? RandomPageTokenKey()
+                                                             : page_token_key);
+  notification::SystemHostResolver resolver;
+  notification::PgSubscriptionStore subscription_store(*postgres.pool);
+  notification::SubscriptionService subscriptions(subscription_store, clock, ids, page_tokens,
+                                                  resolver,
+                                                  {.allow_private_targets = allow_private});
+  notification::PgDeliveryStore delivery_store(*postgres.pool, ids);
+  notification::DeliveryService deliveries(delivery_store, subscriptions, clock, page_tokens);
+
+  if (runtime::DurationOrExit(config, "delivery-lease") <=
+      runtime::DurationOrExit(config, "webhook-timeout")) {
+    runtime::ExitWith("--delivery-lease",
+                      absl::InvalidArgumentError("must be longer than --webhook-timeout"));
+  }
+  // Webhooks: one sender thread, the dispatcher that feeds it, the consumer that makes
+  // deliveries out of events. Stopped in reverse: consumer, dispatcher, then the sender.
+  auto webhooks = std::make_unique<notification::WebhookSender>(
+      clock,
+      notification::WebhookSenderOptions{
+          .timeout = runtime::DurationOrExit(config, "webhook-timeout"),
+          .max_per_endpoint = static_cast<int>(runtime::IntOrExit(config, "webhook-per-endpoint")),
+          .allow_private_targets = allow_private});
+  std::unique_ptr<notification::EmailSender> emails;
+  if (!config.Get("smtp-url").empty()) {
+    emails = std::make_unique<notification::EmailSender>(
+        clock, notification::SmtpOptions{.url = config.Get("smtp-url"),
+                                         .from = config.Get("smtp-from"),
+                                         .username = config.Get("smtp-user"),
+                                         .password = config.Get("smtp-password"),
+                                         .starttls = runtime::BoolOrExit(config, "smtp-starttls")});
+  }
+  notification::DeliveryMetrics delivery_metrics(service->registry());
+  notification::Dispatcher dispatcher(
+      delivery_store, *webhooks, emails.get(), clock, &delivery_metrics,
+      {.schedule = {.max_attempts =
+                        static_cast<int>(runtime::IntOrExit(config, "delivery-attempts")),
+                    .initial_backoff = runtime::DurationOrExit(config, "delivery-backoff"),
+                    .max_backoff = runtime::DurationOrExit(config, "delivery-backoff-max")},
+       .poll_interval = runtime::DurationOrExit(config, "dispatch-interval"),
+       .lease = runtime::DurationOrExit(config, "delivery-lease")});
+  std::thread dispatch_thread([&] { dispatcher.Run(); });
+  service->Defer("dispatcher", [&] {
+    dispatcher.Stop();
+    dispatch_thread.join();
+    webhooks.reset();  // completes what is in flight; the leases bring it back later
+    emails.reset();
+  });
+
+  notification::EventIntake intake(delivery_store, clock);
+  std::vector<std::string> topics(std::begin(notification::kEventTopics),
+                                  std::end(notification::kEventTopics));
+  auto consumer = kafka::Consumer::Create(
+      {.bootstrap_servers = config.Get("kafka-bootstrap"),
+       .group_id = "sundesk-notification",
+       .topics = std::move(topics),
+       .client_id = "sundesk-notification",
+       .fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait"),
+       .properties = {{"session.timeout.ms",
+                       absl::StrCat(absl::ToInt64Milliseconds(
+                           runtime::DurationOrExit(config, "kafka-session-timeout")))}}},
+      [&](const kafka::Message& m) { return intake.Handle(m); });
+  if (!consumer.ok()) runtime::ExitWith("kafka consumer", consumer.status());
+  std::thread consume_thread([&] {
+    absl::Status st = (*consumer)->Run();
+    if (!st.ok()) log::Error("notification: consumer stopped", {{"error", st.ToString()}});
+  });
+  service->Defer("consumer", [&] {
+    (*consumer)->Stop();
+    consume_thread.join();
+  });
+
+  notification::NotificationServiceHandlers notification_handlers(service->authenticator(),
+                                                                  subscriptions, deliveries);
   return service->Serve(
       {{notification::v1::NotificationService::service_full_name(), &notification_handlers}},
       {postgres.readiness, kafka.readiness});

@@ -50,6 +50,7 @@ constexpr char kAdminKey[] = "e2e-admin-key";
 const std::set<std::string> kBuiltServices = {
     "sundesk.ticket.v1.TenantService",
     "sundesk.ticket.v1.TicketService",
+    "sundesk.notification.v1.NotificationService",
     "sundesk.routing.v1.AgentService",
 };
 

@@ -1,46 +1,183 @@
 #include "services/notification/api/notification_service_handlers.h"
 
+#include "google/protobuf/util/time_util.h"
+#include "libs/core/status.h"
 #include "libs/rpc/handler.h"
+#include "libs/rpc/status.h"
+#include "services/notification/domain/event_types.h"
 
 namespace sundesk::notification {
 
+namespace pb = ::sundesk::notification::v1;
+
+Caller ToCaller(const rpc::Principal& p) {
+  CallerRole role = CallerRole::kClient;
+  switch (p.role) {
+    case rpc::Role::kAdmin:
+      role = CallerRole::kAdmin;
+      break;
+    case rpc::Role::kClient:
+      role = CallerRole::kClient;
+      break;
+    case rpc::Role::kAgent:
+      role = CallerRole::kAgent;
+      break;
+    case rpc::Role::kService:
+      role = CallerRole::kService;
+      break;
+  }
+  return {.role = role, .tenant_id = p.tenant_id, .key_id = p.key_id};
+}
+
+pb::Subscription SubscriptionToProto(const Subscription& s) {
+  pb::Subscription out;
+  out.set_subscription_id(s.subscription_id);
+  out.set_tenant_id(s.tenant_id);
+  for (const auto& t : s.event_types) out.add_event_types(t);
+  if (s.channel == ChannelKind::kWebhook) {
+    out.mutable_webhook()->set_url(s.target);  // the secret is input only
+  } else {
+    out.mutable_email()->set_address(s.target);
+  }
+  out.set_display_name(s.display_name);
+  *out.mutable_create_time() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(s.create_time));
+  return out;
+}
+
+namespace {
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+}  // namespace
+
+pb::Delivery DeliveryToProto(const Delivery& d) {
+  pb::Delivery out;
+  out.set_delivery_id(d.delivery_id);
+  out.set_subscription_id(d.subscription_id);
+  out.set_tenant_id(d.tenant_id);
+  out.set_event_id(d.event_id);
+  out.set_event_type(d.event_type);
+  out.set_state(static_cast<pb::DeliveryState>(d.state));
+  out.set_attempts(d.attempts);
+  out.set_last_error(d.last_error);
+  out.set_last_http_status(d.last_http_status);
+  *out.mutable_create_time() = ToTimestamp(d.create_time);
+  if (d.last_attempt_time) *out.mutable_last_attempt_time() = ToTimestamp(*d.last_attempt_time);
+  if (d.state == DeliveryState::kRetrying && d.next_attempt_time) {
+    *out.mutable_next_attempt_time() = ToTimestamp(*d.next_attempt_time);
+  }
+  if (d.deliver_time) *out.mutable_deliver_time() = ToTimestamp(*d.deliver_time);
+  return out;
+}
+
 grpc::ServerUnaryReactor* NotificationServiceHandlers::CreateSubscription(
-    grpc::CallbackServerContext* context,
-    const ::sundesk::notification::v1::CreateSubscriptionRequest* request,
-    ::sundesk::notification::v1::Subscription* response) {
-  return rpc::NotImplementedUnary(context, auth_,
-                                  "sundesk.notification.v1.NotificationService/CreateSubscription");
+    grpc::CallbackServerContext* context, const pb::CreateSubscriptionRequest* request,
+    pb::Subscription* response) {
+  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
+    const pb::CreateSubscriptionRequest& r = *request;
+    CreateSubscriptionInput in{
+        .request_id = r.request_id(),
+        .tenant_id = r.tenant_id(),
+        .event_types = {r.event_types().begin(), r.event_types().end()},
+        .has_webhook = r.has_webhook(),
+        .has_email = r.has_email(),
+        .webhook_url = r.webhook().url(),
+        .webhook_secret = r.webhook().secret(),
+        .email_address = r.email().address(),
+        .display_name = r.display_name(),
+    };
+    SUNDESK_ASSIGN_OR_RETURN(Subscription s, subscriptions_.Create(ToCaller(p), in));
+    *response = SubscriptionToProto(s);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::ListSubscriptions(
-    grpc::CallbackServerContext* context,
-    const ::sundesk::notification::v1::ListSubscriptionsRequest* request,
-    ::sundesk::notification::v1::ListSubscriptionsResponse* response) {
-  return rpc::NotImplementedUnary(context, auth_,
-                                  "sundesk.notification.v1.NotificationService/ListSubscriptions");
+    grpc::CallbackServerContext* context, const pb::ListSubscriptionsRequest* request,
+    pb::ListSubscriptionsResponse* response) {
+  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
+    SUNDESK_ASSIGN_OR_RETURN(ListSubscriptionsOutput out,
+                             subscriptions_.List(ToCaller(p), request->tenant_id(),
+                                                 request->page_size(), request->page_token()));
+    for (const Subscription& s : out.subscriptions) {
+      *response->add_subscriptions() = SubscriptionToProto(s);
+    }
+    response->set_next_page_token(out.next_page_token);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::DeleteSubscription(
-    grpc::CallbackServerContext* context,
-    const ::sundesk::notification::v1::DeleteSubscriptionRequest* request,
+    grpc::CallbackServerContext* context, const pb::DeleteSubscriptionRequest* request,
     ::google::protobuf::Empty* response) {
-  return rpc::NotImplementedUnary(context, auth_,
-                                  "sundesk.notification.v1.NotificationService/DeleteSubscription");
+  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
+    return subscriptions_.Delete(ToCaller(p), request->subscription_id());
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::ListDeliveries(
-    grpc::CallbackServerContext* context,
-    const ::sundesk::notification::v1::ListDeliveriesRequest* request,
-    ::sundesk::notification::v1::ListDeliveriesResponse* response) {
-  return rpc::NotImplementedUnary(context, auth_,
-                                  "sundesk.notification.v1.NotificationService/ListDeliveries");
+    grpc::CallbackServerContext* context, const pb::ListDeliveriesRequest* request,
+    pb::ListDeliveriesResponse* response) {
+  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
+    ListDeliveriesInput in{.subscription_id = request->subscription_id(),
+                           .state = static_cast<int>(request->state()),
+                           .tenant_id = request->tenant_id(),
+                           .page_size = request->page_size(),
+                           .page_token = request->page_token()};
+    SUNDESK_ASSIGN_OR_RETURN(ListDeliveriesOutput out, deliveries_.List(ToCaller(p), in));
+    for (const Delivery& d : out.deliveries) *response->add_deliveries() = DeliveryToProto(d);
+    response->set_next_page_token(out.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* NotificationServiceHandlers::RedeliverDelivery(
+    grpc::CallbackServerContext* context, const pb::RedeliverDeliveryRequest* request,
+    pb::Delivery* response) {
+  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
+    SUNDESK_ASSIGN_OR_RETURN(Delivery d,
+                             deliveries_.Redeliver(ToCaller(p), request->delivery_id()));
+    *response = DeliveryToProto(d);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandlers::StreamEvents(
-    grpc::CallbackServerContext* context,
-    const ::sundesk::notification::v1::StreamEventsRequest* request) {
-  return new rpc::FinishedWriteReactor<::sundesk::events::v1::Event>(rpc::NotImplementedStatus(
-      *context, auth_, "sundesk.notification.v1.NotificationService/StreamEvents"));
+    grpc::CallbackServerContext* context, const pb::StreamEventsRequest* request) {
+  using Finished = rpc::FinishedWriteReactor<::sundesk::events::v1::Event>;
+  if (streams_ == nullptr || feed_ == nullptr) {
+    return new Finished(rpc::NotImplementedStatus(
+        *context, auth_, "sundesk.notification.v1.NotificationService/StreamEvents"));
+  }
+  absl::StatusOr<rpc::Principal> principal = rpc::Authenticate(*context, auth_);
+  if (!principal.ok()) return new Finished(rpc::ToGrpcStatus(principal.status()));
+  absl::StatusOr<std::string> tenant = ResolveTenant(ToCaller(*principal), request->tenant_id());
+  if (!tenant.ok()) return new Finished(rpc::ToGrpcStatus(tenant.status()));
+  std::vector<std::string> types(request->event_types().begin(), request->event_types().end());
+  if (absl::Status st = CheckEventTypes("event_types", types); !st.ok()) {
+    return new Finished(rpc::ToGrpcStatus(st));
+  }
+  absl::StatusOr<int64_t> after = absl::UnavailableError("unset");
+  if (request->after_cursor().empty()) {
+    after = feed_->Head(*tenant);  // from now on
+  } else {
+    absl::StatusOr<std::optional<int64_t>> position =
+        feed_->PositionOf(*tenant, request->after_cursor());
+    if (!position.ok()) {
+      after = position.status();
+    } else if (!position->has_value()) {
+      after = absl::FailedPreconditionError(
+          "after_cursor: unknown, or older than the retained feed; resynchronise and start "
+          "without a cursor");
+    } else {
+      after = **position;
+    }
+  }
+  if (!after.ok()) return new Finished(rpc::ToGrpcStatus(after.status()));
+  return streams_->Open(context, *tenant, std::move(types), *after);
 }
 
 }  // namespace sundesk::notification

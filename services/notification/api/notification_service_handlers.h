@@ -1,18 +1,27 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "services/notification/api/event_streams.h"
+#include "services/notification/domain/delivery_service.h"
+#include "services/notification/domain/subscription_service.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
 
 namespace sundesk::notification {
 
-// gRPC handlers of sundesk.notification.v1.NotificationService: translate proto <-> domain and
-// nothing more. Until the notification service's own issue lands, every RPC authenticates the
-// caller and answers UNIMPLEMENTED.
+// gRPC handlers of sundesk.notification.v1.NotificationService: authenticate, translate
+// proto <-> domain, call one domain method. Without `streams` (tests of the unary RPCs),
+// StreamEvents authenticates the caller and answers UNIMPLEMENTED.
 class NotificationServiceHandlers final
     : public ::sundesk::notification::v1::NotificationService::CallbackService {
  public:
-  explicit NotificationServiceHandlers(const rpc::Authenticator& authenticator)
-      : auth_(authenticator) {}
+  NotificationServiceHandlers(const rpc::Authenticator& authenticator,
+                              SubscriptionService& subscriptions, DeliveryService& deliveries,
+                              PgEventFeed* feed = nullptr, EventStreams* streams = nullptr)
+      : auth_(authenticator),
+        subscriptions_(subscriptions),
+        deliveries_(deliveries),
+        feed_(feed),
+        streams_(streams) {}
 
   grpc::ServerUnaryReactor* CreateSubscription(
       grpc::CallbackServerContext* context,
@@ -30,12 +39,27 @@ class NotificationServiceHandlers final
       grpc::CallbackServerContext* context,
       const ::sundesk::notification::v1::ListDeliveriesRequest* request,
       ::sundesk::notification::v1::ListDeliveriesResponse* response) override;
+  grpc::ServerUnaryReactor* RedeliverDelivery(
+      grpc::CallbackServerContext* context,
+      const ::sundesk::notification::v1::RedeliverDeliveryRequest* request,
+      ::sundesk::notification::v1::Delivery* response) override;
   grpc::ServerWriteReactor<::sundesk::events::v1::Event>* StreamEvents(
       grpc::CallbackServerContext* context,
       const ::sundesk::notification::v1::StreamEventsRequest* request) override;
 
  private:
   const rpc::Authenticator& auth_;
+  SubscriptionService& subscriptions_;
+  DeliveryService& deliveries_;
+  PgEventFeed* feed_;
+  EventStreams* streams_;
 };
+
+// The caller as the domain sees it.
+Caller ToCaller(const rpc::Principal& principal);
+
+// The API form of a subscription: the webhook secret is never included.
+::sundesk::notification::v1::Subscription SubscriptionToProto(const Subscription& s);
+::sundesk::notification::v1::Delivery DeliveryToProto(const Delivery& d);
 
 }  // namespace sundesk::notification

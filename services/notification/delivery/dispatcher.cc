@@ -1,0 +1,138 @@
+#include "services/notification/delivery/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "libs/core/log.h"
+#include "services/notification/delivery/event_facts.h"
+#include "sundesk/events/v1/events.pb.h"
+
+namespace sundesk::notification {
+namespace {
+
+AttemptResult NotSent(std::string why) {
+  AttemptResult r;
+  r.refused = true;
+  r.error = std::move(why);
+  return r;
+}
+
+const char* ChannelLabel(ChannelKind c) { return c == ChannelKind::kWebhook ? "webhook" : "email"; }
+
+}  // namespace
+
+Dispatcher::Dispatcher(PgDeliveryStore& store, WebhookSender& webhooks, EmailSender* emails,
+                       const Clock& clock, DeliveryMetrics* metrics, DispatcherOptions options)
+    : store_(store),
+      webhooks_(webhooks),
+      emails_(emails),
+      clock_(clock),
+      metrics_(metrics),
+      options_(options) {}
+
+void Dispatcher::Complete(DueDelivery due, const AttemptResult& result) {
+  absl::MutexLock lock(&mu_);
+  completed_.push_back({.due = std::move(due), .result = result});
+}
+
+void Dispatcher::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+}
+
+void Dispatcher::Start(DueDelivery due) {
+  events::v1::Event event;
+  std::string body;
+  if (!event.ParseFromString(due.payload) ||
+      !google::protobuf::util::MessageToJsonString(event, &body).ok()) {
+    Record({.due = std::move(due), .result = NotSent("stored event unreadable")});
+    return;
+  }
+  if (due.channel == ChannelKind::kEmail) {
+    if (emails_ == nullptr) {
+      Record({.due = std::move(due), .result = NotSent("no SMTP relay configured")});
+      return;
+    }
+    ++outstanding_;
+    EmailMessage message{.to = due.target,
+                         .content = RenderEmail(FactsOf(event)),
+                         .message_id = absl::StrCat(due.delivery.event_id, ".",
+                                                    due.delivery.delivery_id, "@sundesk")};
+    emails_->Send(std::move(message), [this, due = std::move(due)](const AttemptResult& r) mutable {
+      Complete(std::move(due), r);
+    });
+    return;
+  }
+  ++outstanding_;
+  WebhookCall call{.url = due.target,
+                   .secret = due.secret,
+                   .event_id = due.delivery.event_id,
+                   .event_type = due.delivery.event_type,
+                   .body = std::move(body)};
+  webhooks_.Send(std::move(call), [this, due = std::move(due)](const AttemptResult& r) mutable {
+    Complete(std::move(due), r);
+  });
+}
+
+void Dispatcher::Record(const Completed& done) {
+  const absl::Time now = clock_.Now();
+  AttemptDecision decision =
+      DecideAfterAttempt(done.result, done.due.delivery.attempts, options_.schedule, now,
+                         done.result.circuit_open ? now + absl::Seconds(1) : now, rng_);
+  absl::Status st = store_.RecordAttempt(done.due, done.result, decision, now);
+  if (!st.ok()) {
+    // The lease runs out and the delivery is attempted again: at least once.
+    log::Warn("notification: could not record a delivery attempt",
+              {{"delivery_id", done.due.delivery.delivery_id}, {"error", st.ToString()}});
+    return;
+  }
+  if (metrics_ == nullptr || !decision.counted) return;
+  const char* channel = ChannelLabel(done.due.channel);
+  if (decision.state == DeliveryState::kDelivered) {
+    metrics_->Delivered(channel, done.due.event_time ? now - *done.due.event_time
+                                                     : now - done.due.delivery.create_time);
+  } else if (decision.dead_lettered) {
+    metrics_->DeadLettered(channel);
+  } else {
+    metrics_->Retried(channel);
+  }
+}
+
+void Dispatcher::Run() {
+  absl::Time next_poll = absl::InfinitePast();
+  while (true) {
+    std::deque<Completed> done;
+    {
+      absl::MutexLock lock(&mu_);
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !completed_.empty();
+      };
+      absl::Duration wait = next_poll - absl::Now();
+      if (wait > absl::ZeroDuration()) mu_.AwaitWithTimeout(absl::Condition(&wake), wait);
+      if (stopping_) return;
+      done.swap(completed_);
+    }
+    for (const Completed& c : done) {
+      --outstanding_;
+      Record(c);
+    }
+    if (absl::Now() < next_poll) continue;
+    const int room = std::min(options_.batch_size, options_.max_outstanding - outstanding_);
+    int claimed = 0;
+    if (room > 0) {
+      absl::StatusOr<std::vector<DueDelivery>> due =
+          store_.ClaimDue(clock_.Now(), room, options_.lease);
+      if (!due.ok()) {
+        log::Warn("notification: could not claim due deliveries",
+                  {{"error", due.status().ToString()}});
+      } else {
+        claimed = static_cast<int>(due->size());
+        for (DueDelivery& d : *due) Start(std::move(d));
+      }
+    }
+    // A full batch suggests more are due: ask again at once.
+    next_poll =
+        claimed == room && room > 0 ? absl::InfinitePast() : absl::Now() + options_.poll_interval;
+  }
+}
+
+}  // namespace sundesk::notification

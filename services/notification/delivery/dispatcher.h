@@ -1,0 +1,69 @@
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <random>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/core/clock.h"
+#include "services/notification/delivery/delivery_metrics.h"
+#include "services/notification/delivery/email_sender.h"
+#include "services/notification/delivery/webhook_sender.h"
+#include "services/notification/domain/delivery.h"
+#include "services/notification/store/pg_delivery_store.h"
+
+namespace sundesk::notification {
+
+struct DispatcherOptions {
+  RetrySchedule schedule = {};
+  // How often the database is asked for due deliveries when nothing else wakes the loop.
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  int batch_size = 256;  // deliveries claimed per query
+  // Attempts started and not yet recorded, at most; more due ones wait in the database.
+  int max_outstanding = 4096;
+  // How long a claim lasts: longer than an attempt can take. After a crash, another
+  // dispatcher takes the claimed deliveries over once it has passed.
+  absl::Duration lease = absl::Minutes(2);
+};
+
+// Moves due deliveries along: claims them from PostgreSQL, hands webhooks to the
+// WebhookSender (many in flight), and records each attempt's outcome (DELIVERED, RETRYING
+// with its backoff, or DEAD with a DLQ record through the outbox). Emails go to the
+// EmailSender when one is configured; without an SMTP relay they are dead-lettered at once
+// ("no SMTP relay configured") so nobody believes them delivered.
+//
+// Run() blocks on the caller's thread; Stop() may be called from any thread. Attempts in
+// flight at Stop() keep their lease and are retried by the next dispatcher when it ends.
+class Dispatcher {
+ public:
+  // `emails` and `metrics` may be null.
+  Dispatcher(PgDeliveryStore& store, WebhookSender& webhooks, EmailSender* emails,
+             const Clock& clock, DeliveryMetrics* metrics, DispatcherOptions options);
+
+  void Run();
+  void Stop();
+
+ private:
+  struct Completed {
+    DueDelivery due;
+    AttemptResult result;
+  };
+  void Start(DueDelivery due);
+  void Record(const Completed& done);
+  void Complete(DueDelivery due, const AttemptResult& result);
+
+  PgDeliveryStore& store_;
+  WebhookSender& webhooks_;
+  EmailSender* emails_;
+  const Clock& clock_;
+  DeliveryMetrics* metrics_;
+  const DispatcherOptions options_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  int outstanding_ = 0;  // loop thread only
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Completed> completed_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sundesk::notification

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "libs/core/clock.h"
+#include "libs/kafka/consumer.h"
+#include "services/notification/store/pg_delivery_store.h"
+
+namespace sundesk::notification {
+
+// The topics notification consumes: every service's events.
+inline constexpr const char* kEventTopics[] = {
+    "sundesk.ticket.events.v1", "sundesk.routing.events.v1", "sundesk.sla.events.v1"};
+
+// The Kafka handler: turns each consumed event into its deliveries, durably, before the
+// consumer may commit the offset (at-least-once; a redelivered event adds nothing). A
+// message that is not an event, or an event without a tenant (AgentPresenceChanged), has
+// no subscriber and is skipped with a log line; a database error is returned, so the
+// consumer retries the same message.
+class EventIntake {
+ public:
+  EventIntake(PgDeliveryStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  absl::Status Handle(const kafka::Message& message);
+
+ private:
+  PgDeliveryStore& store_;
+  const Clock& clock_;
+};
+
+}  // namespace sundesk::notification

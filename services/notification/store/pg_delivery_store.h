@@ -1,0 +1,65 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libs/core/ids.h"
+#include "libs/kafka/envelope.h"
+#include "libs/pg/pool.h"
+#include "services/notification/domain/delivery.h"
+#include "services/notification/store/pg_subscription_store.h"
+#include "sundesk/events/v1/events.pb.h"
+
+namespace sundesk::notification {
+
+inline constexpr char kDeadLetterTopic[] = "sundesk.notification.dlq.v1";
+
+// A delivery claimed for an attempt, with what the attempt needs.
+struct DueDelivery {
+  Delivery delivery;
+  ChannelKind channel = ChannelKind::kWebhook;
+  std::string target;  // URL or address
+  std::string secret;
+  std::string payload;  // the serialized Event
+  std::optional<absl::Time> event_time;
+};
+
+// Deliveries in PostgreSQL schema `notification`.
+class PgDeliveryStore final : public DeliveryStore {
+ public:
+  PgDeliveryStore(pg::Pool& pool, IdGenerator& ids) : pool_(pool), ids_(ids) {}
+
+  // One delivery per live subscription of the event's tenant that wants its type and
+  // existed when it happened; (subscription, event id) already there adds nothing. Returns
+  // how many were new. Durable when OK: the consumer commits the offset after.
+  absl::StatusOr<int> RecordEvent(const events::v1::Event& event, absl::Time now);
+
+  // Up to `limit` deliveries due at `now` (PENDING or RETRYING, not leased by another
+  // dispatcher), leased to the caller until `now + lease`, oldest due first.
+  absl::StatusOr<std::vector<DueDelivery>> ClaimDue(absl::Time now, int limit,
+                                                    absl::Duration lease);
+
+  // Stores an attempt's outcome; when the delivery is now DEAD, its event goes to the DLQ
+  // through the outbox in the same transaction, with the error in Kafka headers. A
+  // delivery deleted meanwhile (its subscription was) is left alone.
+  absl::Status RecordAttempt(const DueDelivery& due, const AttemptResult& result,
+                             const AttemptDecision& decision, absl::Time now);
+
+  absl::StatusOr<std::vector<Delivery>> ListDeliveries(const ListDeliveriesQuery& q) override;
+  absl::StatusOr<std::optional<Delivery>> GetDelivery(const std::string& delivery_id) override;
+  absl::StatusOr<std::optional<Delivery>> Redeliver(const std::string& delivery_id,
+                                                    absl::Time now) override;
+
+ private:
+  pg::Pool& pool_;
+  IdGenerator& ids_;
+};
+
+// The DLQ record of a dead delivery: the event as it came (value, key, CloudEvents
+// headers) plus sundesk_delivery_id, sundesk_subscription_id, sundesk_attempts,
+// sundesk_last_http_status and sundesk_error headers.
+kafka::EventRecord DeadLetterRecord(const events::v1::Event& event, const Delivery& delivery,
+                                    int attempts, const AttemptResult& result);
+
+}  // namespace sundesk::notification

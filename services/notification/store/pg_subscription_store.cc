@@ -1,0 +1,143 @@
+#include "services/notification/store/pg_subscription_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "libs/core/status.h"
+#include "libs/pg/transaction.h"
+
+namespace sundesk::notification {
+namespace {
+
+constexpr char kColumns[] =
+    "subscription_id, tenant_id, event_types, channel, target, webhook_secret, display_name, "
+    "create_time, request_fingerprint";
+
+absl::StatusOr<Subscription> FromRow(const pg::Result& r, int row) {
+  Subscription s;
+  s.subscription_id = std::string(r.Text(row, "subscription_id"));
+  s.tenant_id = std::string(r.Text(row, "tenant_id"));
+  s.event_types = ParseTextArray(r.Text(row, "event_types"));
+  SUNDESK_ASSIGN_OR_RETURN(int64_t channel, r.Int64(row, "channel"));
+  s.channel = static_cast<ChannelKind>(channel);
+  s.target = std::string(r.Text(row, "target"));
+  s.secret = std::string(r.Text(row, "webhook_secret"));
+  s.display_name = std::string(r.Text(row, "display_name"));
+  SUNDESK_ASSIGN_OR_RETURN(s.create_time, r.Time(row, "create_time"));
+  return s;
+}
+
+absl::StatusOr<std::vector<Subscription>> AllRows(const pg::Result& r) {
+  std::vector<Subscription> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    SUNDESK_ASSIGN_OR_RETURN(Subscription s, FromRow(r, i));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TextArray(const std::vector<std::string>& names) {
+  return absl::StrCat("{", absl::StrJoin(names, ","), "}");
+}
+
+std::vector<std::string> ParseTextArray(absl::string_view literal) {
+  absl::ConsumePrefix(&literal, "{");
+  absl::ConsumeSuffix(&literal, "}");
+  if (literal.empty()) return {};
+  return absl::StrSplit(literal, ',');
+}
+
+absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
+    const Subscription& s, const std::optional<CreateRecord>& record) {
+  StoredSubscription out;
+  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result inserted,
+        tx.Execute(
+            absl::StrCat("INSERT INTO notification.subscriptions (subscription_id, tenant_id, "
+                         "event_types, channel, target, webhook_secret, display_name, "
+                         "request_id, request_fingerprint, create_time) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                         "ON CONFLICT (tenant_id, request_id) WHERE request_id IS NOT NULL "
+                         "DO NOTHING RETURNING ",
+                         kColumns),
+            {s.subscription_id, s.tenant_id, TextArray(s.event_types), static_cast<int>(s.channel),
+             s.target, s.secret, s.display_name,
+             record ? pg::Param(record->request_id) : pg::Param::Null(),
+             record ? pg::Param(record->fingerprint) : pg::Param::Null(), s.create_time}));
+    if (inserted.rows() == 1) {
+      SUNDESK_ASSIGN_OR_RETURN(out.subscription, FromRow(inserted, 0));
+      out.replayed = false;
+      return absl::OkStatus();
+    }
+    SUNDESK_ASSIGN_OR_RETURN(pg::Result earlier,
+                             tx.Execute(absl::StrCat("SELECT ", kColumns,
+                                                     " FROM notification.subscriptions "
+                                                     "WHERE tenant_id = $1 AND request_id = $2"),
+                                        {s.tenant_id, record->request_id}));
+    if (earlier.rows() != 1) {
+      // The conflicting row's transaction rolled back between our INSERT and SELECT.
+      return absl::AbortedError("subscriptions: concurrent create with the same request_id");
+    }
+    SUNDESK_ASSIGN_OR_RETURN(out.subscription, FromRow(earlier, 0));
+    out.replayed = true;
+    out.fingerprint = std::string(earlier.Text(0, "request_fingerprint"));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<Subscription>> PgSubscriptionStore::ListSubscriptions(
+    const std::string& tenant_id, const std::string& after_id, int limit) {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn->Execute(
+          absl::StrCat("SELECT ", kColumns,
+                       " FROM notification.subscriptions WHERE tenant_id = $1 AND "
+                       "delete_time IS NULL AND ($2::uuid IS NULL OR subscription_id "
+                       "> $2::uuid) ORDER BY subscription_id LIMIT $3"),
+          {tenant_id, after_id.empty() ? pg::Param::Null() : pg::Param(after_id), limit}));
+  return AllRows(r);
+}
+
+absl::StatusOr<std::optional<Subscription>> PgSubscriptionStore::GetSubscription(
+    const std::string& subscription_id) {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r, conn->Execute(absl::StrCat("SELECT ", kColumns,
+                                               " FROM notification.subscriptions WHERE "
+                                               "subscription_id = $1 AND delete_time IS NULL"),
+                                  {subscription_id}));
+  if (r.rows() == 0) return std::nullopt;
+  SUNDESK_ASSIGN_OR_RETURN(Subscription s, FromRow(r, 0));
+  return s;
+}
+
+absl::StatusOr<bool> PgSubscriptionStore::DeleteSubscription(const std::string& tenant_id,
+                                                             const std::string& subscription_id,
+                                                             absl::Time now) {
+  bool deleted = false;
+  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result r,
+        tx.Execute("UPDATE notification.subscriptions SET delete_time = $3 "
+                   "WHERE tenant_id = $1 AND subscription_id = $2 AND delete_time IS NULL",
+                   {tenant_id, subscription_id, now}));
+    deleted = r.affected_rows() == 1;
+    if (!deleted) return absl::OkStatus();
+    // Undelivered deliveries are dropped; delivered and dead ones stay as the record.
+    return tx
+        .Execute(
+            "DELETE FROM notification.deliveries WHERE subscription_id = $1 AND "
+            "state IN (1, 2)",
+            {subscription_id})
+        .status();
+  }));
+  return deleted;
+}
+
+}  // namespace sundesk::notification

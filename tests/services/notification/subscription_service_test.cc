@@ -1,0 +1,310 @@
+// Subscriptions through a real in-process gRPC server and generated stubs, on a throwaway
+// PostgreSQL with the service's migrations: tenant scope from the key, validation naming
+// the field, the SSRF guard with the system resolver, idempotent creates, pagination,
+// deletes, and secrets that never come back.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pool.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/client.h"
+#include "libs/rpc/server.h"
+#include "prometheus/registry.h"
+#include "services/notification/api/notification_service_handlers.h"
+#include "services/notification/delivery/host_resolver.h"
+#include "services/notification/store/pg_delivery_store.h"
+#include "services/notification/store/pg_subscription_store.h"
+#include "services/notification/store/schema.h"
+#include "sundesk/notification/v1/notification_service.grpc.pb.h"
+#include "tests/support/postgres_server.h"
+
+namespace sundesk::notification {
+namespace {
+
+namespace pb = ::sundesk::notification::v1;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kTenantA[] = "0190a000-0000-7000-8000-00000000000a";
+constexpr char kTenantB[] = "0190a000-0000-7000-8000-00000000000b";
+constexpr char kSecret[] = "whsec-0123456789abcdef";
+
+class SubscriptionIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = testing::PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    postgres_ = server->release();
+    auto dsn = postgres_->CreateDatabase("notification");
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    auto pool = pg::Pool::Create({.dsn = *dsn, .size = 4});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = pool->release();
+    ASSERT_TRUE(pg::RunMigrations(*pool_, "notification", AllMigrations()).ok());
+
+    auth_ = new rpc::StaticKeyAuthenticator();
+    auth_->Add("client-a", {.role = rpc::Role::kClient, .tenant_id = kTenantA, .key_id = "ka"});
+    auth_->Add("client-b", {.role = rpc::Role::kClient, .tenant_id = kTenantB, .key_id = "kb"});
+    auth_->Add("admin", {.role = rpc::Role::kAdmin, .key_id = "admin"});
+    auth_->Add("agent-1", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "ag"});
+
+    registry_ = new prometheus::Registry();
+    store_ = new PgSubscriptionStore(*pool_);
+    ids_ = new UuidV7Generator(clock_);
+    subscriptions_ = new SubscriptionService(*store_, clock_, *ids_, tokens_, resolver_,
+                                             {.allow_private_targets = false});
+    delivery_store_ = new PgDeliveryStore(*pool_, *ids_);
+    deliveries_ = new DeliveryService(*delivery_store_, *subscriptions_, clock_, tokens_);
+    handlers_ = new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_);
+    rpc::ServerOptions options;
+    options.services = {{pb::NotificationService::service_full_name(), handlers_}};
+    auto grpc_server = rpc::Server::Start(std::move(options), *registry_);
+    ASSERT_TRUE(grpc_server.ok()) << grpc_server.status();
+    server_ = grpc_server->release();
+    auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", server_->port())});
+    ASSERT_TRUE(channel.ok());
+    channel_ = new std::shared_ptr<grpc::Channel>(*channel);
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    delete handlers_;
+    delete deliveries_;
+    delete delivery_store_;
+    delete subscriptions_;
+    delete ids_;
+    delete store_;
+    delete registry_;
+    delete channel_;
+    delete auth_;
+    delete pool_;
+    delete postgres_;
+  }
+
+  static std::unique_ptr<pb::NotificationService::Stub> Stub() {
+    return pb::NotificationService::NewStub(*channel_);
+  }
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
+    return rpc::NewClientContext({.timeout = absl::Seconds(20), .api_key = key});
+  }
+
+  // A public address literal: resolves without DNS and passes the SSRF guard.
+  static pb::CreateSubscriptionRequest WebhookRequest() {
+    pb::CreateSubscriptionRequest r;
+    r.add_event_types("TicketCreated");
+    r.add_event_types("SlaBreached");
+    r.mutable_webhook()->set_url("https://93.184.216.34/sundesk/hooks");
+    r.mutable_webhook()->set_secret(kSecret);
+    r.set_display_name("helpdesk bridge");
+    return r;
+  }
+
+  static grpc::Status Create(const std::string& key, const pb::CreateSubscriptionRequest& r,
+                             pb::Subscription* out) {
+    return Stub()->CreateSubscription(Ctx(key).get(), r, out);
+  }
+
+  static inline testing::PostgresServer* postgres_ = nullptr;
+  static inline pg::Pool* pool_ = nullptr;
+  static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
+  static inline prometheus::Registry* registry_ = nullptr;
+  static inline SystemClock clock_;
+  static inline UuidV7Generator* ids_ = nullptr;
+  static inline ticket::PageTokenSigner tokens_{"page-key"};
+  static inline SystemHostResolver resolver_;
+  static inline PgSubscriptionStore* store_ = nullptr;
+  static inline SubscriptionService* subscriptions_ = nullptr;
+  static inline PgDeliveryStore* delivery_store_ = nullptr;
+  static inline DeliveryService* deliveries_ = nullptr;
+  static inline NotificationServiceHandlers* handlers_ = nullptr;
+  static inline rpc::Server* server_ = nullptr;
+  static inline std::shared_ptr<grpc::Channel>* channel_ = nullptr;
+};
+
+TEST_F(SubscriptionIntegrationTest, CreateReturnsTheSubscriptionWithoutItsSecret) {
+  pb::Subscription s;
+  grpc::Status st = Create("client-a", WebhookRequest(), &s);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(s.subscription_id().empty());
+  EXPECT_EQ(s.tenant_id(), kTenantA);
+  EXPECT_THAT(s.event_types(), ::testing::ElementsAre("TicketCreated", "SlaBreached"));
+  EXPECT_EQ(s.webhook().url(), "https://93.184.216.34/sundesk/hooks");
+  EXPECT_EQ(s.webhook().secret(), "");
+  EXPECT_EQ(s.display_name(), "helpdesk bridge");
+  EXPECT_GT(s.create_time().seconds(), 0);
+
+  // Stored for the sender to sign with; never listed.
+  auto stored = store_->GetSubscription(s.subscription_id());
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->secret, kSecret);
+  pb::ListSubscriptionsRequest list;
+  pb::ListSubscriptionsResponse page;
+  ASSERT_TRUE(Stub()->ListSubscriptions(Ctx("client-a").get(), list, &page).ok());
+  bool found = false;
+  for (const auto& item : page.subscriptions()) {
+    EXPECT_EQ(item.webhook().secret(), "");
+    if (item.subscription_id() == s.subscription_id()) {
+      found = true;
+      EXPECT_EQ(item.create_time().seconds(), s.create_time().seconds());
+      EXPECT_EQ(item.create_time().nanos(), s.create_time().nanos());
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(SubscriptionIntegrationTest, EmailSubscriptions) {
+  pb::CreateSubscriptionRequest r;
+  r.mutable_email()->set_address("oncall@client-a.example.com");
+  pb::Subscription s;
+  ASSERT_TRUE(Create("client-a", r, &s).ok());
+  EXPECT_EQ(s.email().address(), "oncall@client-a.example.com");
+  EXPECT_TRUE(s.event_types().empty());
+}
+
+TEST_F(SubscriptionIntegrationTest, ValidationNamesTheField) {
+  struct Case {
+    std::function<void(pb::CreateSubscriptionRequest&)> edit;
+    std::string prefix;
+  };
+  std::vector<Case> cases = {
+      {[](auto& r) { r.clear_webhook(); }, "channel: "},
+      {[](auto& r) { r.add_event_types("TicketExploded"); }, "event_types[2]: "},
+      {[](auto& r) { r.mutable_webhook()->set_url("ftp://93.184.216.34/"); }, "webhook.url: "},
+      {[](auto& r) { r.mutable_webhook()->set_url("/relative"); }, "webhook.url: "},
+      {[](auto& r) { r.mutable_webhook()->set_url("http://127.0.0.1:8080/hook"); },
+       "webhook.url: "},
+      {[](auto& r) { r.mutable_webhook()->set_url("http://169.254.169.254/latest/"); },
+       "webhook.url: "},
+      {[](auto& r) { r.mutable_webhook()->set_url("http://[::1]:9000/"); }, "webhook.url: "},
+      {[](auto& r) { r.mutable_webhook()->set_url("http://10.0.0.8/"); }, "webhook.url: "},
+      {[](auto& r) { r.mutable_webhook()->set_secret("too-short"); }, "webhook.secret: "},
+      {[](auto& r) { r.mutable_email()->set_address("no-at-sign"); }, "email.address: "},
+      {[](auto& r) { r.set_display_name(std::string(201, 'n')); }, "display_name: "},
+      {[](auto& r) { r.set_request_id(std::string(129, 'q')); }, "request_id: "},
+  };
+  for (const auto& c : cases) {
+    pb::CreateSubscriptionRequest r = WebhookRequest();
+    c.edit(r);
+    pb::Subscription s;
+    grpc::Status st = Create("client-a", r, &s);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.prefix;
+    EXPECT_THAT(st.error_message(), StartsWith(c.prefix));
+  }
+}
+
+TEST_F(SubscriptionIntegrationTest, TenantsNeverSeeEachOther) {
+  pb::Subscription a;
+  ASSERT_TRUE(Create("client-a", WebhookRequest(), &a).ok());
+
+  pb::CreateSubscriptionRequest foreign = WebhookRequest();
+  foreign.set_tenant_id(kTenantA);
+  pb::Subscription s;
+  EXPECT_EQ(Create("client-b", foreign, &s).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  pb::ListSubscriptionsRequest list;
+  pb::ListSubscriptionsResponse page;
+  ASSERT_TRUE(Stub()->ListSubscriptions(Ctx("client-b").get(), list, &page).ok());
+  for (const auto& item : page.subscriptions()) EXPECT_EQ(item.tenant_id(), kTenantB);
+  list.set_tenant_id(kTenantA);
+  EXPECT_EQ(Stub()->ListSubscriptions(Ctx("client-b").get(), list, &page).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  pb::DeleteSubscriptionRequest del;
+  del.set_subscription_id(a.subscription_id());
+  google::protobuf::Empty empty;
+  grpc::Status st = Stub()->DeleteSubscription(Ctx("client-b").get(), del, &empty);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  pb::DeleteSubscriptionRequest missing;
+  missing.set_subscription_id("0190a000-0000-7000-8000-0000000000ff");
+  grpc::Status missing_st = Stub()->DeleteSubscription(Ctx("client-b").get(), missing, &empty);
+  EXPECT_EQ(missing_st.error_code(), grpc::StatusCode::NOT_FOUND);
+  // The two answers differ only in the id they name.
+  EXPECT_EQ(st.error_message().substr(0, 14), missing_st.error_message().substr(0, 14));
+  EXPECT_TRUE(store_->GetSubscription(a.subscription_id())->has_value());
+}
+
+TEST_F(SubscriptionIntegrationTest, AdminNamesTheTenantAgentsAreRefused) {
+  pb::Subscription s;
+  grpc::Status st = Create("admin", WebhookRequest(), &s);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), StartsWith("tenant_id: "));
+  pb::CreateSubscriptionRequest r = WebhookRequest();
+  r.set_tenant_id(kTenantB);
+  ASSERT_TRUE(Create("admin", r, &s).ok());
+  EXPECT_EQ(s.tenant_id(), kTenantB);
+  EXPECT_EQ(Create("agent-1", WebhookRequest(), &s).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Create("", WebhookRequest(), &s).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  pb::ListSubscriptionsRequest list;
+  pb::ListSubscriptionsResponse page;
+  st = Stub()->ListSubscriptions(Ctx("admin").get(), list, &page);
+  EXPECT_THAT(st.error_message(), StartsWith("tenant_id: "));
+}
+
+TEST_F(SubscriptionIntegrationTest, RetriedCreateReturnsTheSameSubscription) {
+  pb::CreateSubscriptionRequest r = WebhookRequest();
+  r.set_request_id("create-hook-1");
+  pb::Subscription first, again, other;
+  ASSERT_TRUE(Create("client-a", r, &first).ok());
+  ASSERT_TRUE(Create("client-a", r, &again).ok());
+  EXPECT_EQ(first.subscription_id(), again.subscription_id());
+  // The same request_id from another tenant is that tenant's own.
+  ASSERT_TRUE(Create("client-b", r, &other).ok());
+  EXPECT_NE(other.subscription_id(), first.subscription_id());
+  r.mutable_webhook()->set_url("https://93.184.216.35/other");
+  grpc::Status st = Create("client-a", r, &other);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(st.error_message(), StartsWith("request_id: "));
+}
+
+TEST_F(SubscriptionIntegrationTest, ListPagesOldestFirstAndSkipsDeleted) {
+  constexpr char kTenantC[] = "0190a000-0000-7000-8000-00000000000c";
+  std::vector<std::string> created;
+  for (int i = 0; i < 7; ++i) {
+    pb::CreateSubscriptionRequest r = WebhookRequest();
+    r.set_tenant_id(kTenantC);
+    pb::Subscription s;
+    ASSERT_TRUE(Create("admin", r, &s).ok());
+    created.push_back(s.subscription_id());
+  }
+  pb::DeleteSubscriptionRequest del;
+  del.set_subscription_id(created[3]);
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(Stub()->DeleteSubscription(Ctx("admin").get(), del, &empty).ok());
+  EXPECT_EQ(Stub()->DeleteSubscription(Ctx("admin").get(), del, &empty).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  std::vector<std::string> listed;
+  pb::ListSubscriptionsRequest list;
+  list.set_tenant_id(kTenantC);
+  list.set_page_size(3);
+  do {
+    pb::ListSubscriptionsResponse page;
+    grpc::Status st = Stub()->ListSubscriptions(Ctx("admin").get(), list, &page);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const auto& s : page.subscriptions()) listed.push_back(s.subscription_id());
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  std::vector<std::string> expected = created;
+  expected.erase(expected.begin() + 3);
+  EXPECT_EQ(listed, expected);
+
+  list.set_page_token("forged");
+  pb::ListSubscriptionsResponse page;
+  grpc::Status st = Stub()->ListSubscriptions(Ctx("admin").get(), list, &page);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), StartsWith("page_token: "));
+  pb::DeleteSubscriptionRequest empty_id;
+  st = Stub()->DeleteSubscription(Ctx("admin").get(), empty_id, &empty);
+  EXPECT_THAT(st.error_message(), StartsWith("subscription_id: "));
+}
+
+}  // namespace
+}  // namespace sundesk::notification
