@@ -1,12 +1,14 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/status.h"
 
@@ -23,6 +25,36 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
   auto principal = Authenticate(*context, authenticator);
   reactor->Finish(
       ToGrpcStatus(principal.ok() ? std::forward<Fn>(fn)(*principal) : principal.status()));
+  return reactor;
+}
+
+// The same for handlers that block (PostgreSQL, Redis, other services): authentication
+// and `fn` run on `pool`, never on gRPC's few callback threads, so that slow database calls
+// do not stall every other RPC of the process (a null `pool` runs them inline, as Unary
+// does). `fn` may run after this returns, so it must own what it uses: capture `this`,
+// `request` and `response` by value, never `[&]`. A call whose client gave up (deadline,
+// cancel) while it waited for a thread is not run.
+//
+//   return rpc::BlockingUnary(workers_, context, auth_,
+//       [this, request, response](const Principal& caller) -> absl::Status { ... });
+template <typename Fn>
+grpc::ServerUnaryReactor* BlockingUnary(WorkerPool* pool, grpc::CallbackServerContext* context,
+                                        const Authenticator& authenticator, Fn fn) {
+  static_assert(std::is_invocable_r_v<absl::Status, Fn&, const Principal&>);
+  auto* reactor = context->DefaultReactor();
+  auto run = [reactor, context, &authenticator, fn = std::move(fn)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish({grpc::StatusCode::CANCELLED, "the client gave up before the call ran"});
+      return;
+    }
+    auto principal = Authenticate(*context, authenticator);
+    reactor->Finish(ToGrpcStatus(principal.ok() ? fn(*principal) : principal.status()));
+  };
+  if (pool == nullptr) {
+    run();
+  } else {
+    pool->Schedule(std::move(run));
+  }
   return reactor;
 }
 

@@ -9,6 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "libs/core/log.h"
+#include "libs/rpc/malformed_request.h"
 
 namespace sundesk::rpc {
 namespace {
@@ -65,6 +66,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   }
   self->metrics_.InitializeService("grpc.health.v1.Health");
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  // First, so that metrics and the client see INVALID_ARGUMENT for unparseable requests.
+  factories.push_back(MalformedRequestInterceptorFactory());
   factories.push_back(self->metrics_.InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(factories));
 

@@ -17,6 +17,7 @@ std::vector<ConfigOption> CommonOptions(const ServiceDefaults& d) {
       {"log-level", "info", "trace, debug, info, warn or error"},
       {"log-format", "text", "text, or json for one JSON object per line"},
       {"drain-timeout", "20s", "how long in-flight calls may finish after SIGTERM"},
+      {"rpc-workers", "32", "threads running RPC handlers that wait on databases"},
       {"tls-cert", "", "PEM certificate chain; TLS is on when set"},
       {"tls-key", "", "PEM private key of --tls-cert"},
       {"tls-client-ca", "", "PEM CA of client certificates; mTLS when set"},
@@ -29,7 +30,7 @@ std::vector<ConfigOption> PostgresOptions() {
   return {
       {"pg-dsn", "postgresql://sundesk@127.0.0.1:5432/sundesk",
        "PostgreSQL connection string (libpq URI or key=value)"},
-      {"pg-pool-size", "8", "PostgreSQL connections per process"},
+      {"pg-pool-size", "16", "PostgreSQL connections per process"},
   };
 }
 
@@ -106,6 +107,13 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::CreateOrExit(const std::string& 
   auto metrics = metrics::MetricsServer::Start(config.Get("metrics-addr"), service, rt->registry_);
   if (!metrics.ok()) ExitWith("cannot start the metrics server", metrics.status());
   rt->metrics_ = std::move(*metrics);
+  int64_t workers = IntOrExit(config, "rpc-workers");
+  if (workers < 1 || workers > 1024) {
+    std::fprintf(stderr, "--rpc-workers (SUNDESK_RPC_WORKERS) must be 1..1024, got %lld\n",
+                 static_cast<long long>(workers));
+    std::exit(2);
+  }
+  rt->rpc_workers_ = std::make_unique<WorkerPool>(static_cast<int>(workers), "rpc");
   rt->authenticator_.Add(config.Get("admin-key"), {.role = rpc::Role::kAdmin, .key_id = "admin"});
   rt->authenticator_.Add(config.Get("service-key"),
                          {.role = rpc::Role::kService, .key_id = "service"});

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/core/config.h"
+#include "libs/core/worker_pool.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/server.h"
@@ -23,7 +24,7 @@ struct ServiceDefaults {
 };
 
 // The options every service has: grpc-addr, metrics-addr, log-level, log-format,
-// drain-timeout, tls-cert, tls-key, tls-client-ca, admin-key, service-key.
+// drain-timeout, rpc-workers, tls-cert, tls-key, tls-client-ca, admin-key, service-key.
 std::vector<ConfigOption> CommonOptions(const ServiceDefaults& defaults);
 
 // Options of services that keep data in PostgreSQL / talk to Kafka / to Redis.
@@ -55,6 +56,8 @@ class ServiceRuntime {
   rpc::StaticKeyAuthenticator& authenticator() { return authenticator_; }
   const Config& config() const { return config_; }
   int metrics_port() const { return metrics_->port(); }
+  // Where handlers that block run (rpc::BlockingUnary): --rpc-workers threads.
+  WorkerPool& rpc_workers() { return *rpc_workers_; }
 
   // Registers how to stop something the service started (a consumer, a relay, a pool).
   // Run in reverse order of registration, after the gRPC server has drained.
@@ -73,6 +76,7 @@ class ServiceRuntime {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::unique_ptr<metrics::MetricsServer> metrics_;
   rpc::StaticKeyAuthenticator authenticator_;
+  std::unique_ptr<WorkerPool> rpc_workers_;
   std::vector<std::pair<std::string, std::function<void()>>> deferred_;
 };
 

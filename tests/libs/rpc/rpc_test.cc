@@ -1,12 +1,16 @@
 // libs/rpc against a real gRPC server on a loopback port chosen by the kernel.
 #include <atomic>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/core/worker_pool.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/client.h"
@@ -28,21 +32,31 @@ class EchoHandlers final : public EchoService::CallbackService {
   explicit EchoHandlers(const Authenticator& auth) : auth_(auth) {}
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const EchoRequest* req,
                                  EchoResponse* resp) override {
-    return Unary(ctx, auth_, [&](const Principal& p) {
+    if (workers != nullptr) {
+      return BlockingUnary(workers, ctx, auth_,
+                           [this, req, resp](const Principal& p) { return Handle(p, req, resp); });
+    }
+    return Unary(ctx, auth_, [&](const Principal& p) { return Handle(p, req, resp); });
+  }
+  absl::Notification in_flight;
+  WorkerPool* workers = nullptr;  // BlockingUnary on it when set
+
+ private:
+  absl::Status Handle(const Principal& p, const EchoRequest* req, EchoResponse* resp) {
+    {
       if (req->delay_ms() > 0) {
-        in_flight.Notify();
+        if (!notified_.exchange(true)) in_flight.Notify();
         std::this_thread::sleep_for(std::chrono::milliseconds(req->delay_ms()));
       }
       if (req->message().empty()) return absl::InvalidArgumentError("message: must not be empty");
       resp->set_message(req->message());
       resp->set_role(std::string(RoleName(p.role)));
       return absl::OkStatus();
-    });
+    }
   }
-  absl::Notification in_flight;
 
- private:
   const Authenticator& auth_;
+  std::atomic<bool> notified_{false};
 };
 
 class RpcTest : public ::testing::Test {
@@ -272,6 +286,109 @@ TEST(ChainAuthenticator, UnknownEverywhereIsUnauthenticatedOutageIsUnavailable) 
   EXPECT_EQ(after.calls, 0);
   EXPECT_EQ(ChainAuthenticator({}).Resolve("x").status().code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+// Raw bytes to Echo through a generic stub, for requests the generated stub cannot make.
+grpc::Status CallWithRawRequest(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& method, const std::string& bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx.AddMetadata("authorization", "Bearer admin-secret");
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status st) {
+    status = std::move(st);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+// Field 1 (message) of EchoRequest as a length-delimited string holding `bytes`.
+std::string StringField(int number, const std::string& bytes) {
+  return std::string(1, static_cast<char>((number << 3) | 2)) +
+         std::string(1, static_cast<char>(bytes.size())) + bytes;
+}
+
+TEST_F(RpcTest, InvalidUtf8InAStringFieldIsInvalidArgumentNamingTheField) {
+  StartServer();
+  const std::string bad = "caf\xC3\x28";  // 0xC3 0x28: not UTF-8
+  grpc::Status st =
+      CallWithRawRequest(channel_, "/sundesk.rpctest.v1.EchoService/Echo", StringField(1, bad));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_EQ(st.error_message(), "message: not valid UTF-8");
+
+  // Inside a nested message: the path from the request down.
+  st = CallWithRawRequest(channel_, "/sundesk.rpctest.v1.EchoService/Echo",
+                          StringField(3, StringField(1, bad)));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_EQ(st.error_message(), "sender.email: not valid UTF-8");
+
+  // A map's key.
+  st = CallWithRawRequest(channel_, "/sundesk.rpctest.v1.EchoService/Echo",
+                          StringField(4, StringField(1, bad) + StringField(2, "v")));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_EQ(st.error_message(), "labels: not valid UTF-8");
+
+  // The server goes on serving well-formed requests.
+  EchoResponse resp;
+  EXPECT_TRUE(Echo("admin-secret", "still here", &resp).ok());
+}
+
+TEST_F(RpcTest, BytesThatAreNoMessageAreInvalidArgumentAndUnknownMethodsStayUnimplemented) {
+  StartServer();
+  // Field 1 claims 100 bytes and the buffer ends after 3.
+  grpc::Status st = CallWithRawRequest(channel_, "/sundesk.rpctest.v1.EchoService/Echo",
+                                       std::string("\x0a\x64") + "abc");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_EQ(st.error_message(), "request: not a valid sundesk.rpctest.v1.EchoRequest message");
+
+  st = CallWithRawRequest(channel_, "/sundesk.rpctest.v1.EchoService/NoSuchMethod", "");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << st.error_message();
+}
+
+TEST_F(RpcTest, BlockingUnaryRunsHandlersOnTheWorkerPoolConcurrently) {
+  WorkerPool workers(8, "test");
+  handlers_.workers = &workers;
+  StartServer();
+  // Eight calls that each block 300 ms finish together when they run side by side; the
+  // check is that all succeed with their own answers, not how long they took.
+  std::vector<std::thread> callers;
+  std::vector<grpc::Status> statuses(8);
+  std::vector<EchoResponse> responses(8);
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&, i] {
+      statuses[i] = Echo("client-secret", absl::StrCat("call ", i), &responses[i], 300);
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+    EXPECT_EQ(responses[i].message(), absl::StrCat("call ", i));
+    EXPECT_EQ(responses[i].role(), "CLIENT");
+  }
+  EchoResponse resp;
+  EXPECT_EQ(Echo("", "hi", &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << "authentication also runs on the pool";
+  server_.reset();  // drained before the pool goes
+}
+
+TEST(WorkerPoolTest, RunsEveryTaskAndTheDestructorDrainsTheQueue) {
+  std::atomic<int> ran{0};
+  {
+    WorkerPool pool(3, "test");
+    EXPECT_EQ(pool.threads(), 3);
+    for (int i = 0; i < 200; ++i) {
+      pool.Schedule([&ran] {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+        ran.fetch_add(1);
+      });
+    }
+  }
+  EXPECT_EQ(ran.load(), 200);
 }
 
 }  // namespace
