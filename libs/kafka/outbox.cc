@@ -61,14 +61,12 @@ absl::Status InsertOutboxEvent(pg::Connection& tx, absl::string_view schema,
 pg::Statement OutboxEventStatement(absl::string_view schema, absl::string_view topic,
                                    const events::v1::Event& event) {
   EventRecord record = ToRecord(topic, event);
-  // One statement: the row, then the relay's wake-up (delivered at commit).
-  return {.sql = absl::StrCat("WITH row AS (INSERT INTO ", schema,
-                              ".outbox (topic, key, payload, headers, event_id, event_type) "
-                              "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id) "
-                              "SELECT pg_notify($7, '') FROM row"),
-          .params = {record.topic, record.key, pg::Param::Bytea(record.value),
-                     pg::Param::Bytea(EncodeHeaders(record.headers)), event.event_id(),
-                     event.type(), OutboxChannel(schema)}};
+  return {
+      .sql = absl::StrCat("INSERT INTO ", schema,
+                          ".outbox (topic, key, payload, headers, event_id, event_type) "
+                          "VALUES ($1, $2, $3, $4, $5, $6)"),
+      .params = {record.topic, record.key, pg::Param::Bytea(record.value),
+                 pg::Param::Bytea(EncodeHeaders(record.headers)), event.event_id(), event.type()}};
 }
 
 std::string OutboxChannel(absl::string_view schema) {

@@ -53,9 +53,11 @@ absl::Status InsertOutboxRecord(pg::Connection& tx, absl::string_view schema,
 absl::Status InsertOutboxEvent(pg::Connection& tx, absl::string_view schema,
                                absl::string_view topic, const events::v1::Event& event);
 
-// The same as one statement, for pg::Connection::ExecuteAtomically next to the change it
-// announces (the statements of one call commit together or not at all). `schema` must be
-// a plain identifier ([a-z_][a-z0-9_]*).
+// The outbox row as one statement, for pg::Connection::ExecuteAtomically next to the change
+// it announces (the statements of one call commit together or not at all). Unlike
+// InsertOutboxEvent it does not NOTIFY: a NOTIFY serializes commits (see OutboxNotifier),
+// so after the commit call OutboxNotifier::Notify(), or rely on the relay's polling.
+// `schema` must be a plain identifier ([a-z_][a-z0-9_]*).
 pg::Statement OutboxEventStatement(absl::string_view schema, absl::string_view topic,
                                    const events::v1::Event& event);
 
