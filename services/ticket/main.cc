@@ -5,7 +5,9 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
+#include "libs/core/periodic.h"
 #include "libs/kafka/outbox.h"
+#include "libs/kafka/outbox_notifier.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/ticket/api/tenant_service_handlers.h"
@@ -67,15 +69,32 @@ int main(int argc, char** argv) {
   // The configured admin/service keys first, then the keys TenantService issued.
   rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
 
-  ticket::PgTicketStore ticket_store(*postgres.pool);
+  kafka::OutboxNotifier outbox_notifier(*postgres.pool, "ticket");
+  ticket::PgTicketStore ticket_store(*postgres.pool, &outbox_notifier);
   ticket::TicketMetrics ticket_metrics(service->registry());
   ticket::TicketService tickets(
       ticket_store, clock, ids, page_tokens,
       {.idempotency_window = runtime::DurationOrExit(config, "idempotency-window")},
       &ticket_metrics);
 
-  ticket::TenantServiceHandlers tenant_handlers(tenant_registry, authenticator);
-  ticket::TicketServiceHandlers ticket_handlers(authenticator, tickets);
+  // Expired idempotency records are dead weight: purge them every few minutes, in batches.
+  // Every replica may run it; deleting a row twice deletes nothing.
+  Periodic purge("idem-purge", absl::Minutes(5), [&] {
+    for (int round = 0; round < 100; ++round) {
+      absl::StatusOr<int64_t> deleted =
+          ticket_store.PurgeExpiredIdempotencyRecords(clock.Now(), 5000);
+      if (!deleted.ok()) {
+        log::Warn("idempotency purge failed", {{"error", deleted.status().ToString()}});
+        return;
+      }
+      if (*deleted > 0) log::Info("purged expired idempotency records", {{"rows", *deleted}});
+      if (*deleted < 5000) return;
+    }
+  });
+
+  ticket::TenantServiceHandlers tenant_handlers(tenant_registry, authenticator,
+                                                &service->rpc_workers());
+  ticket::TicketServiceHandlers ticket_handlers(authenticator, tickets, &service->rpc_workers());
   return service->Serve({{ticket::v1::TenantService::service_full_name(), &tenant_handlers},
                          {ticket::v1::TicketService::service_full_name(), &ticket_handlers}},
                         {postgres.readiness, kafka.readiness});

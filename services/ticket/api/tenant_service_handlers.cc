@@ -68,91 +68,97 @@ void ToProto(const ApiKey& k, v1::ApiKey* p) {
 grpc::ServerUnaryReactor* TenantServiceHandlers::CreateTenant(
     grpc::CallbackServerContext* context, const v1::CreateTenantRequest* request,
     v1::Tenant* response) {
-  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
-    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
-    SUNDESK_ASSIGN_OR_RETURN(
-        Tenant t, registry_.CreateTenant(request->request_id(), ToDomain(request->tenant())));
-    ToProto(t, response);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
+        SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+        SUNDESK_ASSIGN_OR_RETURN(
+            Tenant t, registry_.CreateTenant(request->request_id(), ToDomain(request->tenant())));
+        ToProto(t, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TenantServiceHandlers::GetTenant(grpc::CallbackServerContext* context,
                                                            const v1::GetTenantRequest* request,
                                                            v1::Tenant* response) {
-  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
-    SUNDESK_RETURN_IF_ERROR(
-        rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
-    // A CLIENT sees its own tenant only; another one answers exactly like a missing one.
-    if (caller.role == Role::kClient && !request->tenant_id().empty() &&
-        request->tenant_id() != caller.tenant_id) {
-      return absl::NotFoundError(absl::StrCat("tenant '", request->tenant_id(), "' not found"));
-    }
-    SUNDESK_ASSIGN_OR_RETURN(Tenant t, registry_.GetTenant(request->tenant_id()));
-    ToProto(t, response);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
+        SUNDESK_RETURN_IF_ERROR(
+            rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
+        // A CLIENT sees its own tenant only; another one answers exactly like a missing one.
+        if (caller.role == Role::kClient && !request->tenant_id().empty() &&
+            request->tenant_id() != caller.tenant_id) {
+          return absl::NotFoundError(absl::StrCat("tenant '", request->tenant_id(), "' not found"));
+        }
+        SUNDESK_ASSIGN_OR_RETURN(Tenant t, registry_.GetTenant(request->tenant_id()));
+        ToProto(t, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TenantServiceHandlers::ListTenants(grpc::CallbackServerContext* context,
                                                              const v1::ListTenantsRequest* request,
                                                              v1::ListTenantsResponse* response) {
-  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
-    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin, Role::kService}));
-    SUNDESK_ASSIGN_OR_RETURN(TenantPage page,
-                             registry_.ListTenants(rpc::RoleName(caller.role), request->page_size(),
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
+        SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin, Role::kService}));
+        SUNDESK_ASSIGN_OR_RETURN(
+            TenantPage page, registry_.ListTenants(rpc::RoleName(caller.role), request->page_size(),
                                                    request->page_token()));
-    for (const Tenant& t : page.tenants) ToProto(t, response->add_tenants());
-    response->set_next_page_token(page.next_page_token);
-    return absl::OkStatus();
-  });
+        for (const Tenant& t : page.tenants) ToProto(t, response->add_tenants());
+        response->set_next_page_token(page.next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TenantServiceHandlers::UpdateTenant(
     grpc::CallbackServerContext* context, const v1::UpdateTenantRequest* request,
     v1::Tenant* response) {
-  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
-    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
-    std::vector<std::string> mask(request->update_mask().paths().begin(),
-                                  request->update_mask().paths().end());
-    SUNDESK_ASSIGN_OR_RETURN(
-        Tenant t, registry_.UpdateTenant(ToDomain(request->tenant()), mask, request->etag()));
-    ToProto(t, response);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
+        SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+        std::vector<std::string> mask(request->update_mask().paths().begin(),
+                                      request->update_mask().paths().end());
+        SUNDESK_ASSIGN_OR_RETURN(
+            Tenant t, registry_.UpdateTenant(ToDomain(request->tenant()), mask, request->etag()));
+        ToProto(t, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TenantServiceHandlers::CreateApiKey(
     grpc::CallbackServerContext* context, const v1::CreateApiKeyRequest* request,
     v1::CreateApiKeyResponse* response) {
-  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
-    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
-    const v1::ApiKey& in = request->api_key();
-    ApiKey spec{.role = static_cast<KeyRole>(in.role()),
-                .tenant_id = in.tenant_id(),
-                .agent_id = in.agent_id(),
-                .display_name = in.display_name()};
-    if (in.has_expire_time()) {
-      SUNDESK_ASSIGN_OR_RETURN(spec.expire_time,
-                               FromTimestamp("api_key.expire_time", in.expire_time()));
-    }
-    SUNDESK_ASSIGN_OR_RETURN(IssuedApiKey issued,
-                             registry_.CreateApiKey(request->request_id(), spec));
-    ToProto(issued.key, response->mutable_api_key());
-    response->set_secret(issued.secret);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
+        SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+        const v1::ApiKey& in = request->api_key();
+        ApiKey spec{.role = static_cast<KeyRole>(in.role()),
+                    .tenant_id = in.tenant_id(),
+                    .agent_id = in.agent_id(),
+                    .display_name = in.display_name()};
+        if (in.has_expire_time()) {
+          SUNDESK_ASSIGN_OR_RETURN(spec.expire_time,
+                                   FromTimestamp("api_key.expire_time", in.expire_time()));
+        }
+        SUNDESK_ASSIGN_OR_RETURN(IssuedApiKey issued,
+                                 registry_.CreateApiKey(request->request_id(), spec));
+        ToProto(issued.key, response->mutable_api_key());
+        response->set_secret(issued.secret);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TenantServiceHandlers::RevokeApiKey(
     grpc::CallbackServerContext* context, const v1::RevokeApiKeyRequest* request,
     v1::ApiKey* response) {
-  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
-    SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
-    SUNDESK_ASSIGN_OR_RETURN(ApiKey key, registry_.RevokeApiKey(request->key_id()));
-    ToProto(key, response);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
+        SUNDESK_RETURN_IF_ERROR(rpc::RequireRole(caller, {Role::kAdmin}));
+        SUNDESK_ASSIGN_OR_RETURN(ApiKey key, registry_.RevokeApiKey(request->key_id()));
+        ToProto(key, response);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<rpc::Principal> KeyAuthenticator::Resolve(absl::string_view api_key) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
 #include "services/ticket/domain/api_key.h"
 #include "services/ticket/domain/tenant_registry.h"
@@ -12,8 +13,10 @@ namespace sundesk::ticket {
 // GetTenant (also SERVICE, and CLIENT for its own tenant) and ListTenants (also SERVICE).
 class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService::CallbackService {
  public:
-  TenantServiceHandlers(TenantRegistry& registry, const rpc::Authenticator& authenticator)
-      : registry_(registry), auth_(authenticator) {}
+  // Handlers run on `workers` (null: on gRPC's threads).
+  TenantServiceHandlers(TenantRegistry& registry, const rpc::Authenticator& authenticator,
+                        WorkerPool* workers = nullptr)
+      : registry_(registry), auth_(authenticator), workers_(workers) {}
 
   grpc::ServerUnaryReactor* CreateTenant(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::CreateTenantRequest* request,
@@ -39,6 +42,7 @@ class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService:
  private:
   TenantRegistry& registry_;
   const rpc::Authenticator& auth_;
+  WorkerPool* workers_;
 };
 
 // The API keys issued by TenantService, as an rpc::Authenticator: a presented

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -30,8 +31,10 @@ class TicketMetrics final : public TicketObserver {
 // more.
 class TicketServiceHandlers final : public ::sundesk::ticket::v1::TicketService::CallbackService {
  public:
-  TicketServiceHandlers(const rpc::Authenticator& authenticator, TicketService& tickets)
-      : auth_(authenticator), tickets_(tickets) {}
+  // Handlers run on `workers` (null: on gRPC's threads).
+  TicketServiceHandlers(const rpc::Authenticator& authenticator, TicketService& tickets,
+                        WorkerPool* workers = nullptr)
+      : auth_(authenticator), tickets_(tickets), workers_(workers) {}
 
   grpc::ServerUnaryReactor* CreateTicket(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::CreateTicketRequest* request,
@@ -72,6 +75,7 @@ class TicketServiceHandlers final : public ::sundesk::ticket::v1::TicketService:
  private:
   const rpc::Authenticator& auth_;
   TicketService& tickets_;
+  WorkerPool* workers_;
 };
 
 }  // namespace sundesk::ticket

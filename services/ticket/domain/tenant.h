@@ -70,9 +70,9 @@ struct CreatedTenant {
   bool created = false;
 };
 
+// Where a page of ListTenants ends: names are unique, so the name alone orders tenants.
 struct TenantPosition {
-  absl::Time create_time;
-  std::string tenant_id;
+  std::string name;
 };
 
 // Persistence of tenants and keys. Errors: NOT_FOUND, ALREADY_EXISTS and ABORTED with a

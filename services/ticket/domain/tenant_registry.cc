@@ -43,23 +43,20 @@ absl::Status TenantNotFound(absl::string_view tenant_id) {
       absl::StrCat("tenant '", absl::CHexEscape(tenant_id.substr(0, 64)), "' not found"));
 }
 
-// Position "<create_time unix micros>|<tenant_id>".
-std::string EncodePosition(const Tenant& t) {
-  return absl::StrCat(absl::ToUnixMicros(t.create_time), "|", t.tenant_id);
-}
+// Position: the last tenant's name (unique, so it orders tenants on its own).
+std::string EncodePosition(const Tenant& t) { return t.name; }
 
 std::optional<TenantPosition> DecodePosition(absl::string_view position) {
-  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(position, '|');
-  int64_t micros = 0;
-  if (!absl::SimpleAtoi(parts.first, &micros) || !IsUuid(parts.second)) return std::nullopt;
-  return TenantPosition{absl::FromUnixMicros(micros), std::string(parts.second)};
+  if (position.empty()) return std::nullopt;
+  return TenantPosition{std::string(position)};
 }
 
-constexpr absl::string_view kListTenantsQuery = "ListTenants;order=create_time,tenant_id";
+constexpr absl::string_view kListTenantsQuery = "ListTenants;order=name";
 
 }  // namespace
 
-std::string TenantEtag(const Tenant& tenant) { return absl::StrCat("v", tenant.version); }
+// The same form as a ticket's: a quoted entity tag, "v<version>".
+std::string TenantEtag(const Tenant& tenant) { return absl::StrCat("\"v", tenant.version, "\""); }
 
 absl::Status ValidateTenant(const Tenant& t) {
   SUNDESK_RETURN_IF_ERROR(CheckText("tenant.name", t.name, 1, kMaxTenantNameChars));

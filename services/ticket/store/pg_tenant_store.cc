@@ -132,13 +132,13 @@ absl::StatusOr<std::vector<Tenant>> PgTenantStore::ListTenants(
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
   absl::StatusOr<pg::Result> r =
       after.has_value()
+          // The unique index tenants_name serves both.
           ? conn->Execute(absl::StrCat("SELECT ", kTenantColumns,
-                                       " FROM ticket.tenants WHERE (create_time, tenant_id) > "
-                                       "($1, $2::uuid) ORDER BY create_time, tenant_id LIMIT $3"),
-                          {after->create_time, after->tenant_id, limit})
+                                       " FROM ticket.tenants WHERE name > $1 ORDER BY name "
+                                       "LIMIT $2"),
+                          {after->name, limit})
           : conn->Execute(absl::StrCat("SELECT ", kTenantColumns,
-                                       " FROM ticket.tenants ORDER BY create_time, tenant_id "
-                                       "LIMIT $1"),
+                                       " FROM ticket.tenants ORDER BY name LIMIT $1"),
                           {limit});
   if (!r.ok()) return r.status();
   std::vector<Tenant> tenants;

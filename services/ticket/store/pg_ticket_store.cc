@@ -280,7 +280,10 @@ absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
     for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
     SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
     absl::Status status = conn->ExecuteAtomically(statements).status();
-    if (status.ok()) return StoredTicket{.ticket = created.ticket};
+    if (status.ok()) {
+      Committed();
+      return StoredTicket{.ticket = created.ticket};
+    }
     if (!idempotency || !absl::IsAlreadyExists(status) ||
         pg::ConstraintName(status) != "idempotency_records_pkey") {
       return status;
@@ -308,7 +311,10 @@ absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
       }
       return CommitWrite(tx, created, /*insert=*/true);
     });
-    if (status.ok()) return replay ? *std::move(replay) : StoredTicket{.ticket = created.ticket};
+    if (status.ok()) {
+      Committed();
+      return replay ? *std::move(replay) : StoredTicket{.ticket = created.ticket};
+    }
     if (idempotency && absl::IsAlreadyExists(status) &&
         pg::ConstraintName(status) == "idempotency_records_pkey") {
       continue;
@@ -337,6 +343,7 @@ absl::StatusOr<Ticket> PgTicketStore::ChangeTicket(const std::string& ticket_id,
     result = write->ticket;
     return absl::OkStatus();
   }));
+  Committed();
   return result;
 }
 
@@ -373,6 +380,7 @@ absl::StatusOr<StoredComment> PgTicketStore::AddComment(
     result = StoredComment{.comment = *write->comment};
     return absl::OkStatus();
   }));
+  Committed();
   return result;
 }
 
@@ -488,6 +496,17 @@ absl::StatusOr<std::vector<HistoryEntry>> PgTicketStore::ListHistory(const std::
     }
   }
   return out;
+}
+
+absl::StatusOr<int64_t> PgTicketStore::PurgeExpiredIdempotencyRecords(absl::Time now, int batch) {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  // In batches (idempotency_records_expire finds them), so no purge holds locks for long.
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn->Execute("DELETE FROM ticket.idempotency_records WHERE ctid IN (SELECT ctid FROM "
+                    "ticket.idempotency_records WHERE expire_time <= $1 LIMIT $2)",
+                    {now, batch}));
+  return r.affected_rows();
 }
 
 }  // namespace sundesk::ticket

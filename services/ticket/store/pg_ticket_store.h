@@ -1,13 +1,15 @@
 #pragma once
 // TicketStore on PostgreSQL (schema `ticket`, migration 0003): every TicketWrite — ticket
 // row, history row, comment, and its event in the outbox — commits in one transaction, with
-// the ticket row locked first so that one ticket's outbox rows are in version order.
+// the ticket row locked first so that one ticket's outbox rows are in version order. The
+// writes of one change go in one round trip (pg::Connection::ExecuteAtomically).
 
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/kafka/outbox_notifier.h"
 #include "libs/pg/pool.h"
 #include "services/ticket/domain/ticket_store.h"
 
@@ -15,7 +17,10 @@ namespace sundesk::ticket {
 
 class PgTicketStore final : public TicketStore {
  public:
-  explicit PgTicketStore(pg::Pool& pool) : pool_(pool) {}
+  // `notifier` (optional) wakes the outbox relay after each commit; without it the relay
+  // finds new events by polling.
+  explicit PgTicketStore(pg::Pool& pool, kafka::OutboxNotifier* notifier = nullptr)
+      : pool_(pool), notifier_(notifier) {}
 
   // How long a tenant's default language is remembered (tenants change rarely; a change
   // applies to tickets created after this long).
@@ -37,13 +42,22 @@ class PgTicketStore final : public TicketStore {
                                                         bool include_internal,
                                                         int64_t after_version, int limit) override;
 
+  // Deletes up to `batch` idempotency records that expired at or before `now`; returns how
+  // many it deleted (call again while it returns `batch`).
+  absl::StatusOr<int64_t> PurgeExpiredIdempotencyRecords(absl::Time now, int batch);
+
  private:
   struct CachedLanguage {
     std::string language;
     absl::Time fetched;
   };
 
+  void Committed() {
+    if (notifier_ != nullptr) notifier_->Notify();
+  }
+
   pg::Pool& pool_;
+  kafka::OutboxNotifier* notifier_;
   absl::Mutex cache_mu_;
   absl::flat_hash_map<std::string, CachedLanguage> default_languages_ ABSL_GUARDED_BY(cache_mu_);
 };

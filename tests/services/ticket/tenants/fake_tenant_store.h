@@ -46,14 +46,10 @@ class FakeTenantStore final : public TenantStore {
     absl::MutexLock lock(&mu_);
     std::vector<Tenant> all;
     for (const auto& [id, t] : tenants_) {
-      if (!after ||
-          std::tie(t.create_time, t.tenant_id) > std::tie(after->create_time, after->tenant_id)) {
-        all.push_back(t);
-      }
+      if (!after || t.name > after->name) all.push_back(t);
     }
-    std::sort(all.begin(), all.end(), [](const Tenant& a, const Tenant& b) {
-      return std::tie(a.create_time, a.tenant_id) < std::tie(b.create_time, b.tenant_id);
-    });
+    std::sort(all.begin(), all.end(),
+              [](const Tenant& a, const Tenant& b) { return a.name < b.name; });
     if (static_cast<int>(all.size()) > limit) all.resize(limit);
     return all;
   }

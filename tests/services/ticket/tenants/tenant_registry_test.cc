@@ -1,5 +1,7 @@
 #include "services/ticket/domain/tenant_registry.h"
 
+#include <algorithm>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
@@ -43,7 +45,7 @@ TEST_F(RegistryTest, CreateDefaultsRoutingModeAndSetsOutputFields) {
   EXPECT_EQ(t->routing_mode, RoutingMode::kOffer);
   EXPECT_EQ(t->version, 1);
   EXPECT_EQ(t->create_time, clock_.Now());
-  EXPECT_EQ(TenantEtag(*t), "v1");
+  EXPECT_EQ(TenantEtag(*t), "\"v1\"");
 }
 
 TEST_F(RegistryTest, EveryFieldIsValidated) {
@@ -123,8 +125,8 @@ TEST_F(RegistryTest, UpdateHonoursMaskAndEtag) {
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(RegistryTest, ListPagesEveryTenantOnceAndRejectsForeignTokens) {
-  for (int i = 0; i < 7; ++i) {
+TEST_F(RegistryTest, ListPagesEveryTenantOnceByNameAndRejectsForeignTokens) {
+  for (int i = 6; i >= 0; --i) {  // created in reverse: the order is by name, not age
     Tenant t = Acme();
     t.name = absl::StrCat("Tenant ", i);
     ASSERT_TRUE(registry_.CreateTenant("", t).ok());
@@ -142,6 +144,7 @@ TEST_F(RegistryTest, ListPagesEveryTenantOnceAndRejectsForeignTokens) {
   } while (!token.empty());
   EXPECT_EQ(pages, 3);
   EXPECT_EQ(names.size(), 7u);
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   EXPECT_EQ(names.front(), "Tenant 0");
   EXPECT_EQ(names.back(), "Tenant 6");
 

@@ -4,6 +4,7 @@
 // generated stubs.
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <thread>
@@ -361,10 +362,11 @@ TEST_F(TenantServiceTest, ConcurrentDuplicatesCreateOneTenant) {
   EXPECT_EQ(count->Text(0, 0), "1");
 }
 
-TEST_F(TenantServiceTest, ListPagesEveryTenantExactlyOnce) {
+TEST_F(TenantServiceTest, ListPagesEveryTenantExactlyOnceOrderedByName) {
   std::set<std::string> created;
   for (int i = 0; i < 5; ++i) created.insert(MustCreate(Sample("list")).tenant_id());
   std::set<std::string> seen;
+  std::vector<std::string> names;
   std::string token;
   int pages = 0;
   do {
@@ -375,11 +377,16 @@ TEST_F(TenantServiceTest, ListPagesEveryTenantExactlyOnce) {
     grpc::Status st = (pages % 2 == 0 ? a_ : b_)->stub->ListTenants(Ctx().get(), req, &resp);
     ASSERT_TRUE(st.ok()) << st.error_message();
     ASSERT_LE(resp.tenants_size(), 2);
-    for (const auto& t : resp.tenants()) EXPECT_TRUE(seen.insert(t.tenant_id()).second);
+    for (const auto& t : resp.tenants()) {
+      EXPECT_TRUE(seen.insert(t.tenant_id()).second);
+      names.push_back(t.name());
+    }
     token = resp.next_page_token();
     ++pages;
   } while (!token.empty() && pages < 1000);
   for (const auto& id : created) EXPECT_TRUE(seen.contains(id)) << id;
+  // Test clusters are initdb --locale=C: byte order.
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
 
   v1::ListTenantsRequest first;
   first.set_page_size(1);

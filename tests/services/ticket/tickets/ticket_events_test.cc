@@ -91,9 +91,10 @@ class TicketEventsTest : public ::testing::Test {
     auth_.Add("client", {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "kc"});
     auth_.Add("routing", {.role = rpc::Role::kService, .key_id = "routing"});
     auth_.Add("agent-1", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "ka"});
-    store_ = std::make_unique<PgTicketStore>(*pool_);
+    notifier_ = std::make_unique<kafka::OutboxNotifier>(*pool_, "ticket");
+    store_ = std::make_unique<PgTicketStore>(*pool_, notifier_.get());
     tickets_ = std::make_unique<TicketService>(*store_, clock_, ids_, page_tokens_);
-    handlers_ = std::make_unique<TicketServiceHandlers>(auth_, *tickets_);
+    handlers_ = std::make_unique<TicketServiceHandlers>(auth_, *tickets_, &workers_);
     rpc::ServerOptions options;
     options.services = {{pb::TicketService::service_full_name(), handlers_.get()}};
     auto server = rpc::Server::Start(std::move(options), registry_);
@@ -163,10 +164,12 @@ class TicketEventsTest : public ::testing::Test {
   rpc::StaticKeyAuthenticator auth_;
   SystemClock clock_;
   UuidV7Generator ids_{clock_};
+  std::unique_ptr<kafka::OutboxNotifier> notifier_;
   std::unique_ptr<PgTicketStore> store_;
   PageTokenSigner page_tokens_{"events-test-page-token-key"};
   std::unique_ptr<TicketService> tickets_;
   std::unique_ptr<TicketServiceHandlers> handlers_;
+  WorkerPool workers_{4, "test"};
   std::unique_ptr<rpc::Server> server_;
   std::unique_ptr<pb::TicketService::Stub> stub_;
 };

@@ -81,7 +81,8 @@ class TicketServiceIntegrationTest : public ::testing::Test {
     store_ = new PgTicketStore(*pool_);
     ids_ = new UuidV7Generator(clock_);
     tickets_ = new TicketService(*store_, clock_, *ids_, page_tokens_, {}, metrics_);
-    handlers_ = new TicketServiceHandlers(*auth_, *tickets_);
+    workers_ = new WorkerPool(8, "test");
+    handlers_ = new TicketServiceHandlers(*auth_, *tickets_, workers_);
     rpc::ServerOptions options;
     options.services = {{pb::TicketService::service_full_name(), handlers_}};
     auto grpc_server = rpc::Server::Start(std::move(options), *registry_);
@@ -94,6 +95,7 @@ class TicketServiceIntegrationTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete server_;
+    delete workers_;
     delete handlers_;
     delete tickets_;
     delete ids_;
@@ -156,6 +158,7 @@ class TicketServiceIntegrationTest : public ::testing::Test {
   static inline UuidV7Generator* ids_ = nullptr;
   static inline const PageTokenSigner page_tokens_{"integration-test-page-token-key"};
   static inline TicketService* tickets_ = nullptr;
+  static inline WorkerPool* workers_ = nullptr;
   static inline TicketServiceHandlers* handlers_ = nullptr;
   static inline rpc::Server* server_ = nullptr;
   static inline std::shared_ptr<grpc::Channel>* channel_ = nullptr;
@@ -194,6 +197,39 @@ TEST_F(TicketServiceIntegrationTest, FiftyConcurrentDuplicatesMakeOneTicketAndOn
   request.set_subject("Fifty duplicates");
   pb::Ticket other = MustCreate("client-b", request);
   EXPECT_NE(other.ticket_id(), ids[0]);
+}
+
+TEST_F(TicketServiceIntegrationTest, ExpiredIdempotencyRecordsArePurgedAndLiveOnesKept) {
+  pb::CreateTicketRequest request = ValidCreate();
+  request.set_request_id("purge-live");
+  pb::Ticket live = MustCreate("client-a", request);
+  request.set_request_id("purge-expired");
+  pb::Ticket expired = MustCreate("client-a", request);
+  // Age one record past its window, as 24 hours would.
+  ASSERT_EQ(Count("WITH u AS (UPDATE ticket.idempotency_records SET expire_time = now() - "
+                  "interval '1 second' WHERE request_id = $1 RETURNING 1) SELECT count(*) FROM u",
+                  {"purge-expired"}),
+            1);
+
+  int64_t purged = 0;
+  for (;;) {  // other tests' records may expire too: purge until a batch comes back short
+    auto deleted = store_->PurgeExpiredIdempotencyRecords(absl::Now(), 2);
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    purged += *deleted;
+    if (*deleted < 2) break;
+  }
+  EXPECT_GE(purged, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM ticket.idempotency_records WHERE request_id = $1",
+                  {"purge-expired"}),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM ticket.idempotency_records WHERE request_id = $1",
+                  {"purge-live"}),
+            1);
+  // The live key still replays; the purged one makes a new ticket.
+  request.set_request_id("purge-live");
+  EXPECT_EQ(MustCreate("client-a", request).ticket_id(), live.ticket_id());
+  request.set_request_id("purge-expired");
+  EXPECT_NE(MustCreate("client-a", request).ticket_id(), expired.ticket_id());
 }
 
 TEST_F(TicketServiceIntegrationTest, StaleEtagIsAborted) {
