@@ -232,6 +232,22 @@ TEST_F(TicketServiceIntegrationTest, ExpiredIdempotencyRecordsArePurgedAndLiveOn
   EXPECT_NE(MustCreate("client-a", request).ticket_id(), expired.ticket_id());
 }
 
+TEST_F(TicketServiceIntegrationTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
+  // gRPC's parser refuses these before any handler runs; libs/rpc names the field.
+  pb::CreateTicketRequest request = ValidCreate();
+  request.set_subject("Drucker \xC3\x28 kaputt");
+  pb::Ticket t;
+  grpc::Status s = Stub()->CreateTicket(Ctx("client-a").get(), request, &t);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(s.error_message(), "subject: not valid UTF-8");
+
+  request = ValidCreate();
+  request.mutable_requester()->set_name("Ana \xFF");
+  s = Stub()->CreateTicket(Ctx("client-a").get(), request, &t);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(s.error_message(), "requester.name: not valid UTF-8");
+}
+
 TEST_F(TicketServiceIntegrationTest, StaleEtagIsAborted) {
   pb::Ticket t = MustCreate();
   EXPECT_EQ(t.version(), 1);
