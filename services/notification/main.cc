@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
                      "a consumer that stops answering leaves the group after this (its "
                      "partitions move to another replica)"});
   options.push_back({"stream-buffer", "64", "events read ahead per StreamEvents call"});
+  options.push_back({"stream-retention", "168h", "how long StreamEvents can resume from"});
   options.push_back({"stream-slow-reader-timeout", "10s",
                      "a stream whose reader takes nothing for this long is ended"});
   options.push_back({"smtp-url", "", "SMTP relay, smtp://host:port; empty: no email delivery"});
@@ -158,8 +159,14 @@ int main(int argc, char** argv) {
     consume_thread.join();
   });
 
-  notification::NotificationServiceHandlers notification_handlers(service->authenticator(),
-                                                                  subscriptions, deliveries);
+  notification::PgEventFeed feed(*postgres.pool);
+  notification::EventStreams streams(
+      feed, service->registry(),
+      {.max_buffered = static_cast<int>(runtime::IntOrExit(config, "stream-buffer")),
+       .slow_reader_timeout = runtime::DurationOrExit(config, "stream-slow-reader-timeout"),
+       .retention = runtime::DurationOrExit(config, "stream-retention")});
+  notification::NotificationServiceHandlers notification_handlers(
+      service->authenticator(), subscriptions, deliveries, &feed, &streams);
   return service->Serve(
       {{notification::v1::NotificationService::service_full_name(), &notification_handlers}},
       {postgres.readiness, kafka.readiness});

@@ -244,6 +244,7 @@ void EventStreams::Fill(const std::shared_ptr<Stream>& s) {
 }
 
 void EventStreams::Loop() {
+  absl::Time next_prune = absl::Now();
   while (true) {
     std::set<std::shared_ptr<Stream>> open;
     {
@@ -252,6 +253,14 @@ void EventStreams::Loop() {
       open = streams_;
     }
     for (const auto& s : open) Fill(s);
+    if (absl::Now() >= next_prune) {
+      next_prune = absl::Now() + options_.prune_interval;
+      absl::StatusOr<int64_t> pruned = feed_.DeleteReceivedBefore(absl::Now() - options_.retention);
+      if (!pruned.ok()) {
+        log::Warn("notification: pruning the event feed failed",
+                  {{"error", pruned.status().ToString()}});
+      }
+    }
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     mu_.AwaitWithTimeout(absl::Condition(&stop), options_.poll_interval);

@@ -31,6 +31,10 @@ struct EventStreamOptions {
   // flight, and resumes with its cursor); if it takes nothing for this long again, the
   // call is cancelled.
   absl::Duration slow_reader_timeout = absl::Seconds(10);
+  // Feed entries older than this are deleted (checked every `prune_interval`); a cursor
+  // older than the retained feed answers FAILED_PRECONDITION.
+  absl::Duration retention = absl::Hours(24 * 7);
+  absl::Duration prune_interval = absl::Minutes(10);
 };
 
 // The live side of StreamEvents: one thread reads each open stream's tenant feed from

@@ -75,9 +75,10 @@ void Dispatcher::Start(DueDelivery due) {
 
 void Dispatcher::Record(const Completed& done) {
   const absl::Time now = clock_.Now();
-  AttemptDecision decision =
-      DecideAfterAttempt(done.result, done.due.delivery.attempts, options_.schedule, now,
-                         done.result.circuit_open ? now + absl::Seconds(1) : now, rng_);
+  AttemptDecision decision = DecideAfterAttempt(
+      done.result, done.due.delivery.attempts, options_.schedule, now,
+      done.result.circuit_open && done.result.retry_after ? now + *done.result.retry_after : now,
+      rng_);
   absl::Status st = store_.RecordAttempt(done.due, done.result, decision, now);
   if (!st.ok()) {
     // The lease runs out and the delivery is attempted again: at least once.

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -166,6 +167,9 @@ void WebhookSender::StartReady() {
         AttemptResult skipped;
         skipped.circuit_open = true;
         skipped.error = absl::StrCat("circuit open for ", endpoint);
+        // When the breaker lets a probe through: no point in coming back earlier.
+        skipped.retry_after =
+            std::max(absl::ZeroDuration(), breakers_.OpenUntil(endpoint) - clock_.Now());
         Complete(q.done, skipped);
         continue;
       }

@@ -22,7 +22,8 @@ struct AttemptResult {
   bool accepted = false;         // email: the relay took the message
   bool rejected = false;         // email: the relay refused it for good (SMTP 5xx)
   std::string error;             // "HTTP 503", "connect timeout", ...; empty when delivered
-  std::optional<absl::Duration> retry_after;  // from a Retry-After header
+  // From a Retry-After header; for `circuit_open`, how long until the breaker half-opens.
+  std::optional<absl::Duration> retry_after;
 };
 
 enum class Outcome { kDelivered, kRetry, kPermanent };

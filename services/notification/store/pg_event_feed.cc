@@ -50,4 +50,12 @@ absl::StatusOr<std::vector<FeedEntry>> PgEventFeed::Read(const std::string& tena
   return out;
 }
 
+absl::StatusOr<int64_t> PgEventFeed::DeleteReceivedBefore(absl::Time cutoff) {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn->Execute("DELETE FROM notification.event_feed WHERE received_at < $1", {cutoff}));
+  return r.affected_rows();
+}
+
 }  // namespace sundesk::notification

@@ -28,6 +28,9 @@ class PgEventFeed {
   // Entries after `after` of the given types (empty: all), oldest first, at most `limit`.
   absl::StatusOr<std::vector<FeedEntry>> Read(const std::string& tenant_id, int64_t after,
                                               const std::vector<std::string>& types, int limit);
+  // Deletes entries received before `cutoff` (retention); returns how many. A cursor that
+  // named one of them is then unknown (StreamEvents answers FAILED_PRECONDITION).
+  absl::StatusOr<int64_t> DeleteReceivedBefore(absl::Time cutoff);
 
  private:
   pg::Pool& pool_;

@@ -690,6 +690,20 @@ TEST_F(StreamEventsTest, ResumingFromTheCursorHasNoGapAndNoDuplicate) {
   second.ctx->TryCancel();
 }
 
+TEST_F(StreamEventsTest, ACursorOlderThanTheRetainedFeedIsRefused) {
+  events::v1::Event old = Fed(kTenantX, ids_->NewId());
+  // Retention passes over everything received so far.
+  auto pruned = feed_->DeleteReceivedBefore(absl::Now() + absl::Seconds(1));
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_GE(*pruned, 1);
+  Reader r = Open("client-x", old.event_id());
+  events::v1::Event e;
+  EXPECT_FALSE(r.stream->Read(&e));
+  grpc::Status st = r.stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(st.error_message(), ::testing::StartsWith("after_cursor: "));
+}
+
 TEST_F(StreamEventsTest, TypeFilterAndSlowReaderIsDisconnectedThenResumes) {
   const std::string ticket = ids_->NewId();
   events::v1::Event anchor = Fed(kTenantY, ticket);

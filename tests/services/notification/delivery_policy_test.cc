@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
+#include "services/notification/domain/delivery.h"
 #include "services/notification/domain/signature.h"
 
 namespace sundesk::notification {
@@ -118,6 +119,51 @@ TEST(CircuitBreakerTest, SuccessResetsTheCount) {
     breakers.Record(ep, Outcome::kDelivered);
   }
   EXPECT_FALSE(breakers.IsOpen(ep));
+}
+
+AttemptResult Http(int status) {
+  AttemptResult r;
+  r.http_status = status;
+  r.error = status >= 300 ? absl::StrCat("HTTP ", status) : "";
+  return r;
+}
+
+TEST(DecideAfterAttemptTest, DeliveredRetriedDeadAndSkipped) {
+  RetrySchedule schedule{.max_attempts = 8, .initial_backoff = absl::Seconds(30)};
+  std::mt19937_64 rng(3);
+  const absl::Time now = absl::FromUnixSeconds(1'767'225'600);
+
+  AttemptDecision ok = DecideAfterAttempt(Http(200), 2, schedule, now, now, rng);
+  EXPECT_EQ(ok.state, DeliveryState::kDelivered);
+  EXPECT_EQ(ok.attempts, 3);
+  EXPECT_FALSE(ok.dead_lettered);
+
+  AttemptDecision retry = DecideAfterAttempt(Http(503), 0, schedule, now, now, rng);
+  EXPECT_EQ(retry.state, DeliveryState::kRetrying);
+  EXPECT_EQ(retry.attempts, 1);
+  ASSERT_TRUE(retry.next_attempt_time.has_value());
+  EXPECT_GE(*retry.next_attempt_time, now + absl::Seconds(15));
+  EXPECT_LE(*retry.next_attempt_time, now + absl::Seconds(30));
+
+  AttemptDecision last = DecideAfterAttempt(Http(503), 7, schedule, now, now, rng);
+  EXPECT_EQ(last.state, DeliveryState::kDead);
+  EXPECT_EQ(last.attempts, 8);
+  EXPECT_TRUE(last.dead_lettered);
+
+  AttemptDecision gone = DecideAfterAttempt(Http(410), 0, schedule, now, now, rng);
+  EXPECT_EQ(gone.state, DeliveryState::kDead);
+  EXPECT_EQ(gone.attempts, 1);
+  EXPECT_TRUE(gone.dead_lettered);
+
+  AttemptResult skipped;
+  skipped.circuit_open = true;
+  AttemptDecision wait =
+      DecideAfterAttempt(skipped, 3, schedule, now, now + absl::Seconds(20), rng);
+  EXPECT_FALSE(wait.counted);
+  EXPECT_EQ(wait.attempts, 3);  // the breaker's skip is not an attempt
+  EXPECT_EQ(wait.state, DeliveryState::kRetrying);
+  EXPECT_EQ(wait.next_attempt_time, now + absl::Seconds(20));
+  EXPECT_EQ(DecideAfterAttempt(skipped, 0, schedule, now, now, rng).state, DeliveryState::kPending);
 }
 
 TEST(EndpointTest, SchemeHostPort) {

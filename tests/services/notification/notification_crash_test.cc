@@ -167,6 +167,17 @@ TEST_F(NotificationCrashTest, KilledMidRunMissesNothingAndLogsEachEventOnce) {
   for (const auto& d : out.deliveries()) logged.insert(d.event_id());
   EXPECT_EQ(out.deliveries_size(), static_cast<int>(want.size()));
   EXPECT_EQ(logged, want);
+
+  // The binary serves the live feed too: from the first event on, the tenant's others.
+  auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(20), .api_key = kAdminKey});
+  pb::StreamEventsRequest stream_request;
+  stream_request.set_tenant_id(kTenant);
+  stream_request.set_after_cursor(out.deliveries(out.deliveries_size() - 1).event_id());
+  auto stream = stub_->StreamEvents(ctx.get(), stream_request);
+  events::v1::Event e;
+  ASSERT_TRUE(stream->Read(&e)) << stream->Finish().error_message();
+  EXPECT_TRUE(want.contains(e.event_id()));
+  ctx->TryCancel();
 }
 
 }  // namespace

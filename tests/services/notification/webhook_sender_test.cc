@@ -225,7 +225,8 @@ TEST(WebhookSenderTest, BreakerStopsCallingADeadEndpointOthersUnaffected) {
   AttemptResult b = blocked.Wait();
   EXPECT_TRUE(b.circuit_open);
   EXPECT_EQ(Classify(b), Outcome::kRetry);
-  EXPECT_EQ((*dead)->RequestCount(), 3u);  // the fourth never reached it
+  EXPECT_EQ(b.retry_after, absl::Seconds(30));  // until the breaker lets a probe through
+  EXPECT_EQ((*dead)->RequestCount(), 3u);       // the fourth never reached it
   EXPECT_EQ(fine.Wait().http_status, 200);
 
   clock.Advance(absl::Seconds(31));  // half-open: one probe goes through
