@@ -533,6 +533,37 @@ TEST_F(DeliveriesTest, EmailArrivesWithTheRightSubjectAndRecipient) {
   EXPECT_EQ(d.attempts(), 1);
 }
 
+TEST_F(DeliveriesTest, DeletingASubscriptionDropsItsPendingDeliveries) {
+  const std::string tenant = ids_->NewId();
+  auto sink = HttpSink::Start([](const HttpSinkRequest&) -> HttpSinkResponse {
+    return {.status = 503, .headers = {{"Retry-After", "3600"}}};  // retry much later
+  });
+  ASSERT_TRUE(sink.ok());
+  pb::Subscription sub = Subscribe(tenant, (*sink)->Url("/later"));
+  const std::string ticket = ids_->NewId();
+  Publish("sundesk.ticket.events.v1", Event(tenant, ticket, Created(ticket)));
+  pb::Delivery d = WaitForState(sub.subscription_id(), pb::DELIVERY_STATE_RETRYING);
+  ASSERT_EQ(d.state(), pb::DELIVERY_STATE_RETRYING) << d.DebugString();
+  EXPECT_EQ(d.last_error(), "HTTP 503");
+  ASSERT_TRUE(d.has_next_attempt_time());
+  EXPECT_GE(d.next_attempt_time().seconds(), absl::ToUnixSeconds(absl::Now()) + 3000);
+
+  pb::DeleteSubscriptionRequest del;
+  del.set_subscription_id(sub.subscription_id());
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(stub_->DeleteSubscription(Ctx("admin").get(), del, &empty).ok());
+  pb::ListDeliveriesRequest list;
+  list.set_tenant_id(tenant);
+  pb::ListDeliveriesResponse out;
+  ASSERT_TRUE(stub_->ListDeliveries(Ctx("admin").get(), list, &out).ok());
+  EXPECT_EQ(out.deliveries_size(), 0);
+  // And its deliveries are no longer listed by subscription: it is gone.
+  pb::ListDeliveriesRequest by_sub;
+  by_sub.set_subscription_id(sub.subscription_id());
+  EXPECT_EQ(stub_->ListDeliveries(Ctx("admin").get(), by_sub, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(DeliveriesTest, ListDeliveriesIsScopedAndValidated) {
   const std::string tenant = ids_->NewId();
   auto sink = HttpSink::Start();
