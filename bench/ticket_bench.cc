@@ -2,7 +2,8 @@
 // TicketServiceHandlers on 64 rpc workers, TicketService and PgTicketStore (idempotency record,
 // ticket, history and outbox rows in one pipelined transaction) on a pg::Pool of 32 — against the
 // ceiling of the same PostgreSQL server: 64 threads, each on its own libpq connection, doing
-// one-row autocommit INSERTs.
+// one-row autocommit INSERTs. A third variant, domain_no_grpc, calls TicketService directly
+// from the 64 threads (same pool), so the database's share shows apart from the RPC layer's.
 //
 // One throwaway PostgreSQL 15 (tests/support) with fsync=on and synchronous_commit=on (the
 // default), so every commit waits for its WAL flush in both variants.
@@ -230,6 +231,37 @@ void BM_CreateTicket_Sundesk(benchmark::State& state) {
   latencies.Report(state);
 }
 
+// The same create without gRPC: TicketService (domain + PgTicketStore) called directly by
+// each thread, to tell the database's share of the cost from the RPC layer's.
+void BM_CreateTicket_Domain(benchmark::State& state) {
+  Env& env = GetEnv();
+  static std::atomic<int64_t> next_request{1};
+  const ticket::Caller caller{
+      .role = ticket::CallerRole::kClient, .tenant_id = kTenant, .key_id = "kb"};
+  ticket::CreateTicketInput in;
+  in.subject = "VPN drops every hour";
+  in.description = "Since Monday.";
+  in.requester.external_id = "cust-9";
+  in.requester.email = "ana@example.com";
+  in.requester.language = "pt-BR";
+  in.priority = ticket::Priority::kHigh;
+  in.channel = ticket::Channel::kEmail;
+  in.tags = {"vpn"};
+  in.custom_fields = {{"plan", "gold"}};
+  Latencies latencies;
+  for (auto _ : state) {
+    in.request_id = absl::StrCat("domain-", next_request.fetch_add(1, std::memory_order_relaxed));
+    auto start = std::chrono::steady_clock::now();
+    auto t = env.tickets->CreateTicket(caller, in);
+    latencies.Add(std::chrono::steady_clock::now() - start);
+    if (!t.ok()) {
+      state.SkipWithError(t.status().ToString().c_str());
+      break;
+    }
+  }
+  latencies.Report(state);
+}
+
 // The server and PostgreSQL start on the main thread (Setup runs there): PostgresServer's
 // postmaster dies with the thread that spawned it (PR_SET_PDEATHSIG), and Google Benchmark
 // ends its worker threads after every run.
@@ -237,6 +269,12 @@ void StartEnv(const benchmark::State&) { GetEnv(); }
 
 BENCHMARK(BM_CreateTicket_Baseline)
     ->Name("CreateTicket/baseline")
+    ->Setup(StartEnv)
+    ->Threads(kCallers)
+    ->MinTime(kMinTimeSeconds)
+    ->UseRealTime();
+BENCHMARK(BM_CreateTicket_Domain)
+    ->Name("CreateTicket/domain_no_grpc")
     ->Setup(StartEnv)
     ->Threads(kCallers)
     ->MinTime(kMinTimeSeconds)
