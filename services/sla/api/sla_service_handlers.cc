@@ -120,7 +120,33 @@ grpc::ServerUnaryReactor* SlaServiceHandlers::UpdatePolicy(grpc::CallbackServerC
 grpc::ServerUnaryReactor* SlaServiceHandlers::GetTicketSla(grpc::CallbackServerContext* context,
                                                            const v1::GetTicketSlaRequest* request,
                                                            v1::TicketSla* response) {
-  return rpc::NotImplementedUnary(context, auth_, "sundesk.sla.v1.SlaService/GetTicketSla");
+  return rpc::Unary(context, auth_, [&](const Principal& caller) -> absl::Status {
+    SUNDESK_RETURN_IF_ERROR(
+        rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient, Role::kAgent}));
+    // sla keeps no agent certifications: an AGENT key sees no tenant's tickets here
+    // (Caller without tenant), which fails closed.
+    SUNDESK_ASSIGN_OR_RETURN(
+        TicketClocks::TicketView view,
+        clocks_.Get(ToCaller(caller), request->ticket_id(), request->include_ledger()));
+    response->set_ticket_id(view.sla.ticket.ticket_id);
+    response->set_tenant_id(view.sla.ticket.tenant_id);
+    response->set_policy_id(view.sla.policy_id);
+    response->set_calendar_id(view.sla.calendar_id);
+    for (const ClockView& c : view.clocks) {
+      v1::SlaClock* out = response->add_clocks();
+      out->set_metric(static_cast<v1::SlaMetric>(c.metric));
+      SetDuration(c.target, out->mutable_target());
+      SetDuration(c.elapsed, out->mutable_elapsed());
+      SetDuration(c.remaining, out->mutable_remaining());
+      if (c.deadline) SetTimestamp(*c.deadline, out->mutable_deadline());
+      out->set_state(static_cast<v1::ClockState>(c.state));
+      SetTimestamp(c.start_time, out->mutable_start_time());
+      if (c.stop_time) SetTimestamp(*c.stop_time, out->mutable_stop_time());
+      out->set_cycle(c.cycle);
+    }
+    response->mutable_ledger()->Add(view.sla.ledger.begin(), view.sla.ledger.end());
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace sundesk::sla

@@ -2,17 +2,18 @@
 
 #include "libs/rpc/auth.h"
 #include "services/sla/domain/settings.h"
+#include "services/sla/domain/ticket_clocks.h"
 #include "sundesk/sla/v1/sla_service.grpc.pb.h"
 
 namespace sundesk::sla {
 
 // gRPC handlers of sundesk.sla.v1.SlaService: authenticate, check the role, translate proto
-// <-> domain, call one domain method. GetTicketSla still answers UNIMPLEMENTED (after
-// authenticating): the clocks are not stored yet.
+// <-> domain, call one domain method.
 class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::CallbackService {
  public:
-  SlaServiceHandlers(SlaSettings& settings, const rpc::Authenticator& authenticator)
-      : settings_(settings), auth_(authenticator) {}
+  SlaServiceHandlers(SlaSettings& settings, TicketClocks& clocks,
+                     const rpc::Authenticator& authenticator)
+      : settings_(settings), clocks_(clocks), auth_(authenticator) {}
 
   grpc::ServerUnaryReactor* CreateCalendar(grpc::CallbackServerContext* context,
                                            const ::sundesk::sla::v1::CreateCalendarRequest* request,
@@ -41,6 +42,7 @@ class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::Callback
 
  private:
   SlaSettings& settings_;
+  TicketClocks& clocks_;
   const rpc::Authenticator& auth_;
 };
 

@@ -19,7 +19,8 @@
 #include "prometheus/registry.h"
 #include "services/sla/api/sla_service_handlers.h"
 #include "services/sla/domain/sla_engine.h"
-#include "services/sla/store/migrations.h"
+#include "services/sla/domain/ticket_clocks.h"
+#include "services/sla/store/pg_clock_store.h"
 #include "services/sla/store/pg_settings_store.h"
 #include "sundesk/sla/v1/sla_service.grpc.pb.h"
 #include "tests/support/postgres_server.h"
@@ -48,18 +49,21 @@ class SlaSettingsServiceTest : public ::testing::Test {
         {.dsn = *dsn, .connect_timeout = absl::Seconds(1), .acquire_timeout = absl::Seconds(2)});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = pool->release();
-    absl::Status migrated = pg::RunMigrations(*pool_, "sla", Migrations());
+    absl::Status migrated = pg::RunMigrations(*pool_, kSlaSchema, SlaMigrations());
     ASSERT_TRUE(migrated.ok()) << migrated;
     store_ = new PgSettingsStore(*pool_);
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
     settings_ = new SlaSettings(*store_, *clock_, *ids_);
+    clock_store_ = new PgClockStore(*pool_);
+    engine_ = new SlaEngine(*store_, *clock_);
+    clocks_ = new TicketClocks(*clock_store_, *engine_);
     auth_ = new rpc::StaticKeyAuthenticator();
     auth_->Add(kAdminKey, {.role = rpc::Role::kAdmin, .key_id = "admin"});
     auth_->Add(kServiceKey, {.role = rpc::Role::kService, .key_id = "service"});
     auth_->Add(kClientAKey, {.role = rpc::Role::kClient, .tenant_id = kTenantA, .key_id = "a"});
     auth_->Add(kClientBKey, {.role = rpc::Role::kClient, .tenant_id = kTenantB, .key_id = "b"});
-    handlers_ = new SlaServiceHandlers(*settings_, *auth_);
+    handlers_ = new SlaServiceHandlers(*settings_, *clocks_, *auth_);
     metrics_ = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
     rpc::ServerOptions options;
     options.services = {{v1::SlaService::service_full_name(), handlers_}};
@@ -78,6 +82,9 @@ class SlaSettingsServiceTest : public ::testing::Test {
     delete metrics_;
     delete handlers_;
     delete auth_;
+    delete clocks_;
+    delete engine_;
+    delete clock_store_;
     delete settings_;
     delete ids_;
     delete clock_;
@@ -159,6 +166,9 @@ class SlaSettingsServiceTest : public ::testing::Test {
   static inline SystemClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;
   static inline SlaSettings* settings_ = nullptr;
+  static inline PgClockStore* clock_store_ = nullptr;
+  static inline SlaEngine* engine_ = nullptr;
+  static inline TicketClocks* clocks_ = nullptr;
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
   static inline SlaServiceHandlers* handlers_ = nullptr;
   static inline std::shared_ptr<prometheus::Registry>* metrics_ = nullptr;
@@ -517,12 +527,12 @@ TEST_F(SlaSettingsServiceTest, StoredSettingsDriveTheClockEngine) {
             absl::FromCivil(absl::CivilSecond(2026, 6, 22, 9, 30, 0), stockholm));
 }
 
-TEST_F(SlaSettingsServiceTest, GetTicketSlaIsNotBuiltYet) {
+TEST_F(SlaSettingsServiceTest, GetTicketSlaOfAnUnseenTicketIsNotFound) {
   v1::GetTicketSlaRequest req;
-  req.set_ticket_id("t1");
   v1::TicketSla out;
-  EXPECT_EQ(stub_->GetTicketSla(Ctx().get(), req, &out).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  ExpectInvalid(stub_->GetTicketSla(Ctx().get(), req, &out), "ticket_id");
+  req.set_ticket_id(ids_->NewId());
+  EXPECT_EQ(stub_->GetTicketSla(Ctx().get(), req, &out).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

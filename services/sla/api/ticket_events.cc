@@ -1,0 +1,67 @@
+#include "services/sla/api/ticket_events.h"
+
+#include "libs/core/ids.h"
+#include "libs/core/log.h"
+#include "libs/kafka/envelope.h"
+
+namespace sundesk::sla {
+namespace {
+
+TicketFacts Facts(const events::v1::Event& e, const ticket::v1::Ticket& t) {
+  return TicketFacts{.ticket_id = e.subject(),
+                     .tenant_id = e.tenant_id(),
+                     .priority = static_cast<Priority>(t.priority()),
+                     .channel = static_cast<Channel>(t.channel()),
+                     .tags = {t.tags().begin(), t.tags().end()},
+                     .status = static_cast<TicketStatus>(t.status())};
+}
+
+}  // namespace
+
+TicketEvent FromEvent(const events::v1::Event& e) {
+  TicketEvent out{
+      .event_id = e.event_id(),
+      .sequence = e.sequence(),
+      .time = absl::FromUnixSeconds(e.time().seconds()) + absl::Nanoseconds(e.time().nanos())};
+  out.ticket.ticket_id = e.subject();
+  out.ticket.tenant_id = e.tenant_id();
+  switch (e.payload_case()) {
+    case events::v1::Event::kTicketCreated:
+      out.kind = TicketEvent::Kind::kCreated;
+      out.ticket = Facts(e, e.ticket_created().ticket());
+      break;
+    case events::v1::Event::kTicketUpdated:
+      out.kind = TicketEvent::Kind::kUpdated;
+      out.ticket = Facts(e, e.ticket_updated().ticket());
+      break;
+    case events::v1::Event::kTicketStatusChanged:
+      out.kind = TicketEvent::Kind::kStatusChanged;
+      out.ticket = Facts(e, e.ticket_status_changed().ticket());
+      break;
+    case events::v1::Event::kCommentAdded:
+      out.kind = TicketEvent::Kind::kCommentAdded;
+      out.author_kind = static_cast<AuthorKind>(e.comment_added().author_kind());
+      out.is_public = e.comment_added().public_();
+      break;
+    default:
+      out.kind = TicketEvent::Kind::kOther;
+      break;
+  }
+  return out;
+}
+
+absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message& message) {
+  absl::StatusOr<events::v1::Event> event = kafka::ParseEvent(message);
+  if (!event.ok() || event->subject().empty() || !IsUuid(event->event_id())) {
+    log::Warn("skipping a record that is not a ticket event",
+              {{"topic", message.topic},
+               {"partition", std::to_string(message.partition)},
+               {"offset", std::to_string(message.offset)},
+               {"error", event.ok() ? "no subject, or an event id that is not a UUID"
+                                    : event.status().ToString()}});
+    return absl::OkStatus();
+  }
+  return clocks.Apply(FromEvent(*event));
+}
+
+}  // namespace sundesk::sla

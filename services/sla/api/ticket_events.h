@@ -1,0 +1,20 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "libs/kafka/consumer.h"
+#include "services/sla/domain/sla_model.h"
+#include "services/sla/domain/ticket_clocks.h"
+#include "sundesk/events/v1/events.pb.h"
+
+namespace sundesk::sla {
+
+// A sundesk.ticket.events.v1 event as the clocks see it (payloads they do not use are kOther).
+TicketEvent FromEvent(const events::v1::Event& event);
+
+// The consumer's handler: decodes a record and applies it. A record that is not a ticket
+// event is logged and skipped (retrying cannot fix it); an error applying one is returned,
+// so the consumer retries it.
+absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message& message);
+
+}  // namespace sundesk::sla

@@ -1,0 +1,62 @@
+#pragma once
+// Tickets' SLA clocks over time: ticket events in, timers firing, GetTicketSla out. The
+// engine decides; the store keeps each ticket's state, ledger and published signals
+// together.
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "libs/core/clock.h"
+#include "services/sla/domain/settings.h"
+#include "services/sla/domain/sla_engine.h"
+#include "services/sla/domain/sla_model.h"
+
+namespace sundesk::sla {
+
+class ClockStore {
+ public:
+  using Mutation = absl::FunctionRef<absl::StatusOr<std::vector<SlaSignal>>(TicketSla&)>;
+  virtual ~ClockStore() = default;
+
+  // In one transaction that holds the ticket's lock: unless `event_id` was processed before
+  // (then nothing happens), runs `mutate` on the stored state (a default TicketSla for a
+  // ticket not seen yet), stores the state, its new ledger entries and `event_id`, and
+  // publishes the returned signals in the same commit.
+  virtual absl::Status Update(const std::string& ticket_id, const std::string& event_id,
+                              Mutation mutate) = 0;
+
+  // Claims up to `limit` tickets whose next timer is due by `now` and that no other replica
+  // holds, and updates each as Update does (without an event id), all in one commit.
+  // Returns how many it claimed.
+  virtual absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate) = 0;
+
+  // NOT_FOUND for a ticket not seen yet.
+  virtual absl::StatusOr<TicketSla> Get(const std::string& ticket_id) = 0;
+};
+
+class TicketClocks {
+ public:
+  TicketClocks(ClockStore& store, const SlaEngine& engine) : store_(store), engine_(engine) {}
+
+  // Applies one ticket event; at-least-once safe (by event id and by sequence).
+  absl::Status Apply(const TicketEvent& event);
+
+  // Fires up to `limit` tickets' due warnings and breaches; returns how many tickets.
+  absl::StatusOr<int> FireDue(absl::Time now, int limit);
+
+  struct TicketView {
+    TicketSla sla;
+    std::vector<ClockView> clocks;
+  };
+  // Another tenant's ticket is NOT_FOUND, as is one not seen yet.
+  absl::StatusOr<TicketView> Get(const Caller& caller, const std::string& ticket_id,
+                                 bool include_ledger);
+
+ private:
+  ClockStore& store_;
+  const SlaEngine& engine_;
+};
+
+}  // namespace sundesk::sla

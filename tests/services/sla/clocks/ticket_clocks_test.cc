@@ -1,0 +1,362 @@
+// Ticket clocks on a real PostgreSQL and devkafka: ticket events consumed from
+// sundesk.ticket.events.v1, state and ledger in schema `sla`, warnings and breaches fired by
+// timer sweeps into the outbox and relayed to sundesk.sla.events.v1.
+#include "services/sla/domain/ticket_clocks.h"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
+#include "libs/kafka/consumer.h"
+#include "libs/kafka/envelope.h"
+#include "libs/kafka/outbox_relay.h"
+#include "libs/kafka/producer.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pool.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/client.h"
+#include "libs/rpc/server.h"
+#include "prometheus/registry.h"
+#include "services/sla/api/sla_service_handlers.h"
+#include "services/sla/api/ticket_events.h"
+#include "services/sla/domain/ledger.h"
+#include "services/sla/domain/settings.h"
+#include "services/sla/domain/sla_engine.h"
+#include "services/sla/store/pg_clock_store.h"
+#include "services/sla/store/pg_settings_store.h"
+#include "tests/support/devkafka_server.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
+
+namespace sundesk::sla {
+namespace {
+
+using testing::WaitFor;
+
+constexpr char kTenant[] = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a70";
+constexpr char kAdminKey[] = "admin-key-for-tests";
+constexpr char kClientKey[] = "client-key-for-tests";
+constexpr char kOtherClientKey[] = "other-client-key-for-tests";
+
+class TicketClocksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    postgres_ = std::move(*server);
+    auto dsn = postgres_->CreateDatabase("sla_clocks");
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    dsn_ = *dsn;
+    auto pool = pg::Pool::Create({.dsn = dsn_, .size = 8, .connect_timeout = absl::Seconds(2)});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = std::move(*pool);
+    absl::Status migrated = pg::RunMigrations(*pool_, kSlaSchema, SlaMigrations());
+    ASSERT_TRUE(migrated.ok()) << migrated;
+    settings_store_ = std::make_unique<PgSettingsStore>(*pool_);
+    clock_store_ = std::make_unique<PgClockStore>(*pool_);
+  }
+
+  // A policy for every ticket of kTenant on `calendar`: the given targets, warning at 50 %.
+  void AddPolicy(const calendar::CalendarSpec& spec, absl::Duration first_response,
+                 absl::Duration resolution) {
+    SlaSettings settings(*settings_store_, system_clock_, ids_);
+    auto cal = settings.CreateCalendar(
+        "", Calendar{.tenant_id = kTenant, .display_name = "calendar", .spec = spec});
+    ASSERT_TRUE(cal.ok()) << cal.status();
+    auto policy = settings.CreatePolicy("", Policy{.tenant_id = kTenant,
+                                                   .first_response = first_response,
+                                                   .resolution = resolution,
+                                                   .calendar_id = cal->calendar_id,
+                                                   .warn_at_percent = 50});
+    ASSERT_TRUE(policy.ok()) << policy.status();
+  }
+
+  events::v1::Event TicketEventProto(const std::string& ticket_id, int64_t sequence, absl::Time t) {
+    events::v1::Event e;
+    e.set_event_id(ids_.NewId());
+    e.set_source("sundesk/ticket");
+    e.set_tenant_id(kTenant);
+    e.set_subject(ticket_id);
+    e.set_sequence(sequence);
+    e.mutable_time()->set_seconds(absl::ToUnixSeconds(t));
+    e.mutable_time()->set_nanos(static_cast<int32_t>(
+        (t - absl::FromUnixSeconds(absl::ToUnixSeconds(t))) / absl::Nanoseconds(1)));
+    return e;
+  }
+  events::v1::Event Created(const std::string& ticket_id, absl::Time t) {
+    events::v1::Event e = TicketEventProto(ticket_id, 1, t);
+    e.set_type("TicketCreated");
+    auto* ticket = e.mutable_ticket_created()->mutable_ticket();
+    ticket->set_ticket_id(ticket_id);
+    ticket->set_tenant_id(kTenant);
+    ticket->set_priority(common::v1::PRIORITY_HIGH);
+    ticket->set_status(ticket::v1::TICKET_STATUS_NEW);
+    return e;
+  }
+  events::v1::Event AgentReply(const std::string& ticket_id, int64_t sequence, absl::Time t) {
+    events::v1::Event e = TicketEventProto(ticket_id, sequence, t);
+    e.set_type("CommentAdded");
+    e.mutable_comment_added()->set_author_kind(ticket::v1::AUTHOR_KIND_AGENT);
+    e.mutable_comment_added()->set_public_(true);
+    return e;
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto lease = pool_->Acquire();
+    if (!lease.ok()) return -1;
+    auto r = (*lease)->Execute(sql);
+    return r.ok() ? *r->Int64(0, 0) : -1;
+  }
+
+  SystemClock system_clock_;
+  UuidV7Generator ids_{system_clock_};
+  std::unique_ptr<testing::PostgresServer> postgres_;
+  std::string dsn_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgSettingsStore> settings_store_;
+  std::unique_ptr<PgClockStore> clock_store_;
+};
+
+// Kafka in and out: created → clocks started; the warning and the breach fire at their
+// instants through the outbox; a redelivered event changes nothing; GetTicketSla shows the
+// clocks and a ledger whose chain verifies.
+TEST_F(TicketClocksTest, TicketEventsInSlaEventsOut) {
+  calendar::CalendarSpec always{.always_open = true};
+  AddPolicy(always, absl::Seconds(3), absl::Hours(1));
+  SlaEngine engine(*settings_store_, system_clock_);
+  TicketClocks clocks(*clock_store_, engine);
+
+  auto kafka = testing::DevKafka::Start();
+  ASSERT_TRUE(kafka.ok()) << kafka.status();
+  auto producer = kafka::Producer::Create({.bootstrap_servers = (*kafka)->bootstrap()});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  prometheus::Registry registry;
+  auto relay = kafka::OutboxRelay::Create(
+      {.dsn = dsn_, .schema = kSlaSchema, .poll_interval = absl::Milliseconds(100)}, **producer,
+      registry);
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  std::thread relay_thread([&] { (void)(*relay)->Run(); });
+
+  auto consumer = kafka::Consumer::Create(
+      {.bootstrap_servers = (*kafka)->bootstrap(),
+       .group_id = "sla",
+       .topics = {"sundesk.ticket.events.v1"},
+       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+      [&](const kafka::Message& m) { return HandleTicketEventRecord(clocks, m); });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  std::thread consumer_thread([&] { (void)(*consumer)->Run(); });
+
+  std::atomic<bool> stop{false};
+  std::thread timers([&] {
+    while (!stop.load()) {
+      (void)clocks.FireDue(system_clock_.Now(), 100);
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
+
+  absl::Mutex mu;
+  std::map<std::string, events::v1::Event> sla_events;  // by event id
+  int deliveries = 0;
+  auto watcher = kafka::Consumer::Create({.bootstrap_servers = (*kafka)->bootstrap(),
+                                          .group_id = "sla-events-watcher",
+                                          .topics = {"sundesk.sla.events.v1"},
+                                          .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                         [&](const kafka::Message& m) {
+                                           auto e = kafka::ParseEvent(m);
+                                           if (e.ok()) {
+                                             absl::MutexLock lock(&mu);
+                                             ++deliveries;
+                                             sla_events[e->event_id()] = *e;
+                                           }
+                                           return absl::OkStatus();
+                                         });
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  std::thread watcher_thread([&] { (void)(*watcher)->Run(); });
+
+  const std::string ticket_id = ids_.NewId();
+  const absl::Time created_at = absl::FromUnixMicros(absl::ToUnixMicros(system_clock_.Now()));
+  const events::v1::Event created = Created(ticket_id, created_at);
+  auto produce = [&](const events::v1::Event& e) {
+    ASSERT_TRUE(kafka::ProduceEvent(**producer, "sundesk.ticket.events.v1", e, nullptr).ok());
+    ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  };
+  produce(created);
+
+  auto types = [&] {
+    absl::MutexLock lock(&mu);
+    std::multiset<std::string> out;
+    for (const auto& [id, e] : sla_events) out.insert(e.type());
+    return out;
+  };
+  ASSERT_TRUE(WaitFor([&] { return types().count("SlaBreached") == 1; }, absl::Seconds(40)))
+      << "sla events seen: " << types().size();
+  {
+    absl::MutexLock lock(&mu);
+    for (const auto& [id, e] : sla_events) {
+      if (e.type() == "SlaWarning") {
+        EXPECT_EQ(e.time().seconds() * 1'000'000 + e.time().nanos() / 1000,
+                  absl::ToUnixMicros(created_at + absl::Milliseconds(1500)));
+        EXPECT_EQ(e.sla_warning().percent_elapsed(), 50);
+      }
+      if (e.type() == "SlaBreached") {
+        EXPECT_EQ(e.sla_breached().metric(), v1::SLA_METRIC_FIRST_RESPONSE);
+        EXPECT_EQ(e.sla_breached().deadline().seconds() * 1'000'000 +
+                      e.sla_breached().deadline().nanos() / 1000,
+                  absl::ToUnixMicros(created_at + absl::Seconds(3)));
+        EXPECT_EQ(e.subject(), ticket_id);
+      }
+    }
+  }
+  EXPECT_EQ(types().count("SlaClockStarted"), 2u);
+  EXPECT_EQ(types().count("SlaWarning"), 1u);  // resolution's warning is 30 minutes away
+
+  // The created event again (same id), then the late reply.
+  const int64_t ledger_before = Count("SELECT count(*) FROM sla.ledger");
+  produce(created);
+  produce(AgentReply(ticket_id, 2, system_clock_.Now()));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto sla = clock_store_->Get(ticket_id);
+        return sla.ok() && sla->last_sequence == 2;
+      },
+      absl::Seconds(30)));
+  // The reply added one entry (the breached clock stopped); the redelivery none.
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_before + 1);
+
+  // GetTicketSla through gRPC: the clocks, the ledger on request, tenant scope.
+  SlaSettings settings(*settings_store_, system_clock_, ids_);
+  rpc::StaticKeyAuthenticator auth;
+  auth.Add(kAdminKey, {.role = rpc::Role::kAdmin, .key_id = "admin"});
+  auth.Add(kClientKey, {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "c"});
+  auth.Add(kOtherClientKey, {.role = rpc::Role::kClient, .tenant_id = ids_.NewId(), .key_id = "o"});
+  SlaServiceHandlers handlers(settings, clocks, auth);
+  rpc::ServerOptions options;
+  options.services = {{v1::SlaService::service_full_name(), &handlers}};
+  auto server = rpc::Server::Start(std::move(options), registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", (*server)->port())});
+  ASSERT_TRUE(channel.ok());
+  auto stub = v1::SlaService::NewStub(*channel);
+  v1::GetTicketSlaRequest req;
+  req.set_ticket_id(ticket_id);
+  req.set_include_ledger(true);
+  v1::TicketSla got;
+  grpc::Status st = stub->GetTicketSla(
+      rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = kClientKey}).get(), req,
+      &got);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(got.clocks_size(), 2);
+  for (const v1::SlaClock& c : got.clocks()) {
+    if (c.metric() == v1::SLA_METRIC_FIRST_RESPONSE) {
+      EXPECT_EQ(c.state(), v1::CLOCK_STATE_BREACHED);
+      EXPECT_TRUE(c.has_stop_time());
+    } else {
+      EXPECT_EQ(c.state(), v1::CLOCK_STATE_RUNNING);
+      EXPECT_TRUE(c.has_deadline());
+    }
+  }
+  std::vector<LedgerEntry> ledger(got.ledger().begin(), got.ledger().end());
+  EXPECT_EQ(ledger.size(), 5u);  // 2 started, warned, breached, stopped
+  EXPECT_TRUE(VerifyLedger(ledger).ok());
+  st = stub->GetTicketSla(
+      rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = kOtherClientKey}).get(), req,
+      &got);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  stop = true;
+  timers.join();
+  (*server)->Shutdown();
+  for (auto* c : {consumer->get(), watcher->get()}) c->Stop();
+  consumer_thread.join();
+  watcher_thread.join();
+  (*relay)->Stop();
+  relay_thread.join();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(sla_events.size(), 4u);  // 2 started, 1 warning, 1 breach: no duplicate fact
+}
+
+// Two replicas sweeping the same due timers: every breach goes to the outbox exactly once.
+TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
+  calendar::CalendarSpec always{.always_open = true};
+  AddPolicy(always, absl::Seconds(10), absl::Seconds(20));
+  FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks replica_a(*clock_store_, engine);
+  PgClockStore other_store(*pool_);
+  TicketClocks replica_b(other_store, engine);
+
+  constexpr int kTickets = 60;
+  for (int i = 0; i < kTickets; ++i) {
+    const events::v1::Event e = Created(ids_.NewId(), clock.Now() + absl::Seconds(i % 5));
+    ASSERT_TRUE(replica_a.Apply(FromEvent(e)).ok());
+  }
+  clock.Advance(absl::Minutes(5));  // every warning and breach is due
+  auto sweep = [&](TicketClocks& clocks) {
+    for (;;) {
+      auto n = clocks.FireDue(clock.Now(), 7);
+      ASSERT_TRUE(n.ok()) << n.status();
+      if (*n == 0) return;
+    }
+  };
+  std::thread a([&] { sweep(replica_a); });
+  std::thread b([&] { sweep(replica_b); });
+  a.join();
+  b.join();
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox WHERE event_type = 'SlaBreached'"),
+            2 * kTickets);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox WHERE event_type = 'SlaWarning'"), 2 * kTickets);
+  EXPECT_EQ(Count("SELECT count(*) FROM (SELECT event_id FROM sla.outbox GROUP BY event_id "
+                  "HAVING count(*) > 1) d"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.ticket_slas WHERE next_due IS NOT NULL"), 0);
+}
+
+TEST_F(TicketClocksTest, TamperedLedgerRowIsDetected) {
+  calendar::CalendarSpec always{.always_open = true};
+  AddPolicy(always, absl::Seconds(10), absl::Seconds(20));
+  FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+  const std::string ticket_id = ids_.NewId();
+  ASSERT_TRUE(clocks.Apply(FromEvent(Created(ticket_id, clock.Now()))).ok());
+  clock.Advance(absl::Seconds(30));
+  ASSERT_TRUE(clocks.FireDue(clock.Now(), 10).ok());
+  auto sla = clock_store_->Get(ticket_id);
+  ASSERT_TRUE(sla.ok());
+  ASSERT_EQ(sla->ledger.size(), 6u);  // 2 started, 2 warned, 2 breached
+  EXPECT_TRUE(VerifyLedger(sla->ledger).ok());
+
+  // Someone rewrites history: the first breach "did not happen" (elapsed shortened).
+  LedgerEntry forged = sla->ledger[3];
+  forged.mutable_elapsed()->set_seconds(1);
+  {
+    auto lease = pool_->Acquire();
+    ASSERT_TRUE(lease.ok());
+    ASSERT_TRUE(
+        (*lease)
+            ->Execute("UPDATE sla.ledger SET entry = $3 WHERE ticket_id = $1 AND "
+                      "sequence = $2",
+                      {ticket_id, forged.sequence(), pg::Param::Bytea(forged.SerializeAsString())})
+            .ok());
+  }
+  sla = clock_store_->Get(ticket_id);
+  ASSERT_TRUE(sla.ok());
+  const absl::Status verified = VerifyLedger(sla->ledger);
+  EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(verified.message(),
+              ::testing::HasSubstr(absl::StrCat("ledger entry ", forged.sequence())));
+}
+
+}  // namespace
+}  // namespace sundesk::sla
