@@ -166,7 +166,8 @@ int main(int argc, char** argv) {
        .slow_reader_timeout = runtime::DurationOrExit(config, "stream-slow-reader-timeout"),
        .retention = runtime::DurationOrExit(config, "stream-retention")});
   notification::NotificationServiceHandlers notification_handlers(
-      service->authenticator(), subscriptions, deliveries, &feed, &streams);
+      service->authenticator(), subscriptions, deliveries, &feed, &streams,
+      &service->rpc_workers());
   return service->Serve(
       {{notification::v1::NotificationService::service_full_name(), &notification_handlers}},
       {postgres.readiness, kafka.readiness});

@@ -76,73 +76,78 @@ pb::Delivery DeliveryToProto(const Delivery& d) {
 grpc::ServerUnaryReactor* NotificationServiceHandlers::CreateSubscription(
     grpc::CallbackServerContext* context, const pb::CreateSubscriptionRequest* request,
     pb::Subscription* response) {
-  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    const pb::CreateSubscriptionRequest& r = *request;
-    CreateSubscriptionInput in{
-        .request_id = r.request_id(),
-        .tenant_id = r.tenant_id(),
-        .event_types = {r.event_types().begin(), r.event_types().end()},
-        .has_webhook = r.has_webhook(),
-        .has_email = r.has_email(),
-        .webhook_url = r.webhook().url(),
-        .webhook_secret = r.webhook().secret(),
-        .email_address = r.email().address(),
-        .display_name = r.display_name(),
-    };
-    SUNDESK_ASSIGN_OR_RETURN(Subscription s, subscriptions_.Create(ToCaller(p), in));
-    *response = SubscriptionToProto(s);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const rpc::Principal& p) -> absl::Status {
+        const pb::CreateSubscriptionRequest& r = *request;
+        CreateSubscriptionInput in{
+            .request_id = r.request_id(),
+            .tenant_id = r.tenant_id(),
+            .event_types = {r.event_types().begin(), r.event_types().end()},
+            .has_webhook = r.has_webhook(),
+            .has_email = r.has_email(),
+            .webhook_url = r.webhook().url(),
+            .webhook_secret = r.webhook().secret(),
+            .email_address = r.email().address(),
+            .display_name = r.display_name(),
+        };
+        SUNDESK_ASSIGN_OR_RETURN(Subscription s, subscriptions_.Create(ToCaller(p), in));
+        *response = SubscriptionToProto(s);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::ListSubscriptions(
     grpc::CallbackServerContext* context, const pb::ListSubscriptionsRequest* request,
     pb::ListSubscriptionsResponse* response) {
-  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    SUNDESK_ASSIGN_OR_RETURN(ListSubscriptionsOutput out,
-                             subscriptions_.List(ToCaller(p), request->tenant_id(),
-                                                 request->page_size(), request->page_token()));
-    for (const Subscription& s : out.subscriptions) {
-      *response->add_subscriptions() = SubscriptionToProto(s);
-    }
-    response->set_next_page_token(out.next_page_token);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const rpc::Principal& p) -> absl::Status {
+        SUNDESK_ASSIGN_OR_RETURN(ListSubscriptionsOutput out,
+                                 subscriptions_.List(ToCaller(p), request->tenant_id(),
+                                                     request->page_size(), request->page_token()));
+        for (const Subscription& s : out.subscriptions) {
+          *response->add_subscriptions() = SubscriptionToProto(s);
+        }
+        response->set_next_page_token(out.next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::DeleteSubscription(
     grpc::CallbackServerContext* context, const pb::DeleteSubscriptionRequest* request,
     ::google::protobuf::Empty* response) {
-  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    return subscriptions_.Delete(ToCaller(p), request->subscription_id());
-  });
+  return rpc::BlockingUnary(workers_, context, auth_,
+                            [this, request, response](const rpc::Principal& p) -> absl::Status {
+                              return subscriptions_.Delete(ToCaller(p), request->subscription_id());
+                            });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::ListDeliveries(
     grpc::CallbackServerContext* context, const pb::ListDeliveriesRequest* request,
     pb::ListDeliveriesResponse* response) {
-  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    ListDeliveriesInput in{.subscription_id = request->subscription_id(),
-                           .state = static_cast<int>(request->state()),
-                           .tenant_id = request->tenant_id(),
-                           .page_size = request->page_size(),
-                           .page_token = request->page_token()};
-    SUNDESK_ASSIGN_OR_RETURN(ListDeliveriesOutput out, deliveries_.List(ToCaller(p), in));
-    for (const Delivery& d : out.deliveries) *response->add_deliveries() = DeliveryToProto(d);
-    response->set_next_page_token(out.next_page_token);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const rpc::Principal& p) -> absl::Status {
+        ListDeliveriesInput in{.subscription_id = request->subscription_id(),
+                               .state = static_cast<int>(request->state()),
+                               .tenant_id = request->tenant_id(),
+                               .page_size = request->page_size(),
+                               .page_token = request->page_token()};
+        SUNDESK_ASSIGN_OR_RETURN(ListDeliveriesOutput out, deliveries_.List(ToCaller(p), in));
+        for (const Delivery& d : out.deliveries) *response->add_deliveries() = DeliveryToProto(d);
+        response->set_next_page_token(out.next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* NotificationServiceHandlers::RedeliverDelivery(
     grpc::CallbackServerContext* context, const pb::RedeliverDeliveryRequest* request,
     pb::Delivery* response) {
-  return rpc::Unary(context, auth_, [&](const rpc::Principal& p) -> absl::Status {
-    SUNDESK_ASSIGN_OR_RETURN(Delivery d,
-                             deliveries_.Redeliver(ToCaller(p), request->delivery_id()));
-    *response = DeliveryToProto(d);
-    return absl::OkStatus();
-  });
+  return rpc::BlockingUnary(
+      workers_, context, auth_, [this, request, response](const rpc::Principal& p) -> absl::Status {
+        SUNDESK_ASSIGN_OR_RETURN(Delivery d,
+                                 deliveries_.Redeliver(ToCaller(p), request->delivery_id()));
+        *response = DeliveryToProto(d);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandlers::StreamEvents(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
 #include "services/notification/api/event_streams.h"
 #include "services/notification/domain/delivery_service.h"
@@ -16,12 +17,14 @@ class NotificationServiceHandlers final
  public:
   NotificationServiceHandlers(const rpc::Authenticator& authenticator,
                               SubscriptionService& subscriptions, DeliveryService& deliveries,
-                              PgEventFeed* feed = nullptr, EventStreams* streams = nullptr)
+                              PgEventFeed* feed = nullptr, EventStreams* streams = nullptr,
+                              WorkerPool* workers = nullptr)
       : auth_(authenticator),
         subscriptions_(subscriptions),
         deliveries_(deliveries),
         feed_(feed),
-        streams_(streams) {}
+        streams_(streams),
+        workers_(workers) {}
 
   grpc::ServerUnaryReactor* CreateSubscription(
       grpc::CallbackServerContext* context,
@@ -53,6 +56,7 @@ class NotificationServiceHandlers final
   DeliveryService& deliveries_;
   PgEventFeed* feed_;
   EventStreams* streams_;
+  WorkerPool* workers_;  // where the (blocking) unary handlers run; null: gRPC's threads
 };
 
 // The caller as the domain sees it.
