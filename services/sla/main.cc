@@ -10,6 +10,7 @@
 #include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
+#include "services/sla/api/sla_metrics.h"
 #include "services/sla/api/sla_service_handlers.h"
 #include "services/sla/api/ticket_events.h"
 #include "services/sla/domain/settings.h"
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
   sla::SlaSettings settings(settings_store, clock, ids);
   sla::PgClockStore clock_store(*postgres.pool);
   sla::SlaEngine engine(settings_store, clock);
-  sla::TicketClocks clocks(clock_store, engine);
+  sla::SlaMetrics metrics(service->registry(), clock);
+  sla::TicketClocks clocks(clock_store, engine, &metrics);
 
   // Ticket events in: at least once, applied idempotently (processed_events, sequence).
   auto consumer = kafka::Consumer::Create(

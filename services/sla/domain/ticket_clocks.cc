@@ -1,19 +1,45 @@
 #include "services/sla/domain/ticket_clocks.h"
 
+#include <map>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 
 namespace sundesk::sla {
 
+void TicketClocks::Tell(const std::vector<SlaSignal>& signals, bool from_timer) {
+  if (observer_ == nullptr) return;
+  for (const SlaSignal& s : signals) observer_->Published(s, from_timer);
+}
+
 absl::Status TicketClocks::Apply(const TicketEvent& event) {
   if (event.kind == TicketEvent::Kind::kOther) return absl::OkStatus();  // no clock cares
-  return store_.Update(event.ticket.ticket_id, event.event_id,
-                       [&](TicketSla& sla) { return engine_.Apply(sla, event); });
+  // A transaction may run the mutation again after a serialization failure: only the last
+  // run's signals were committed.
+  std::vector<SlaSignal> committed;
+  SUNDESK_RETURN_IF_ERROR(
+      store_.Update(event.ticket.ticket_id, event.event_id,
+                    [&](TicketSla& sla) -> absl::StatusOr<std::vector<SlaSignal>> {
+                      SUNDESK_ASSIGN_OR_RETURN(committed, engine_.Apply(sla, event));
+                      return committed;
+                    }));
+  Tell(committed, /*from_timer=*/false);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> TicketClocks::FireDue(absl::Time now, int limit) {
-  return store_.UpdateDue(now, limit, [&](TicketSla& sla) { return engine_.FireDue(sla); });
+  // By ticket: a retried transaction runs a ticket's mutation again and replaces its entry.
+  std::map<std::string, std::vector<SlaSignal>> committed;
+  SUNDESK_ASSIGN_OR_RETURN(
+      int claimed,
+      store_.UpdateDue(now, limit, [&](TicketSla& sla) -> absl::StatusOr<std::vector<SlaSignal>> {
+        SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired, engine_.FireDue(sla));
+        committed[sla.ticket.ticket_id] = fired;
+        return fired;
+      }));
+  for (const auto& [ticket_id, signals] : committed) Tell(signals, /*from_timer=*/true);
+  return claimed;
 }
 
 absl::StatusOr<TicketClocks::TicketView> TicketClocks::Get(const Caller& caller,

@@ -36,9 +36,18 @@ class ClockStore {
   virtual absl::StatusOr<TicketSla> Get(const std::string& ticket_id) = 0;
 };
 
+// Told of each signal once its commit succeeded (metrics).
+class SlaObserver {
+ public:
+  virtual ~SlaObserver() = default;
+  // `from_timer`: fired by a timer sweep (its lateness is worth measuring).
+  virtual void Published(const SlaSignal& signal, bool from_timer) = 0;
+};
+
 class TicketClocks {
  public:
-  TicketClocks(ClockStore& store, const SlaEngine& engine) : store_(store), engine_(engine) {}
+  TicketClocks(ClockStore& store, const SlaEngine& engine, SlaObserver* observer = nullptr)
+      : store_(store), engine_(engine), observer_(observer) {}
 
   // Applies one ticket event; at-least-once safe (by event id and by sequence).
   absl::Status Apply(const TicketEvent& event);
@@ -55,8 +64,11 @@ class TicketClocks {
                                  bool include_ledger);
 
  private:
+  void Tell(const std::vector<SlaSignal>& signals, bool from_timer);
+
   ClockStore& store_;
   const SlaEngine& engine_;
+  SlaObserver* observer_;
 };
 
 }  // namespace sundesk::sla

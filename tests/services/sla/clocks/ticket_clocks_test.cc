@@ -28,6 +28,7 @@
 #include "libs/rpc/client.h"
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
+#include "services/sla/api/sla_metrics.h"
 #include "services/sla/api/sla_service_handlers.h"
 #include "services/sla/api/ticket_events.h"
 #include "services/sla/domain/ledger.h"
@@ -292,9 +293,13 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
   AddPolicy(always, absl::Seconds(10), absl::Seconds(20));
   FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
   SlaEngine engine(*settings_store_, clock);
-  TicketClocks replica_a(*clock_store_, engine);
+  prometheus::Registry registry;
+  SlaMetrics metrics_a(registry, clock);
+  prometheus::Registry other_registry;
+  SlaMetrics metrics_b(other_registry, clock);
+  TicketClocks replica_a(*clock_store_, engine, &metrics_a);
   PgClockStore other_store(*pool_);
-  TicketClocks replica_b(other_store, engine);
+  TicketClocks replica_b(other_store, engine, &metrics_b);
 
   constexpr int kTickets = 60;
   for (int i = 0; i < kTickets; ++i) {
@@ -320,6 +325,30 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
                   "HAVING count(*) > 1) d"),
             0);
   EXPECT_EQ(Count("SELECT count(*) FROM sla.ticket_slas WHERE next_due IS NOT NULL"), 0);
+
+  // Metrics count each committed breach once, across the two replicas.
+  auto sum = [](prometheus::Registry& r, const std::string& family, const std::string& metric) {
+    double total = 0;
+    for (const auto& f : r.Collect()) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric) {
+        for (const auto& l : m.label) {
+          if (l.name == "metric" && l.value == metric) total += m.counter.value;
+        }
+      }
+    }
+    return total;
+  };
+  for (const char* metric : {"first_response", "resolution"}) {
+    EXPECT_EQ(sum(registry, "sundesk_sla_breaches_total", metric) +
+                  sum(other_registry, "sundesk_sla_breaches_total", metric),
+              kTickets)
+        << metric;
+    EXPECT_EQ(sum(registry, "sundesk_sla_verdicts_total", metric) +
+                  sum(other_registry, "sundesk_sla_verdicts_total", metric),
+              kTickets)
+        << metric;
+  }
 }
 
 TEST_F(TicketClocksTest, TamperedLedgerRowIsDetected) {
