@@ -180,4 +180,34 @@ absl::StatusOr<rpc::Principal> KeyAuthenticator::Resolve(absl::string_view api_k
   }
 }
 
+namespace {
+
+::sundesk::common::v1::Role ToProtoRole(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return ::sundesk::common::v1::ROLE_ADMIN;
+    case Role::kClient:
+      return ::sundesk::common::v1::ROLE_CLIENT;
+    case Role::kAgent:
+      return ::sundesk::common::v1::ROLE_AGENT;
+    case Role::kService:
+      return ::sundesk::common::v1::ROLE_SERVICE;
+  }
+  return ::sundesk::common::v1::ROLE_UNSPECIFIED;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* TenantServiceHandlers::WhoAmI(grpc::CallbackServerContext* context,
+                                                        const v1::WhoAmIRequest* /*request*/,
+                                                        v1::WhoAmIResponse* response) {
+  return rpc::BlockingUnary(workers_, context, auth_, [response](const Principal& caller) {
+    response->set_role(ToProtoRole(caller.role));
+    response->set_tenant_id(caller.tenant_id);
+    response->set_agent_id(caller.agent_id);
+    response->set_key_id(caller.key_id);
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace sundesk::ticket

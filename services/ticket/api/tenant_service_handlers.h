@@ -38,6 +38,9 @@ class TenantServiceHandlers final : public ::sundesk::ticket::v1::TenantService:
   grpc::ServerUnaryReactor* RevokeApiKey(grpc::CallbackServerContext* context,
                                          const ::sundesk::ticket::v1::RevokeApiKeyRequest* request,
                                          ::sundesk::ticket::v1::ApiKey* response) override;
+  grpc::ServerUnaryReactor* WhoAmI(grpc::CallbackServerContext* context,
+                                   const ::sundesk::ticket::v1::WhoAmIRequest* request,
+                                   ::sundesk::ticket::v1::WhoAmIResponse* response) override;
 
  private:
   TenantRegistry& registry_;

@@ -23,6 +23,7 @@
 #include "libs/rpc/auth.h"
 #include "libs/rpc/client.h"
 #include "libs/rpc/server.h"
+#include "libs/runtime/issued_keys.h"
 #include "prometheus/registry.h"
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/domain/api_key.h"
@@ -55,7 +56,7 @@ struct Replica {
     options.services = {{v1::TenantService::service_full_name(), &handlers}};
     SUNDESK_ASSIGN_OR_RETURN(server, rpc::Server::Start(std::move(options), *registry_metrics));
     SUNDESK_ASSIGN_OR_RETURN(
-        auto channel, rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", server->port())}));
+        channel, rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", server->port())}));
     stub = v1::TenantService::NewStub(channel);
     return absl::OkStatus();
   }
@@ -68,6 +69,7 @@ struct Replica {
   TenantServiceHandlers handlers{registry, auth};
   std::shared_ptr<prometheus::Registry> registry_metrics = std::make_shared<prometheus::Registry>();
   std::unique_ptr<rpc::Server> server;
+  std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::TenantService::Stub> stub;
 };
 
@@ -580,6 +582,45 @@ TEST_F(TenantServiceTest, DatabaseDownIsUnavailableNotUnauthenticated) {
   ASSERT_TRUE(testing::WaitFor(
       [&] { return b_->stub->ListTenants(Ctx(key.secret()).get(), {}, &list).ok(); },
       absl::Seconds(10)));
+}
+
+// How the other services accept keys issued here: runtime::IssuedKeyAuthenticator asks
+// TenantService.WhoAmI with the presented key and remembers the answer for its ttl.
+TEST_F(TenantServiceTest, IssuedKeysResolveEverywhereThroughWhoAmI) {
+  v1::Tenant tenant = MustCreate(Sample("whoami"));
+  v1::CreateApiKeyResponse key = MustCreateKey(Role::ROLE_CLIENT, tenant.tenant_id());
+  FakeClock clock(absl::Now());
+  runtime::IssuedKeyAuthenticator issued(a_->channel, clock, absl::Seconds(1));
+
+  auto principal = issued.Resolve(key.secret());
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->role, rpc::Role::kClient);
+  EXPECT_EQ(principal->tenant_id, tenant.tenant_id());
+  EXPECT_EQ(principal->key_id, key.api_key().key_id());
+  auto admin = issued.Resolve(kBootstrapAdmin);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_EQ(admin->role, rpc::Role::kAdmin);
+  EXPECT_EQ(issued.Resolve("sdk_not_a_key").status().code(), absl::StatusCode::kUnauthenticated);
+
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_key_id(key.api_key().key_id());
+  v1::ApiKey revoked;
+  ASSERT_TRUE(a_->stub->RevokeApiKey(Ctx().get(), revoke, &revoked).ok());
+  EXPECT_TRUE(issued.Resolve(key.secret()).ok()) << "remembered for the ttl";
+  // Past the ttl it asks again, and the ticket service refuses the key once its own
+  // (500 ms) cache lets go.
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        clock.Advance(absl::Seconds(1));
+        return absl::IsUnauthenticated(issued.Resolve(key.secret()).status());
+      },
+      absl::Seconds(10)));
+
+  // A ticket service nobody answers for is UNAVAILABLE, never "bad key".
+  auto nowhere = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", testing::FreePort())});
+  ASSERT_TRUE(nowhere.ok());
+  runtime::IssuedKeyAuthenticator down(*nowhere, clock);
+  EXPECT_EQ(down.Resolve(key.secret()).status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
