@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "libs/rpc/client.h"
@@ -35,6 +37,21 @@ absl::StatusOr<rpc::Role> FromProtoRole(common::v1::Role role) {
 }
 
 }  // namespace
+
+ConfigOption TicketAddrOption() {
+  return {"ticket-addr", "127.0.0.1:50051",
+          "the ticket service: checks API keys it issued, takes assignments"};
+}
+
+std::shared_ptr<grpc::Channel> TicketChannelOrExit(const Config& config) {
+  auto channel = rpc::MakeChannel({.target = config.Get("ticket-addr")});
+  if (!channel.ok()) {
+    std::fprintf(stderr, "--ticket-addr (SUNDESK_TICKET_ADDR): %s\n",
+                 std::string(channel.status().message()).c_str());
+    std::exit(2);
+  }
+  return *channel;
+}
 
 IssuedKeyAuthenticator::IssuedKeyAuthenticator(std::shared_ptr<grpc::Channel> ticket,
                                                const Clock& clock, absl::Duration ttl)

@@ -8,9 +8,15 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "libs/core/clock.h"
+#include "libs/core/config.h"
 #include "libs/rpc/auth.h"
 
 namespace sundesk::runtime {
+
+// --ticket-addr: where the ticket service answers (issued keys, assignments).
+ConfigOption TicketAddrOption();
+// A channel to --ticket-addr (connects lazily); exits 2 when the address is malformed.
+std::shared_ptr<grpc::Channel> TicketChannelOrExit(const Config& config);
 
 // The API keys the ticket service issued (TenantService.CreateApiKey), accepted by any
 // service: a presented key is resolved by calling TenantService.WhoAmI with it, and the

@@ -10,6 +10,7 @@
 #include "libs/core/log.h"
 #include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
+#include "libs/runtime/issued_keys.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/notification/api/notification_service_handlers.h"
 #include "services/notification/delivery/delivery_metrics.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
                                          .metrics_address = "127.0.0.1:9104"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
+  options.push_back(runtime::TicketAddrOption());
   options.push_back({"webhook-allow-loopback", "false",
                      "let webhooks target loopback and private addresses (local use only)"});
   options.push_back(
@@ -165,9 +167,11 @@ int main(int argc, char** argv) {
       {.max_buffered = static_cast<int>(runtime::IntOrExit(config, "stream-buffer")),
        .slow_reader_timeout = runtime::DurationOrExit(config, "stream-slow-reader-timeout"),
        .retention = runtime::DurationOrExit(config, "stream-retention")});
+  // The configured admin/service keys first, then the keys the ticket service issued.
+  runtime::IssuedKeyAuthenticator issued_keys(runtime::TicketChannelOrExit(config), clock);
+  rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
   notification::NotificationServiceHandlers notification_handlers(
-      service->authenticator(), subscriptions, deliveries, &feed, &streams,
-      &service->rpc_workers());
+      authenticator, subscriptions, deliveries, &feed, &streams, &service->rpc_workers());
   return service->Serve(
       {{notification::v1::NotificationService::service_full_name(), &notification_handlers}},
       {postgres.readiness, kafka.readiness});

@@ -10,6 +10,7 @@
 #include "libs/core/log.h"
 #include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
+#include "libs/runtime/issued_keys.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/routing/api/agent_service_handlers.h"
 #include "services/routing/api/queue_events.h"
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::RedisOptions()) options.push_back(std::move(o));
-  options.push_back({"ticket-addr", "127.0.0.1:50051", "the ticket service, for assignments"});
+  options.push_back(runtime::TicketAddrOption());
   options.push_back(
       {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
@@ -106,8 +107,11 @@ int main(int argc, char** argv) {
 
   // RoutingService's presence, policy and queue RPCs are built (RoutingServiceHandlers) but
   // a service is served whole: until offers land it answers UNIMPLEMENTED.
-  routing::AgentServiceHandlers agent_handlers(directory, service->authenticator());
-  routing::UnimplementedRoutingService routing_handlers(service->authenticator());
+  // The configured admin/service keys first, then the keys the ticket service issued.
+  runtime::IssuedKeyAuthenticator issued_keys(runtime::TicketChannelOrExit(config), clock);
+  rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
+  routing::AgentServiceHandlers agent_handlers(directory, authenticator);
+  routing::UnimplementedRoutingService routing_handlers(authenticator);
   return service->Serve({{routing::v1::AgentService::service_full_name(), &agent_handlers},
                          {routing::v1::RoutingService::service_full_name(), &routing_handlers}},
                         {postgres.readiness, redis.readiness, kafka.readiness});

@@ -9,6 +9,7 @@
 #include "libs/core/log.h"
 #include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
+#include "libs/runtime/issued_keys.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/sla/api/sla_metrics.h"
 #include "services/sla/api/sla_service_handlers.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
       {.name = "sla", .grpc_address = "127.0.0.1:50053", .metrics_address = "127.0.0.1:9103"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
+  options.push_back(runtime::TicketAddrOption());
   options.push_back({"timer-interval", "200ms", "how often due warnings and breaches are swept"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("sla", config);
@@ -77,7 +79,10 @@ int main(int argc, char** argv) {
     timer_thread.join();
   });
 
-  sla::SlaServiceHandlers sla_handlers(settings, clocks, service->authenticator());
+  // The configured admin/service keys first, then the keys the ticket service issued.
+  runtime::IssuedKeyAuthenticator issued_keys(runtime::TicketChannelOrExit(config), clock);
+  rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
+  sla::SlaServiceHandlers sla_handlers(settings, clocks, authenticator, &service->rpc_workers());
   return service->Serve({{sla::v1::SlaService::service_full_name(), &sla_handlers}},
                         {postgres.readiness, kafka.readiness});
 }

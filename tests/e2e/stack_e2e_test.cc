@@ -153,6 +153,8 @@ class StackTest : public ::testing::Test {
             {"SUNDESK_REDIS_ADDR", absl::StrCat("127.0.0.1:", redis_->port())},
             {"SUNDESK_ADMIN_KEY", kAdminKey},
             {"SUNDESK_SERVICE_KEY", "e2e-service-key"},
+            // The ticket service starts first, so its port is known here.
+            {"SUNDESK_TICKET_ADDR", absl::StrCat("127.0.0.1:", (*services_)[0].grpc_port)},
             {"SUNDESK_LOG_FORMAT", "json"},
             {"SUNDESK_DRAIN_TIMEOUT", "5s"}};
   }
@@ -466,6 +468,43 @@ TEST_F(StackTest, ClientCompanyCreatesATicketAndItsEventReachesKafka) {
   EXPECT_EQ(seen[0].type(), "TicketCreated");
   EXPECT_EQ(seen[0].sequence(), 1);
   EXPECT_EQ(seen[0].tenant_id(), first.tenant_id());
+}
+
+// A key the ticket service issued works on every service (each asks TenantService.WhoAmI):
+// a CLIENT key lists its own tenant's subscriptions and policies, is refused (not unknown)
+// where its role may not go, and a made-up key is UNAUTHENTICATED everywhere.
+TEST_F(StackTest, IssuedClientKeysAreRecognisedByEveryService) {
+  std::string key = MakeClientCompany("Hooli");
+  ASSERT_FALSE(key.empty());
+  for (const std::string& k : {key, std::string("sdk_0190a000-0000-7000-8000-000000000000_nope")}) {
+    const bool issued = k == key;
+    {
+      auto stub = notification::v1::NotificationService::NewStub((*services_)[3].channel);
+      auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = k});
+      notification::v1::ListSubscriptionsResponse resp;
+      grpc::Status st =
+          stub->ListSubscriptions(ctx.get(), notification::v1::ListSubscriptionsRequest(), &resp);
+      EXPECT_EQ(st.error_code(), issued ? grpc::StatusCode::OK : grpc::StatusCode::UNAUTHENTICATED)
+          << "notification: " << st.error_message();
+    }
+    {
+      auto stub = sla::v1::SlaService::NewStub((*services_)[2].channel);
+      auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = k});
+      sla::v1::ListPoliciesResponse resp;
+      grpc::Status st = stub->ListPolicies(ctx.get(), sla::v1::ListPoliciesRequest(), &resp);
+      EXPECT_EQ(st.error_code(), issued ? grpc::StatusCode::OK : grpc::StatusCode::UNAUTHENTICATED)
+          << "sla: " << st.error_message();
+    }
+    {
+      auto stub = routing::v1::AgentService::NewStub((*services_)[1].channel);
+      auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = k});
+      routing::v1::ListAgentsResponse resp;
+      grpc::Status st = stub->ListAgents(ctx.get(), routing::v1::ListAgentsRequest(), &resp);
+      EXPECT_EQ(st.error_code(),
+                issued ? grpc::StatusCode::PERMISSION_DENIED : grpc::StatusCode::UNAUTHENTICATED)
+          << "routing: " << st.error_message();
+    }
+  }
 }
 
 // An acknowledged write is durable and gets its event: the ticket binary is SIGKILLed in

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
 #include "services/sla/domain/settings.h"
 #include "services/sla/domain/ticket_clocks.h"
@@ -11,9 +12,10 @@ namespace sundesk::sla {
 // <-> domain, call one domain method.
 class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::CallbackService {
  public:
+  // Handlers run on `workers` (null: on gRPC's threads, as in tests).
   SlaServiceHandlers(SlaSettings& settings, TicketClocks& clocks,
-                     const rpc::Authenticator& authenticator)
-      : settings_(settings), clocks_(clocks), auth_(authenticator) {}
+                     const rpc::Authenticator& authenticator, WorkerPool* workers = nullptr)
+      : settings_(settings), clocks_(clocks), auth_(authenticator), workers_(workers) {}
 
   grpc::ServerUnaryReactor* CreateCalendar(grpc::CallbackServerContext* context,
                                            const ::sundesk::sla::v1::CreateCalendarRequest* request,
@@ -44,6 +46,7 @@ class SlaServiceHandlers final : public ::sundesk::sla::v1::SlaService::Callback
   SlaSettings& settings_;
   TicketClocks& clocks_;
   const rpc::Authenticator& auth_;
+  WorkerPool* workers_;
 };
 
 }  // namespace sundesk::sla
