@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -38,10 +39,19 @@ void OnProtobufLog(google::protobuf::LogLevel level, const char* filename, int l
 
 // "/sundesk.ticket.v1.TicketService/CreateTicket" → that method's descriptor, if it is one
 // this binary knows.
+// Runs once per call (the interceptor is made per call), so each thread remembers its
+// answers instead of asking the descriptor pool, which locks, every time.
 const google::protobuf::MethodDescriptor* MethodOf(absl::string_view path) {
-  if (!absl::StartsWith(path, "/")) return nullptr;
-  std::string name = absl::StrReplaceAll(path.substr(1), {{"/", "."}});
-  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+  thread_local absl::flat_hash_map<std::string, const google::protobuf::MethodDescriptor*> known;
+  auto it = known.find(path);
+  if (it != known.end()) return it->second;
+  const google::protobuf::MethodDescriptor* method = nullptr;
+  if (absl::StartsWith(path, "/")) {
+    std::string name = absl::StrReplaceAll(path.substr(1), {{"/", "."}});
+    method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+  }
+  if (known.size() < 1024) known.emplace(std::string(path), method);  // unknown paths too
+  return method;
 }
 
 class MalformedRequestInterceptor final : public grpc::experimental::Interceptor {
