@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectOption
   const char* values[] = {options.dsn.c_str(), "sundesk", nullptr};
   PGconn* raw = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (raw == nullptr) return absl::ResourceExhaustedError("pg: out of memory connecting");
-  std::unique_ptr<Connection> conn(new Connection(raw));
+  std::unique_ptr<Connection> conn(new Connection(raw, options.max_prepared_statements));
   if (PQstatus(raw) == CONNECTION_BAD) {
     return absl::UnavailableError(absl::StrCat("pg: cannot connect: ", Clean(PQerrorMessage(raw))));
   }
@@ -120,6 +120,14 @@ struct WireParams {
     }
   }
   int count() const { return static_cast<int>(types.size()); }
+  // What identifies a prepared statement: its SQL and its parameters' types (a prepared
+  // statement's types are fixed when it is prepared).
+  std::string StatementKey(absl::string_view sql) const {
+    std::string key(sql);
+    key.push_back('\0');
+    for (Oid t : types) key.push_back(t == kByteaOid ? 'b' : 't');
+    return key;
+  }
   std::vector<Oid> types;
   std::vector<const char*> values;
   std::vector<int> lengths;
@@ -128,12 +136,37 @@ struct WireParams {
 
 }  // namespace
 
+const std::string* Connection::PreparedName(const std::string& key) const {
+  auto it = prepared_.find(key);
+  return it == prepared_.end() ? nullptr : &it->second;
+}
+
+std::string Connection::NameToPrepare(size_t in_flight) {
+  if (static_cast<int64_t>(prepared_.size() + in_flight) >= max_prepared_) return "";
+  return absl::StrCat("sundesk_", ++names_used_);
+}
+
 absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<const Param> params) {
   WireParams wire(params);
   std::string statement(sql);
-  PGresult* raw =
-      PQexecParams(conn_, statement.c_str(), wire.count(), wire.types.data(), wire.values.data(),
-                   wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0);
+  std::string key = wire.StatementKey(statement);
+  const std::string* name = PreparedName(key);
+  if (name == nullptr) {
+    if (std::string fresh = NameToPrepare(); !fresh.empty()) {
+      // A statement the server rejects (syntax, unknown table, failed transaction) fails
+      // here exactly as it would unprepared, and is not remembered.
+      absl::StatusOr<Result> prepared = TakeResult(
+          PQprepare(conn_, fresh.c_str(), statement.c_str(), wire.count(), wire.types.data()));
+      if (!prepared.ok()) return prepared.status();
+      name = &(prepared_[key] = std::move(fresh));
+    }
+  }
+  PGresult* raw = name != nullptr
+                      ? PQexecPrepared(conn_, name->c_str(), wire.count(), wire.values.data(),
+                                       wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0)
+                      : PQexecParams(conn_, statement.c_str(), wire.count(), wire.types.data(),
+                                     wire.values.data(), wire.lengths.data(), wire.formats.data(),
+                                     /*resultFormat=*/0);
   return TakeResult(raw);
 }
 
@@ -146,26 +179,53 @@ absl::StatusOr<std::vector<Result>> Connection::ExecuteAtomically(
     unusable_ = true;
     return StatusFromFailedCall(what);
   };
+  // What each request sent yields, in order: a statement's result, or the outcome of
+  // preparing a statement not prepared before (remembered only once the server says OK).
+  struct Pending {
+    bool is_prepare;
+    std::string key;  // for a prepare
+  };
+  std::vector<Pending> pending;
+  pending.reserve(statements.size() * 2);
+  absl::flat_hash_map<std::string, std::string> preparing;  // key -> name, this pipeline
   for (const Statement& s : statements) {
     WireParams wire(s.params);
-    if (PQsendQueryParams(conn_, s.sql.c_str(), wire.count(), wire.types.data(), wire.values.data(),
-                          wire.lengths.data(), wire.formats.data(),
-                          /*resultFormat=*/0) != 1) {
-      return broken("sending a pipelined statement");
+    std::string key = wire.StatementKey(s.sql);
+    const std::string* name = PreparedName(key);
+    if (name == nullptr) {
+      if (auto it = preparing.find(key); it != preparing.end()) {
+        name = &it->second;
+      } else if (std::string fresh = NameToPrepare(preparing.size()); !fresh.empty()) {
+        if (PQsendPrepare(conn_, fresh.c_str(), s.sql.c_str(), wire.count(), wire.types.data()) !=
+            1) {
+          return broken("sending a pipelined prepare");
+        }
+        pending.push_back({.is_prepare = true, .key = key});
+        name = &(preparing[key] = std::move(fresh));
+      }
     }
+    int sent = name != nullptr
+                   ? PQsendQueryPrepared(conn_, name->c_str(), wire.count(), wire.values.data(),
+                                         wire.lengths.data(), wire.formats.data(),
+                                         /*resultFormat=*/0)
+                   : PQsendQueryParams(conn_, s.sql.c_str(), wire.count(), wire.types.data(),
+                                       wire.values.data(), wire.lengths.data(), wire.formats.data(),
+                                       /*resultFormat=*/0);
+    if (sent != 1) return broken("sending a pipelined statement");
+    pending.push_back({.is_prepare = false, .key = ""});
   }
   if (PQpipelineSync(conn_) != 1) return broken("pipeline sync");
 
   std::vector<Result> results;
   results.reserve(statements.size());
   absl::Status first_error;
-  // Each statement yields one result and then nullptr; the sync point yields
+  // Each request yields one result and then nullptr; the sync point yields
   // PGRES_PIPELINE_SYNC once the implicit transaction has committed or rolled back. A
   // failed commit shows as an error before that.
-  for (size_t i = 0; i < statements.size();) {
+  for (size_t i = 0; i < pending.size();) {
     PGresult* raw = PQgetResult(conn_);
     if (raw == nullptr) {
-      ++i;  // the end of statement i's results
+      ++i;  // the end of request i's results
       continue;
     }
     ExecStatusType status = PQresultStatus(raw);
@@ -184,6 +244,10 @@ absl::StatusOr<std::vector<Result>> Connection::ExecuteAtomically(
         unusable_ = true;
         return first_error;
       }
+    } else if (pending[i].is_prepare) {
+      // Prepared statements outlive transactions: this one exists even if the
+      // transaction later rolls back.
+      prepared_[pending[i].key] = preparing[pending[i].key];
     } else {
       results.push_back(*std::move(r));
     }

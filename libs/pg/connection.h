@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +27,11 @@ struct Statement {
 struct ConnectOptions {
   std::string dsn = "";  // libpq conninfo ("host=... dbname=...") or URI ("postgresql://...")
   absl::Duration statement_timeout = absl::ZeroDuration();  // zero: the server's setting
+  // Statements with parameters are prepared once per session (named server-side prepared
+  // statements, keyed by SQL and parameter types) and then only bound and executed, which
+  // spares the server parsing and planning them again. Up to this many per session; after
+  // that, new statements run unprepared. 0 turns preparing off.
+  int max_prepared_statements = 256;
 };
 
 // One libpq session. Not thread-safe: a Connection belongs to one thread at a time (the
@@ -71,12 +78,22 @@ class Connection {
   pg_conn* native() { return conn_; }
 
  private:
-  explicit Connection(pg_conn* conn) : conn_(conn) {}
+  Connection(pg_conn* conn, int max_prepared) : conn_(conn), max_prepared_(max_prepared) {}
+  // The server-side name of `sql` with these parameter types if this session prepared
+  // it, else nullptr.
+  const std::string* PreparedName(const std::string& key) const;
+  // A fresh name for preparing a statement, or "" when the session has prepared (or is
+  // preparing, `in_flight`) its maximum.
+  std::string NameToPrepare(size_t in_flight = 0);
   absl::Status StatusFromFailedCall(absl::string_view what) const;
   absl::StatusOr<Result> TakeResult(pg_result* raw);
   static void OnNotice(void* self, const pg_result* notice);
 
   pg_conn* conn_;
+  int max_prepared_;
+  // Prepared statements by SQL + parameter types (see StatementKey), to their names.
+  absl::flat_hash_map<std::string, std::string> prepared_;
+  int64_t names_used_ = 0;
   bool unusable_ = false;
   bool discarded_ = false;
 };

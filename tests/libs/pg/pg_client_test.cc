@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -290,6 +291,87 @@ TEST_F(PgTest, ExecuteAtomicallyInsideATransactionJoinsIt) {
   });
   EXPECT_EQ(st.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets"), 0);
+}
+
+// How many statements this session has prepared (the server's own view).
+int64_t PreparedCount(Connection& conn) {
+  auto r = conn.Execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'sundesk%'");
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->Int64(0, 0).value_or(-1) : -1;
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> OpenSession(const std::string& dsn,
+                                                        int max_prepared = 256) {
+  return Connection::Open({.dsn = dsn, .max_prepared_statements = max_prepared},
+                          absl::Now() + absl::Seconds(10));
+}
+
+TEST_F(PgTest, RepeatedStatementsArePreparedOnceAndStayCorrect) {
+  ASSERT_TRUE(Query("CREATE TABLE t (id int PRIMARY KEY, body text, raw bytea)").ok());
+  auto conn = OpenSession(dsn_);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  for (int i = 0; i < 20; ++i) {
+    auto r = (*conn)->Execute("INSERT INTO t VALUES ($1, $2, $3)",
+                              {i, absl::StrCat("body ", i), Param::Bytea(std::string("\0x", 3))});
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  auto pipelined = (*conn)->ExecuteAtomically(
+      {{"INSERT INTO t VALUES ($1, $2, $3)", {100, "a", Param::Bytea("x")}},
+       {"SELECT body FROM t WHERE id = $1", {7}}});
+  ASSERT_TRUE(pipelined.ok()) << pipelined.status();
+  EXPECT_EQ((*pipelined)[1].Text(0, 0), "body 7");
+  // One INSERT (shared by Execute and the pipeline), one SELECT, plus the count query.
+  EXPECT_EQ(PreparedCount(**conn), 3);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM t"), 21);
+  // The same SQL with a NULL where text was: the same types, the same statement.
+  auto with_null = (*conn)->Execute("INSERT INTO t VALUES ($1, $2, $3)",
+                                    {200, Param::Null(), Param::Bytea("y")});
+  ASSERT_TRUE(with_null.ok()) << with_null.status();
+  EXPECT_EQ(PreparedCount(**conn), 3);
+}
+
+TEST_F(PgTest, AStatementTheServerRejectsIsNotRememberedAsPrepared) {
+  ASSERT_TRUE(Query("CREATE TABLE t (id int PRIMARY KEY)").ok());
+  auto conn = OpenSession(dsn_);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  auto bad = (*conn)->Execute("INSERT INTO missing_table VALUES ($1)", {1});
+  EXPECT_EQ(SqlState(bad.status()), "42P01") << bad.status();
+  // A pipeline that fails before its second statement's prepare runs: that statement is
+  // not prepared, and running it later prepares it for real.
+  auto failed = (*conn)->ExecuteAtomically({{"INSERT INTO t VALUES ($1)", {1}},
+                                            {"INSERT INTO t VALUES ($1)", {1}},
+                                            {"SELECT $1::int + 1", {1}}});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kAlreadyExists) << failed.status();
+  auto later = (*conn)->ExecuteAtomically({{"SELECT $1::int + 1", {41}}});
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(*(*later)[0].Int64(0, 0), 42);
+  // Once the table exists, the statement that failed before prepares and runs.
+  ASSERT_TRUE(Query("CREATE TABLE missing_table (id int)").ok());
+  auto good = (*conn)->Execute("INSERT INTO missing_table VALUES ($1)", {1});
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_TRUE((*conn)->healthy());
+}
+
+TEST_F(PgTest, PreparedStatementsSurviveSchemaChangesAndTheLimitHolds) {
+  ASSERT_TRUE(Query("CREATE TABLE t (id int PRIMARY KEY)").ok());
+  auto conn = OpenSession(dsn_, /*max_prepared=*/2);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  ASSERT_TRUE((*conn)->Execute("INSERT INTO t (id) VALUES ($1)", {1}).ok());
+  ASSERT_TRUE(Query("ALTER TABLE t ADD COLUMN note text DEFAULT 'n'").ok());
+  ASSERT_TRUE((*conn)->Execute("INSERT INTO t (id) VALUES ($1)", {2}).ok());
+  auto read = (*conn)->Execute("SELECT note FROM t WHERE id = $1", {2});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->Text(0, 0), "n");
+  // The limit (2) is reached: further statements run unprepared, and still run.
+  auto third = (*conn)->Execute("SELECT count(*) FROM t WHERE id > $1", {0});
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(*third->Int64(0, 0), 2);
+  EXPECT_EQ(PreparedCount(**conn), 2);
+
+  auto unprepared = OpenSession(dsn_, /*max_prepared=*/0);
+  ASSERT_TRUE(unprepared.ok()) << unprepared.status();
+  ASSERT_TRUE((*unprepared)->Execute("INSERT INTO t (id) VALUES ($1)", {3}).ok());
+  EXPECT_EQ(PreparedCount(**unprepared), 0);
 }
 
 TEST_F(PgTest, WithTransactionRetriesARealSerializationFailure) {
