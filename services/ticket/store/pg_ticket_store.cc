@@ -270,16 +270,16 @@ absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
     absl::Time now) {
   const std::string& tenant = created.ticket.tenant_id;
   {
-    // The common case, in one round trip: record, ticket, history and event as one
-    // implicit transaction. A live record of the same request_id fails it on the record's
-    // primary key, and the transaction below then reads what that request created.
+    // The common case, in one round trip: record, ticket, history and event as one atomic
+    // unit, committed together with other creates in flight. A live record of the same
+    // request_id fails it on the record's primary key, and the transaction below then
+    // reads what that request created.
     std::vector<pg::Statement> statements;
     if (idempotency) {
       statements = RecordStatements(tenant, "create", *idempotency, created.ticket.ticket_id, now);
     }
     for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
-    SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
-    absl::Status status = conn->ExecuteAtomically(statements).status();
+    absl::Status status = creates_.Commit(std::move(statements)).status();
     if (status.ok()) {
       Committed();
       return StoredTicket{.ticket = created.ticket};

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/kafka/outbox_notifier.h"
+#include "libs/pg/group_commit.h"
 #include "libs/pg/pool.h"
 #include "services/ticket/domain/ticket_store.h"
 
@@ -20,7 +21,7 @@ class PgTicketStore final : public TicketStore {
   // `notifier` (optional) wakes the outbox relay after each commit; without it the relay
   // finds new events by polling.
   explicit PgTicketStore(pg::Pool& pool, kafka::OutboxNotifier* notifier = nullptr)
-      : pool_(pool), notifier_(notifier) {}
+      : pool_(pool), notifier_(notifier), creates_(pool) {}
 
   // How long a tenant's default language is remembered (tenants change rarely; a change
   // applies to tickets created after this long).
@@ -58,6 +59,8 @@ class PgTicketStore final : public TicketStore {
 
   pg::Pool& pool_;
   kafka::OutboxNotifier* notifier_;
+  // New tickets' rows commit in groups: concurrent creates share one transaction.
+  pg::GroupCommitter creates_;
   absl::Mutex cache_mu_;
   absl::flat_hash_map<std::string, CachedLanguage> default_languages_ ABSL_GUARDED_BY(cache_mu_);
 };

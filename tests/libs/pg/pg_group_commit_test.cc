@@ -1,0 +1,131 @@
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "libs/pg/errors.h"
+#include "libs/pg/group_commit.h"
+#include "tests/libs/pg/pg_fixture.h"
+#include "tests/support/process.h"
+
+namespace sundesk::pg {
+namespace {
+
+// One unit: a ticket row and its history row, returning the ticket's id.
+std::vector<Statement> TicketUnit(int id) {
+  return {{"INSERT INTO tickets (id) VALUES ($1) RETURNING id", {id}},
+          {"INSERT INTO history (ticket_id) VALUES ($1)", {id}}};
+}
+
+class GroupCommitTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+    ASSERT_TRUE(Query("CREATE TABLE history (ticket_id int NOT NULL)").ok());
+  }
+
+  // Starts the blocked unit (id 0) and then `units`, each from its own thread, and waits
+  // until all of `ids` are queued behind it.
+  void StartQueued(GroupCommitter& committer, const std::vector<std::vector<Statement>>& units) {
+    // A unit that cannot commit until the test lets it: it waits for an advisory lock the
+    // test holds, so the one writer stays busy while the other units queue up behind it.
+    auto blocker = Connection::Open({.dsn = dsn_}, absl::Now() + absl::Seconds(10));
+    ASSERT_TRUE(blocker.ok()) << blocker.status();
+    blocker_ = std::move(*blocker);
+    ASSERT_TRUE(blocker_->Execute("SELECT pg_advisory_lock(7)").ok());
+    outcomes_.resize(units.size() + 1);
+    threads_.emplace_back([&] {
+      outcomes_[0] = committer.Commit(
+          {{"SELECT pg_advisory_xact_lock(7)", {}}, {"INSERT INTO tickets (id) VALUES (0)", {}}});
+    });
+    ASSERT_TRUE(testing::WaitFor(
+        [&] {
+          return Query(
+                     "SELECT 1 FROM pg_locks WHERE locktype = "
+                     "'advisory' AND NOT granted")
+                     ->rows() == 1;
+        },
+        absl::Seconds(10)));
+    for (size_t i = 0; i < units.size(); ++i) {
+      threads_.emplace_back([&, i] { outcomes_[i + 1] = committer.Commit(units[i]); });
+    }
+    ASSERT_TRUE(testing::WaitFor(
+        [&] { return committer.waiting_units() == static_cast<int>(units.size()); },
+        absl::Seconds(10)));
+  }
+
+  void ReleaseAndJoin() {
+    ASSERT_TRUE(blocker_->Execute("SELECT pg_advisory_unlock(7)").ok());
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  std::unique_ptr<Connection> blocker_;
+  std::vector<std::thread> threads_;
+  std::vector<absl::StatusOr<std::vector<Result>>> outcomes_;
+};
+
+TEST_F(GroupCommitTest, QueuedUnitsCommitTogetherAsOneTransactionEachWithItsOwnResults) {
+  GroupCommitter committer(*pool_, {.max_writers = 1, .max_units = 32});
+  std::vector<std::vector<Statement>> units;
+  for (int id = 1; id <= 10; ++id) units.push_back(TicketUnit(id));
+  StartQueued(committer, units);
+  ReleaseAndJoin();
+  for (size_t i = 0; i < outcomes_.size(); ++i)
+    ASSERT_TRUE(outcomes_[i].ok()) << outcomes_[i].status();
+  for (int id = 1; id <= 10; ++id) {
+    const auto& mine = *outcomes_[static_cast<size_t>(id)];
+    ASSERT_EQ(mine.size(), 2u);
+    EXPECT_EQ(mine[0].Int64(0, 0).value_or(-1), id) << "unit " << id << " got another's result";
+  }
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 10);
+  // The ten queued units were one group: one transaction wrote all of their rows.
+  EXPECT_EQ(QueryInt("SELECT count(DISTINCT xmin::text) FROM tickets WHERE id > 0"), 1);
+}
+
+TEST_F(GroupCommitTest, AFailingUnitFailsAloneAndTheRestOfItsGroupCommits) {
+  GroupCommitter committer(*pool_, {.max_writers = 1, .max_units = 32});
+  ASSERT_TRUE(Query("INSERT INTO tickets (id) VALUES (5)").ok());
+  std::vector<std::vector<Statement>> units;
+  for (int id = 3; id <= 7; ++id) units.push_back(TicketUnit(id));  // 5 already exists
+  StartQueued(committer, units);
+  ReleaseAndJoin();
+  for (int id = 3; id <= 7; ++id) {
+    const auto& outcome = outcomes_[static_cast<size_t>(id - 2)];
+    if (id == 5) {
+      EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAlreadyExists) << outcome.status();
+      EXPECT_EQ(ConstraintName(outcome.status()), "tickets_pkey");
+    } else {
+      EXPECT_TRUE(outcome.ok()) << id << ": " << outcome.status();
+    }
+  }
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 4) << "the failed unit left no row";
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history WHERE ticket_id = 5"), 0);
+}
+
+TEST_F(GroupCommitTest, ManyConcurrentCallersAllCommitExactlyOnce) {
+  GroupCommitter committer(*pool_, {.max_writers = 2, .max_units = 8});
+  std::vector<std::thread> callers;
+  std::vector<absl::Status> failures(16);
+  for (int t = 0; t < 16; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto r = committer.Commit(TicketUnit(1000 + t * 100 + i));
+        if (!r.ok()) failures[static_cast<size_t>(t)] = r.status();
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  for (const auto& f : failures) EXPECT_TRUE(f.ok()) << f;
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets"), 400);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 400);
+  EXPECT_EQ(committer.waiting_units(), 0);
+}
+
+}  // namespace
+}  // namespace sundesk::pg
