@@ -86,6 +86,8 @@ struct Env {
 
 Env& GetEnv() {
   static Env* env = [] {
+    // As the services run (libs/runtime): without abseil's Mutex deadlock detection.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
     auto* e = new Env();
     auto server = testing::PostgresServer::Start({.fsync = true});
     if (!server.ok()) Die(server.status().ToString());

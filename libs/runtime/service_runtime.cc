@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/core/log.h"
 #include "libs/core/shutdown.h"
 
@@ -89,6 +90,10 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::CreateOrExit(const std::string& 
                                                              const Config& config) {
   // Before any thread exists, so every thread inherits the mask and only main sees them.
   BlockTerminationSignals();
+  // Debian's abseil is built with Mutex deadlock detection on: every lock records edges in
+  // a global graph (a few percent of a busy server's time). It is a debugging aid; tests
+  // keep it, services do not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string& format = config.Get("log-format");
   if (format != "text" && format != "json") {
     std::fprintf(stderr, "--log-format (SUNDESK_LOG_FORMAT) must be text or json, got '%s'\n",
