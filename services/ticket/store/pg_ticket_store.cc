@@ -198,8 +198,18 @@ absl::Status CommitWrite(pg::Connection& tx, const TicketWrite& w, bool insert) 
   return absl::OkStatus();
 }
 
-// An idempotency record for `resource_id`, replacing an expired one of the same key (a
-// live one makes the INSERT fail on idempotency_records_pkey).
+// An idempotency record for `resource_id`. Any record of the same key, live or expired,
+// makes the INSERT fail on idempotency_records_pkey.
+pg::Statement InsertRecord(const std::string& tenant_id, const std::string& scope,
+                           const IdempotencyRecord& record, const std::string& resource_id) {
+  return {
+      "INSERT INTO ticket.idempotency_records (tenant_id, scope, request_id, "
+      "fingerprint, resource_id, expire_time) VALUES ($1, $2, $3, $4, $5, $6)",
+      {tenant_id, scope, record.request_id, record.fingerprint, resource_id, record.expire_time}};
+}
+
+// The record, replacing an expired one of the same key (a live one makes the INSERT fail
+// on idempotency_records_pkey).
 std::vector<pg::Statement> RecordStatements(const std::string& tenant_id, const std::string& scope,
                                             const IdempotencyRecord& record,
                                             const std::string& resource_id, absl::Time now) {
@@ -208,10 +218,7 @@ std::vector<pg::Statement> RecordStatements(const std::string& tenant_id, const 
       {"DELETE FROM ticket.idempotency_records WHERE tenant_id = $1 AND scope = $2 "
        "AND request_id = $3 AND expire_time <= $4",
        {tenant_id, scope, record.request_id, now}});
-  out.push_back(
-      {"INSERT INTO ticket.idempotency_records (tenant_id, scope, request_id, "
-       "fingerprint, resource_id, expire_time) VALUES ($1, $2, $3, $4, $5, $6)",
-       {tenant_id, scope, record.request_id, record.fingerprint, resource_id, record.expire_time}});
+  out.push_back(InsertRecord(tenant_id, scope, record, resource_id));
   return out;
 }
 
@@ -271,12 +278,12 @@ absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
   const std::string& tenant = created.ticket.tenant_id;
   {
     // The common case, in one round trip: record, ticket, history and event as one atomic
-    // unit, committed together with other creates in flight. A live record of the same
-    // request_id fails it on the record's primary key, and the transaction below then
-    // reads what that request created.
+    // unit, committed together with other creates in flight. Any record of the same
+    // request_id fails it on the record's primary key; the transaction below then reads
+    // what that request created or, if the record had expired, replaces it.
     std::vector<pg::Statement> statements;
     if (idempotency) {
-      statements = RecordStatements(tenant, "create", *idempotency, created.ticket.ticket_id, now);
+      statements.push_back(InsertRecord(tenant, "create", *idempotency, created.ticket.ticket_id));
     }
     for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
     absl::Status status = creates_.Commit(std::move(statements)).status();

@@ -232,6 +232,25 @@ TEST_F(TicketServiceIntegrationTest, ExpiredIdempotencyRecordsArePurgedAndLiveOn
   EXPECT_NE(MustCreate("client-a", request).ticket_id(), expired.ticket_id());
 }
 
+TEST_F(TicketServiceIntegrationTest, AnExpiredRecordNotYetPurgedIsReplacedByANewTicket) {
+  pb::CreateTicketRequest request = ValidCreate();
+  request.set_request_id("expired-unpurged");
+  pb::Ticket first = MustCreate("client-a", request);
+  ASSERT_EQ(Count("WITH u AS (UPDATE ticket.idempotency_records SET expire_time = now() - "
+                  "interval '1 second' WHERE request_id = $1 RETURNING 1) SELECT count(*) FROM u",
+                  {"expired-unpurged"}),
+            1);
+  // The record is still there, expired: the same request_id makes a new ticket, and the
+  // record now names it (a retry replays the new one).
+  pb::Ticket second = MustCreate("client-a", request);
+  EXPECT_NE(second.ticket_id(), first.ticket_id());
+  EXPECT_EQ(MustCreate("client-a", request).ticket_id(), second.ticket_id());
+  EXPECT_EQ(Count("SELECT count(*) FROM ticket.idempotency_records WHERE request_id = $1 AND "
+                  "resource_id = $2 AND expire_time > now()",
+                  {"expired-unpurged", second.ticket_id()}),
+            1);
+}
+
 TEST_F(TicketServiceIntegrationTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
   // gRPC's parser refuses these before any handler runs; libs/rpc names the field.
   pb::CreateTicketRequest request = ValidCreate();
