@@ -55,6 +55,7 @@ namespace pb = ::sundesk::ticket::v1;
 constexpr int kCallers = 64;
 constexpr int kPoolSize = 32;
 constexpr int kWorkers = 64;
+constexpr int kChannels = 4;
 constexpr double kMinTimeSeconds = 3.0;
 constexpr char kTenant[] = "0190a000-0000-7000-8000-0000000000be";
 constexpr char kClientKey[] = "bench-client";
@@ -81,7 +82,7 @@ struct Env {
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<ticket::TicketServiceHandlers> handlers;
   std::unique_ptr<rpc::Server> server;
-  std::shared_ptr<grpc::Channel> channel;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
 };
 
 Env& GetEnv() {
@@ -137,9 +138,14 @@ Env& GetEnv() {
     auto grpc_server = rpc::Server::Start(std::move(options), e->registry);
     if (!grpc_server.ok()) Die(grpc_server.status().ToString());
     e->server = std::move(*grpc_server);
-    auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", e->server->port())});
-    if (!channel.ok()) Die(channel.status().ToString());
-    e->channel = *channel;
+    // Several client connections, as many client systems would open: one HTTP/2
+    // connection is handled by one thread at a time on each side.
+    for (int i = 0; i < kChannels; ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
+      e->channels.push_back(grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", e->server->port()),
+                                                      grpc::InsecureChannelCredentials(), args));
+    }
     return e;
   }();
   return *env;
@@ -205,14 +211,15 @@ void BM_CreateTicket_Baseline(benchmark::State& state) {
   latencies.Report(state);
 }
 
-// sundesk: TicketService/CreateTicket over gRPC loopback on one channel, with kCallers calls
-// always in flight. The load generator uses gRPC's callback API (each completion starts the
+// sundesk: TicketService/CreateTicket over gRPC loopback on kChannels connections, with kCallers
+// calls always in flight. The load generator uses gRPC's callback API (each completion starts the
 // next call) rather than 64 blocked threads, so it costs the shared machine little; the
 // benchmark's one thread counts completions.
 class InFlightCalls {
  public:
-  InFlightCalls(pb::TicketService::Stub& stub, const pb::CreateTicketRequest& prototype)
-      : stub_(stub), prototype_(prototype) {}
+  InFlightCalls(std::vector<std::unique_ptr<pb::TicketService::Stub>> stubs,
+                const pb::CreateTicketRequest& prototype)
+      : stubs_(std::move(stubs)), prototype_(prototype) {}
 
   void Start(int n) {
     for (int i = 0; i < n; ++i) StartOne();
@@ -251,31 +258,31 @@ class InFlightCalls {
   void StartOne() {
     auto* call = new Call();
     call->request = prototype_;
-    call->request.set_request_id(
-        absl::StrCat("bench-", next_request_.fetch_add(1, std::memory_order_relaxed)));
+    const int64_t n = next_request_.fetch_add(1, std::memory_order_relaxed);
+    call->request.set_request_id(absl::StrCat("bench-", n));
     call->ctx = rpc::NewClientContext({.timeout = absl::Seconds(30), .api_key = kClientKey});
     {
       absl::MutexLock lock(&mu_);
       ++in_flight_;
     }
     call->start = std::chrono::steady_clock::now();
-    stub_.async()->CreateTicket(call->ctx.get(), &call->request, &call->response,
-                                [this, call](grpc::Status st) {
-                                  Done d{.latency = std::chrono::steady_clock::now() - call->start,
-                                         .error = st.ok() ? "" : st.error_message()};
-                                  delete call;
-                                  bool again;
-                                  {
-                                    absl::MutexLock lock(&mu_);
-                                    done_.push_back(std::move(d));
-                                    --in_flight_;
-                                    again = !stopping_;
-                                  }
-                                  if (again) StartOne();
-                                });
+    stubs_[static_cast<size_t>(n) % stubs_.size()]->async()->CreateTicket(
+        call->ctx.get(), &call->request, &call->response, [this, call](grpc::Status st) {
+          Done d{.latency = std::chrono::steady_clock::now() - call->start,
+                 .error = st.ok() ? "" : st.error_message()};
+          delete call;
+          bool again;
+          {
+            absl::MutexLock lock(&mu_);
+            done_.push_back(std::move(d));
+            --in_flight_;
+            again = !stopping_;
+          }
+          if (again) StartOne();
+        });
   }
 
-  pb::TicketService::Stub& stub_;
+  const std::vector<std::unique_ptr<pb::TicketService::Stub>> stubs_;
   const pb::CreateTicketRequest prototype_;
   static inline std::atomic<int64_t> next_request_{1};
   absl::Mutex mu_;
@@ -286,7 +293,8 @@ class InFlightCalls {
 
 void BM_CreateTicket_Sundesk(benchmark::State& state) {
   Env& env = GetEnv();
-  auto stub = pb::TicketService::NewStub(env.channel);
+  std::vector<std::unique_ptr<pb::TicketService::Stub>> stubs;
+  for (const auto& channel : env.channels) stubs.push_back(pb::TicketService::NewStub(channel));
   pb::CreateTicketRequest request;
   request.set_subject("VPN drops every hour");
   request.set_description("Since Monday.");
@@ -297,7 +305,7 @@ void BM_CreateTicket_Sundesk(benchmark::State& state) {
   request.set_channel(common::v1::CHANNEL_EMAIL);
   request.add_tags("vpn");
   (*request.mutable_custom_fields())["plan"] = "gold";
-  InFlightCalls calls(*stub, request);
+  InFlightCalls calls(std::move(stubs), request);
   calls.Start(kCallers);
   Latencies latencies;
   std::string error;
