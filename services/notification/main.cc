@@ -1,10 +1,12 @@
 // The notification service: composes configuration, stores, handlers and the gRPC server.
 #include <openssl/rand.h>
 
+#include <optional>
 #include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -20,10 +22,12 @@
 #include "services/notification/delivery/webhook_sender.h"
 #include "services/notification/domain/delivery_service.h"
 #include "services/notification/domain/subscription_service.h"
+#include "services/notification/store/grpc_tenant_directory.h"
 #include "services/notification/store/pg_delivery_store.h"
 #include "services/notification/store/pg_event_feed.h"
 #include "services/notification/store/pg_subscription_store.h"
 #include "services/notification/store/schema.h"
+#include "services/notification/store/secret_box.h"
 #include "services/ticket/domain/page_token.h"
 
 namespace {
@@ -54,6 +58,10 @@ int main(int argc, char** argv) {
                      "let webhooks target loopback and private addresses (local use only)"});
   options.push_back(
       {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  options.push_back({"webhook-secret-keys", "",
+                     "keys sealing webhook secrets at rest (AES-256-GCM): "
+                     "<id>:<64 hex>[,<id>:<64 hex>...], the sealing key first; older keys "
+                     "after it still open, and start-up reseals under the first"});
   options.push_back({"delivery-attempts", "8", "attempts per delivery before it is dead-lettered"});
   options.push_back({"delivery-backoff", "30s", "wait after the first failed attempt (doubles)"});
   options.push_back({"delivery-backoff-max", "30m", "longest wait between two attempts"});
@@ -75,6 +83,8 @@ int main(int argc, char** argv) {
   options.push_back({"smtp-user", "", "SMTP user name (AUTH), if the relay wants one"});
   options.push_back({"smtp-password", "", "SMTP password"});
   options.push_back({"smtp-starttls", "false", "require STARTTLS with the relay"});
+  options.push_back(
+      {"smtp-ca-file", "", "PEM CA bundle the relay's certificate is checked against"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("notification", config);
 
@@ -92,11 +102,48 @@ int main(int argc, char** argv) {
   ticket::PageTokenSigner page_tokens(page_token_key.empty() ? RandomPageTokenKey()
                                                              : page_token_key);
   notification::SystemHostResolver resolver;
-  notification::PgSubscriptionStore subscription_store(*postgres.pool);
+  // Tenants are the ticket service's: an ADMIN's tenant_id is checked there (SERVICE key).
+  std::shared_ptr<grpc::Channel> ticket_channel = runtime::TicketChannelOrExit(config);
+  if (config.Get("service-key").empty()) {
+    log::Warn(
+        "no --service-key (SUNDESK_SERVICE_KEY): the ticket service cannot be asked whether a "
+        "tenant exists, so ADMIN calls naming a tenant answer UNAVAILABLE");
+  }
+  notification::GrpcTenantDirectory ticket_tenants(ticket_channel, config.Get("service-key"));
+  notification::CachedTenantDirectory tenants(ticket_tenants, clock);
+  std::optional<notification::SecretBox> secret_box;
+  if (const std::string spec = config.Get("webhook-secret-keys"); !spec.empty()) {
+    absl::StatusOr<notification::SecretBox> box = notification::SecretBox::Parse(spec);
+    if (!box.ok()) runtime::ExitWith("--webhook-secret-keys", box.status());
+    secret_box = *std::move(box);
+  }
+  const notification::SecretBox* secrets = secret_box ? &*secret_box : nullptr;
+  notification::PgSubscriptionStore subscription_store(*postgres.pool, secrets);
+  if (secrets != nullptr) {
+    // Seals what is still plain (rows from before keys were set) or under an older key.
+    absl::StatusOr<int> resealed = subscription_store.ResealSecrets(*secrets);
+    if (!resealed.ok()) runtime::ExitWith("--webhook-secret-keys", resealed.status());
+    if (*resealed > 0) {
+      log::Info("notification: webhook secrets resealed",
+                {{"count", *resealed}, {"key_id", secrets->current_key_id()}});
+    }
+  } else {
+    absl::StatusOr<std::vector<std::string>> in_use = subscription_store.SecretKeyIdsInUse();
+    if (!in_use.ok()) runtime::ExitWith("postgres", in_use.status());
+    if (!in_use->empty()) {
+      runtime::ExitWith("--webhook-secret-keys",
+                        absl::FailedPreconditionError(absl::StrCat(
+                            "webhook secrets are sealed with key(s) ", absl::StrJoin(*in_use, ", "),
+                            " but no keys are configured")));
+    }
+    log::Warn(
+        "no --webhook-secret-keys (SUNDESK_WEBHOOK_SECRET_KEYS): webhook secrets are stored "
+        "unencrypted");
+  }
   notification::SubscriptionService subscriptions(subscription_store, clock, ids, page_tokens,
-                                                  resolver,
+                                                  resolver, tenants,
                                                   {.allow_private_targets = allow_private});
-  notification::PgDeliveryStore delivery_store(*postgres.pool, ids);
+  notification::PgDeliveryStore delivery_store(*postgres.pool, ids, secrets);
   notification::DeliveryService deliveries(delivery_store, subscriptions, clock, page_tokens);
 
   if (runtime::DurationOrExit(config, "delivery-lease") <=
@@ -119,7 +166,8 @@ int main(int argc, char** argv) {
                                          .from = config.Get("smtp-from"),
                                          .username = config.Get("smtp-user"),
                                          .password = config.Get("smtp-password"),
-                                         .starttls = runtime::BoolOrExit(config, "smtp-starttls")});
+                                         .starttls = runtime::BoolOrExit(config, "smtp-starttls"),
+                                         .ca_file = config.Get("smtp-ca-file")});
   }
   notification::DeliveryMetrics delivery_metrics(service->registry());
   notification::Dispatcher dispatcher(
@@ -138,7 +186,7 @@ int main(int argc, char** argv) {
     emails.reset();
   });
 
-  notification::EventIntake intake(delivery_store, clock);
+  notification::EventIntake intake(delivery_store, clock, [&] { dispatcher.Wake(); });
   std::vector<std::string> topics(std::begin(notification::kEventTopics),
                                   std::end(notification::kEventTopics));
   auto consumer = kafka::Consumer::Create(
@@ -168,7 +216,7 @@ int main(int argc, char** argv) {
        .slow_reader_timeout = runtime::DurationOrExit(config, "stream-slow-reader-timeout"),
        .retention = runtime::DurationOrExit(config, "stream-retention")});
   // The configured admin/service keys first, then the keys the ticket service issued.
-  runtime::IssuedKeyAuthenticator issued_keys(runtime::TicketChannelOrExit(config), clock);
+  runtime::IssuedKeyAuthenticator issued_keys(ticket_channel, clock);
   rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
   notification::NotificationServiceHandlers notification_handlers(
       authenticator, subscriptions, deliveries, &feed, &streams, &service->rpc_workers());

@@ -159,7 +159,8 @@ grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandl
   }
   absl::StatusOr<rpc::Principal> principal = rpc::Authenticate(*context, auth_);
   if (!principal.ok()) return new Finished(rpc::ToGrpcStatus(principal.status()));
-  absl::StatusOr<std::string> tenant = ResolveTenant(ToCaller(*principal), request->tenant_id());
+  absl::StatusOr<std::string> tenant =
+      subscriptions_.Tenant(ToCaller(*principal), request->tenant_id());
   if (!tenant.ok()) return new Finished(rpc::ToGrpcStatus(tenant.status()));
   std::vector<std::string> types(request->event_types().begin(), request->event_types().end());
   if (absl::Status st = CheckEventTypes("event_types", types); !st.ok()) {

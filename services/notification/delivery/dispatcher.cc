@@ -1,5 +1,7 @@
 #include "services/notification/delivery/dispatcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/core/log.h"
@@ -39,6 +41,11 @@ void Dispatcher::Stop() {
   stopping_ = true;
 }
 
+void Dispatcher::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
 void Dispatcher::Start(DueDelivery due) {
   events::v1::Event event;
   std::string body;
@@ -60,6 +67,11 @@ void Dispatcher::Start(DueDelivery due) {
     emails_->Send(std::move(message), [this, due = std::move(due)](const AttemptResult& r) mutable {
       Complete(std::move(due), r);
     });
+    return;
+  }
+  if (!due.secret_error.empty()) {
+    std::string why = due.secret_error;
+    Record({.due = std::move(due), .result = NotSent(std::move(why))});
     return;
   }
   ++outstanding_;
@@ -100,16 +112,21 @@ void Dispatcher::Record(const Completed& done) {
 
 void Dispatcher::Run() {
   absl::Time next_poll = absl::InfinitePast();
+  absl::Time last_claim = absl::InfinitePast();
   while (true) {
     std::deque<Completed> done;
     {
       absl::MutexLock lock(&mu_);
       auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !completed_.empty();
+        return stopping_ || woken_ || !completed_.empty();
       };
       absl::Duration wait = next_poll - absl::Now();
       if (wait > absl::ZeroDuration()) mu_.AwaitWithTimeout(absl::Condition(&wake), wait);
       if (stopping_) return;
+      if (woken_) {
+        woken_ = false;
+        next_poll = std::min(next_poll, last_claim + options_.wake_coalesce);
+      }
       done.swap(completed_);
     }
     for (const Completed& c : done) {
@@ -120,6 +137,7 @@ void Dispatcher::Run() {
     const int room = std::min(options_.batch_size, options_.max_outstanding - outstanding_);
     int claimed = 0;
     if (room > 0) {
+      last_claim = absl::Now();
       absl::StatusOr<std::vector<DueDelivery>> due =
           store_.ClaimDue(clock_.Now(), room, options_.lease);
       if (!due.ok()) {

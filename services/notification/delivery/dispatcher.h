@@ -19,6 +19,9 @@ struct DispatcherOptions {
   RetrySchedule schedule = {};
   // How often the database is asked for due deliveries when nothing else wakes the loop.
   absl::Duration poll_interval = absl::Milliseconds(200);
+  // After Wake(), the soonest the next claim may follow the previous one: wake-ups from a
+  // busy intake are coalesced into one query per this much time.
+  absl::Duration wake_coalesce = absl::Milliseconds(2);
   int batch_size = 256;  // deliveries claimed per query
   // Attempts started and not yet recorded, at most; more due ones wait in the database.
   int max_outstanding = 4096;
@@ -43,6 +46,9 @@ class Dispatcher {
 
   void Run();
   void Stop();
+  // New deliveries were stored (by this process's intake): claim soon instead of at the
+  // next poll. Other replicas' intakes still reach this dispatcher through the poll.
+  void Wake();
 
  private:
   struct Completed {
@@ -63,6 +69,7 @@ class Dispatcher {
   int outstanding_ = 0;  // loop thread only
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Completed> completed_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -85,6 +85,7 @@ AttemptResult EmailSender::SendOne(const EmailMessage& m) {
                    static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
   if (options_.starttls) curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.username.empty()) {
     curl_easy_setopt(e, CURLOPT_USERNAME, options_.username.c_str());
     curl_easy_setopt(e, CURLOPT_PASSWORD, options_.password.c_str());

@@ -19,7 +19,10 @@ struct SmtpOptions {
   std::string from;  // envelope and header sender
   std::string username;
   std::string password;
-  bool starttls = false;  // require STARTTLS on smtp://
+  bool starttls = false;  // require STARTTLS on smtp:// (credentials then go encrypted)
+  // PEM CA bundle the relay's certificate is checked against; empty: the system's. The
+  // certificate is always verified (name and chain).
+  std::string ca_file;
   absl::Duration timeout = absl::Seconds(30);
   int workers = 4;  // messages sent at once
 };

@@ -23,7 +23,10 @@ absl::Status EventIntake::Handle(const kafka::Message& message) {
               {{"event_id", event->event_id()}, {"tenant_id", event->tenant_id()}});
     return absl::OkStatus();
   }
-  return store_.RecordEvent(*event, clock_.Now()).status();
+  absl::StatusOr<int> added = store_.RecordEvent(*event, clock_.Now());
+  if (!added.ok()) return added.status();
+  if (*added > 0 && on_new_deliveries_) on_new_deliveries_();
+  return absl::OkStatus();
 }
 
 }  // namespace sundesk::notification

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include "absl/status/status.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/consumer.h"
@@ -18,13 +20,18 @@ inline constexpr const char* kEventTopics[] = {
 // consumer retries the same message.
 class EventIntake {
  public:
-  EventIntake(PgDeliveryStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `on_new_deliveries` (may be empty) runs after an event added deliveries: the local
+  // dispatcher's Wake(), so a delivery does not wait for the next poll.
+  EventIntake(PgDeliveryStore& store, const Clock& clock,
+              std::function<void()> on_new_deliveries = nullptr)
+      : store_(store), clock_(clock), on_new_deliveries_(std::move(on_new_deliveries)) {}
 
   absl::Status Handle(const kafka::Message& message);
 
  private:
   PgDeliveryStore& store_;
   const Clock& clock_;
+  const std::function<void()> on_new_deliveries_;
 };
 
 }  // namespace sundesk::notification

@@ -25,7 +25,7 @@ absl::StatusOr<ListDeliveriesOutput> DeliveryService::List(const Caller& caller,
     }
     tenant = s.tenant_id;
   } else {
-    SUNDESK_ASSIGN_OR_RETURN(tenant, ResolveTenant(caller, in.tenant_id));
+    SUNDESK_ASSIGN_OR_RETURN(tenant, subscriptions_.Tenant(caller, in.tenant_id));
   }
   if (in.state < 0 || in.state > static_cast<int>(DeliveryState::kDead)) {
     return absl::InvalidArgumentError("state: not a DeliveryState");

@@ -29,8 +29,9 @@ struct Subscription {
   std::vector<std::string> event_types;
   ChannelKind channel = ChannelKind::kWebhook;
   std::string target;  // the webhook URL, or the email address
-  // The webhook's HMAC key. The sender needs it to sign, so it is kept as given; it never
-  // leaves the service again (responses omit it).
+  // The webhook's HMAC key, on the way in only: the store keeps it (sealed when keys are
+  // configured) for the sender to sign with, and never reads it back into a Subscription;
+  // responses omit it.
   std::string secret;
   std::string display_name;
   absl::Time create_time = absl::InfinitePast();

@@ -69,17 +69,26 @@ absl::StatusOr<std::string> ResolveTenant(const Caller& caller, const std::strin
 SubscriptionService::SubscriptionService(SubscriptionStore& store, const Clock& clock,
                                          IdGenerator& ids,
                                          const ticket::PageTokenSigner& page_tokens,
-                                         const HostResolver& resolver, SubscriptionOptions options)
+                                         const HostResolver& resolver, TenantDirectory& tenants,
+                                         SubscriptionOptions options)
     : store_(store),
       clock_(clock),
       ids_(ids),
       tokens_(page_tokens),
       resolver_(resolver),
+      tenants_(tenants),
       options_(options) {}
+
+absl::StatusOr<std::string> SubscriptionService::Tenant(const Caller& caller,
+                                                        const std::string& requested) {
+  SUNDESK_ASSIGN_OR_RETURN(std::string tenant, ResolveTenant(caller, requested));
+  if (caller.role == CallerRole::kAdmin) SUNDESK_RETURN_IF_ERROR(tenants_.CheckExists(tenant));
+  return tenant;
+}
 
 absl::StatusOr<Subscription> SubscriptionService::Create(const Caller& caller,
                                                          const CreateSubscriptionInput& in) {
-  SUNDESK_ASSIGN_OR_RETURN(std::string tenant_id, ResolveTenant(caller, in.tenant_id));
+  SUNDESK_ASSIGN_OR_RETURN(std::string tenant_id, Tenant(caller, in.tenant_id));
   SUNDESK_RETURN_IF_ERROR(ticket::CheckRequestId("request_id", in.request_id));
   SUNDESK_RETURN_IF_ERROR(CheckEventTypes("event_types", in.event_types));
   SUNDESK_RETURN_IF_ERROR(ticket::CheckText("display_name", in.display_name, 0, 200));
@@ -122,7 +131,7 @@ absl::StatusOr<ListSubscriptionsOutput> SubscriptionService::List(const Caller& 
                                                                   const std::string& tenant_id,
                                                                   int64_t page_size,
                                                                   const std::string& page_token) {
-  SUNDESK_ASSIGN_OR_RETURN(std::string tenant, ResolveTenant(caller, tenant_id));
+  SUNDESK_ASSIGN_OR_RETURN(std::string tenant, Tenant(caller, tenant_id));
   SUNDESK_ASSIGN_OR_RETURN(int limit, ticket::ResolvePageSize("page_size", page_size));
   std::string after;
   if (!page_token.empty()) {

@@ -9,6 +9,7 @@
 #include "libs/core/ids.h"
 #include "services/notification/domain/subscription.h"
 #include "services/notification/domain/target_rules.h"
+#include "services/notification/domain/tenant_directory.h"
 #include "services/ticket/domain/page_token.h"
 
 namespace sundesk::notification {
@@ -38,7 +39,8 @@ struct ListSubscriptionsOutput {
 
 // The tenant a call acts for: a CLIENT key's own (the request may only repeat it; another
 // tenant answers NOT_FOUND, like a missing one); required (a UUID) for ADMIN keys. Other
-// roles are PERMISSION_DENIED.
+// roles are PERMISSION_DENIED. Checks the shape only: SubscriptionService::Tenant also
+// asks the directory whether an ADMIN's tenant exists.
 absl::StatusOr<std::string> ResolveTenant(const Caller& caller, const std::string& requested);
 
 // Subscriptions of a tenant: create (validated, idempotent by request_id), list, delete.
@@ -46,7 +48,12 @@ class SubscriptionService {
  public:
   SubscriptionService(SubscriptionStore& store, const Clock& clock, IdGenerator& ids,
                       const ticket::PageTokenSigner& page_tokens, const HostResolver& resolver,
-                      SubscriptionOptions options = {});
+                      TenantDirectory& tenants, SubscriptionOptions options = {});
+
+  // ResolveTenant, and for an ADMIN key a tenant that exists (else NOT_FOUND naming
+  // tenant_id; UNAVAILABLE when the directory cannot tell). A CLIENT key's tenant exists
+  // (its key was issued for it).
+  absl::StatusOr<std::string> Tenant(const Caller& caller, const std::string& requested);
 
   absl::StatusOr<Subscription> Create(const Caller& caller, const CreateSubscriptionInput& in);
   absl::StatusOr<ListSubscriptionsOutput> List(const Caller& caller, const std::string& tenant_id,
@@ -61,6 +68,7 @@ class SubscriptionService {
   IdGenerator& ids_;
   const ticket::PageTokenSigner& tokens_;
   const HostResolver& resolver_;
+  TenantDirectory& tenants_;
   const SubscriptionOptions options_;
 };
 

@@ -124,7 +124,8 @@ absl::StatusOr<std::vector<DueDelivery>> PgDeliveryStore::ClaimDue(absl::Time no
                                 "WHERE d.delivery_id = due.delivery_id AND "
                                 "s.subscription_id = d.subscription_id RETURNING ",
                                 kDeliveryColumns,
-                                ", d.payload, d.event_time, s.channel, s.target, s.webhook_secret"),
+                                ", d.payload, d.event_time, s.channel, s.target, s.webhook_secret, "
+                                "s.webhook_secret_key_id, s.webhook_secret_sealed"),
                    {now, limit, now + lease}));
     for (int i = 0; i < r.rows(); ++i) {
       DueDelivery due;
@@ -134,7 +135,22 @@ absl::StatusOr<std::vector<DueDelivery>> PgDeliveryStore::ClaimDue(absl::Time no
       SUNDESK_ASSIGN_OR_RETURN(int64_t channel, r.Int64(i, "channel"));
       due.channel = static_cast<ChannelKind>(channel);
       due.target = std::string(r.Text(i, "target"));
-      due.secret = std::string(r.Text(i, "webhook_secret"));
+      if (r.IsNull(i, "webhook_secret_key_id")) {
+        due.secret = std::string(r.Text(i, "webhook_secret"));
+      } else {
+        SealedSecret sealed{.key_id = std::string(r.Text(i, "webhook_secret_key_id"))};
+        SUNDESK_ASSIGN_OR_RETURN(sealed.sealed, r.Bytea(i, "webhook_secret_sealed"));
+        absl::StatusOr<std::string> secret =
+            secrets_ != nullptr ? secrets_->Open(sealed, due.delivery.subscription_id)
+                                : absl::FailedPreconditionError(absl::StrCat(
+                                      "webhook secret sealed with key \"", sealed.key_id,
+                                      "\", but no --webhook-secret-keys are configured"));
+        if (secret.ok()) {
+          due.secret = *std::move(secret);
+        } else {
+          due.secret_error = std::string(secret.status().message());
+        }
+      }
       out.push_back(std::move(due));
     }
     return absl::OkStatus();

@@ -9,6 +9,7 @@
 #include "libs/pg/pool.h"
 #include "services/notification/domain/delivery.h"
 #include "services/notification/store/pg_subscription_store.h"
+#include "services/notification/store/secret_box.h"
 #include "sundesk/events/v1/events.pb.h"
 
 namespace sundesk::notification {
@@ -21,6 +22,9 @@ struct DueDelivery {
   ChannelKind channel = ChannelKind::kWebhook;
   std::string target;  // URL or address
   std::string secret;
+  // Why `secret` could not be opened (a key that is not configured, a tampered value);
+  // the attempt is then not made and the delivery fails for good with this error.
+  std::string secret_error;
   std::string payload;  // the serialized Event
   std::optional<absl::Time> event_time;
 };
@@ -28,7 +32,9 @@ struct DueDelivery {
 // Deliveries in PostgreSQL schema `notification`.
 class PgDeliveryStore final : public DeliveryStore {
  public:
-  PgDeliveryStore(pg::Pool& pool, IdGenerator& ids) : pool_(pool), ids_(ids) {}
+  // `secrets` opens sealed webhook secrets; without it only plain ones are usable.
+  PgDeliveryStore(pg::Pool& pool, IdGenerator& ids, const SecretBox* secrets = nullptr)
+      : pool_(pool), ids_(ids), secrets_(secrets) {}
 
   // One delivery per live subscription of the event's tenant that wants its type and
   // existed when it happened; (subscription, event id) already there adds nothing. Returns
@@ -54,6 +60,7 @@ class PgDeliveryStore final : public DeliveryStore {
  private:
   pg::Pool& pool_;
   IdGenerator& ids_;
+  const SecretBox* secrets_;
 };
 
 // The DLQ record of a dead delivery: the event as it came (value, key, CloudEvents

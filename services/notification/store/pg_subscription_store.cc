@@ -10,8 +10,8 @@ namespace sundesk::notification {
 namespace {
 
 constexpr char kColumns[] =
-    "subscription_id, tenant_id, event_types, channel, target, webhook_secret, display_name, "
-    "create_time, request_fingerprint";
+    "subscription_id, tenant_id, event_types, channel, target, display_name, create_time, "
+    "request_fingerprint";
 
 absl::StatusOr<Subscription> FromRow(const pg::Result& r, int row) {
   Subscription s;
@@ -21,7 +21,6 @@ absl::StatusOr<Subscription> FromRow(const pg::Result& r, int row) {
   SUNDESK_ASSIGN_OR_RETURN(int64_t channel, r.Int64(row, "channel"));
   s.channel = static_cast<ChannelKind>(channel);
   s.target = std::string(r.Text(row, "target"));
-  s.secret = std::string(r.Text(row, "webhook_secret"));
   s.display_name = std::string(r.Text(row, "display_name"));
   SUNDESK_ASSIGN_OR_RETURN(s.create_time, r.Time(row, "create_time"));
   return s;
@@ -52,6 +51,12 @@ std::vector<std::string> ParseTextArray(absl::string_view literal) {
 
 absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
     const Subscription& s, const std::optional<CreateRecord>& record) {
+  std::string plain_secret = s.secret;
+  std::optional<SealedSecret> sealed;
+  if (secrets_ != nullptr && !s.secret.empty()) {
+    SUNDESK_ASSIGN_OR_RETURN(sealed, secrets_->Seal(s.secret, s.subscription_id));
+    plain_secret.clear();
+  }
   StoredSubscription out;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     SUNDESK_ASSIGN_OR_RETURN(
@@ -59,15 +64,18 @@ absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
         tx.Execute(
             absl::StrCat("INSERT INTO notification.subscriptions (subscription_id, tenant_id, "
                          "event_types, channel, target, webhook_secret, display_name, "
-                         "request_id, request_fingerprint, create_time) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                         "request_id, request_fingerprint, create_time, "
+                         "webhook_secret_key_id, webhook_secret_sealed) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
                          "ON CONFLICT (tenant_id, request_id) WHERE request_id IS NOT NULL "
                          "DO NOTHING RETURNING ",
                          kColumns),
             {s.subscription_id, s.tenant_id, TextArray(s.event_types), static_cast<int>(s.channel),
-             s.target, s.secret, s.display_name,
+             s.target, plain_secret, s.display_name,
              record ? pg::Param(record->request_id) : pg::Param::Null(),
-             record ? pg::Param(record->fingerprint) : pg::Param::Null(), s.create_time}));
+             record ? pg::Param(record->fingerprint) : pg::Param::Null(), s.create_time,
+             sealed ? pg::Param(sealed->key_id) : pg::Param::Null(),
+             sealed ? pg::Param::Bytea(sealed->sealed) : pg::Param::Null()}));
     if (inserted.rows() == 1) {
       SUNDESK_ASSIGN_OR_RETURN(out.subscription, FromRow(inserted, 0));
       out.replayed = false;
@@ -138,6 +146,57 @@ absl::StatusOr<bool> PgSubscriptionStore::DeleteSubscription(const std::string& 
         .status();
   }));
   return deleted;
+}
+
+absl::StatusOr<int> PgSubscriptionStore::ResealSecrets(const SecretBox& box) {
+  int resealed = 0;
+  while (true) {
+    int batch = 0;
+    SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+      batch = 0;
+      SUNDESK_ASSIGN_OR_RETURN(
+          pg::Result r,
+          tx.Execute("SELECT subscription_id, webhook_secret, webhook_secret_key_id, "
+                     "webhook_secret_sealed FROM notification.subscriptions WHERE channel = 1 "
+                     "AND ((webhook_secret_key_id IS NULL AND webhook_secret <> '') OR "
+                     "webhook_secret_key_id <> $1) LIMIT 200 FOR UPDATE SKIP LOCKED",
+                     {box.current_key_id()}));
+      for (int i = 0; i < r.rows(); ++i) {
+        const std::string id(r.Text(i, "subscription_id"));
+        std::string plain;
+        if (r.IsNull(i, "webhook_secret_key_id")) {
+          plain = std::string(r.Text(i, "webhook_secret"));
+        } else {
+          SealedSecret old{.key_id = std::string(r.Text(i, "webhook_secret_key_id"))};
+          SUNDESK_ASSIGN_OR_RETURN(old.sealed, r.Bytea(i, "webhook_secret_sealed"));
+          SUNDESK_ASSIGN_OR_RETURN(plain, box.Open(old, id));
+        }
+        SUNDESK_ASSIGN_OR_RETURN(SealedSecret now, box.Seal(plain, id));
+        SUNDESK_RETURN_IF_ERROR(
+            tx.Execute("UPDATE notification.subscriptions SET webhook_secret = '', "
+                       "webhook_secret_key_id = $2, webhook_secret_sealed = $3 "
+                       "WHERE subscription_id = $1",
+                       {id, now.key_id, pg::Param::Bytea(now.sealed)})
+                .status());
+      }
+      batch = r.rows();
+      return absl::OkStatus();
+    }));
+    resealed += batch;
+    if (batch == 0) return resealed;
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> PgSubscriptionStore::SecretKeyIdsInUse() {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
+                           conn->Execute("SELECT DISTINCT webhook_secret_key_id FROM "
+                                         "notification.subscriptions WHERE channel = 1 AND "
+                                         "webhook_secret_key_id IS NOT NULL ORDER BY 1",
+                                         {}));
+  std::vector<std::string> ids;
+  for (int i = 0; i < r.rows(); ++i) ids.emplace_back(r.Text(i, 0));
+  return ids;
 }
 
 }  // namespace sundesk::notification

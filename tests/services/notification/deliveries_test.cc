@@ -49,6 +49,7 @@
 #include "services/notification/store/pg_subscription_store.h"
 #include "services/notification/store/schema.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
+#include "tests/services/notification/fake_tenant_directory.h"
 #include "tests/support/devkafka_server.h"
 #include "tests/support/http_sink.h"
 #include "tests/support/postgres_server.h"
@@ -128,10 +129,12 @@ class DeliveriesTest : public ::testing::Test {
     auth_->Add("client-other",
                {.role = rpc::Role::kClient, .tenant_id = kOtherTenant, .key_id = "ko"});
     ids_ = new UuidV7Generator(clock_);
-    subscription_store_ = new PgSubscriptionStore(*pool_);
+    // Webhook secrets sealed at rest, as in production: every signature the sinks verify
+    // was made with a secret opened from the database.
+    subscription_store_ = new PgSubscriptionStore(*pool_, &secrets_);
     subscriptions_ = new SubscriptionService(*subscription_store_, clock_, *ids_, tokens_,
-                                             resolver_, {.allow_private_targets = true});
-    delivery_store_ = new PgDeliveryStore(*pool_, *ids_);
+                                             resolver_, tenants_, {.allow_private_targets = true});
+    delivery_store_ = new PgDeliveryStore(*pool_, *ids_, &secrets_);
     deliveries_ = new DeliveryService(*delivery_store_, *subscriptions_, clock_, tokens_);
     sender_ = new WebhookSender(clock_, {.timeout = absl::Seconds(5),
                                          .allow_private_targets = true,
@@ -160,7 +163,7 @@ class DeliveriesTest : public ::testing::Test {
                                                .max_backoff = absl::Seconds(1)},
                                   .poll_interval = absl::Milliseconds(50)});
     dispatcher_thread_ = new std::thread([] { dispatcher_->Run(); });
-    intake_ = new EventIntake(*delivery_store_, clock_);
+    intake_ = new EventIntake(*delivery_store_, clock_, [] { dispatcher_->Wake(); });
     std::vector<std::string> topics(std::begin(kEventTopics), std::end(kEventTopics));
     auto consumer =
         kafka::Consumer::Create({.bootstrap_servers = kafka_->bootstrap(),
@@ -234,6 +237,13 @@ class DeliveriesTest : public ::testing::Test {
     return rpc::NewClientContext({.timeout = absl::Seconds(20), .api_key = key});
   }
 
+  // A tenant the (fake) ticket service knows.
+  static std::string NewTenant() {
+    std::string tenant = ids_->NewId();
+    tenants_.Add(tenant);
+    return tenant;
+  }
+
   // A webhook subscription of `tenant` (through the API, as an ADMIN).
   static pb::Subscription Subscribe(const std::string& tenant, const std::string& url,
                                     std::vector<std::string> types = {}) {
@@ -299,6 +309,9 @@ class DeliveriesTest : public ::testing::Test {
   static inline SystemClock clock_;
   static inline UuidV7Generator* ids_ = nullptr;
   static inline ticket::PageTokenSigner tokens_{"deliveries-test"};
+  static inline FakeTenantDirectory tenants_{{kTenantX, kTenantY, kOtherTenant}};
+  static inline const SecretBox secrets_ = *SecretBox::Parse(
+      "test-key-1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   static inline SystemHostResolver resolver_;
   static inline PgSubscriptionStore* subscription_store_ = nullptr;
   static inline SubscriptionService* subscriptions_ = nullptr;
@@ -329,7 +342,7 @@ events::v1::TicketCreated Created(const std::string& ticket_id) {
 }
 
 TEST_F(DeliveriesTest, EachSubscribedEventOnceSignedAndOnlyToItsTenant) {
-  const std::string tenant_a = ids_->NewId(), tenant_b = ids_->NewId();
+  const std::string tenant_a = NewTenant(), tenant_b = NewTenant();
   auto sink_a = HttpSink::Start();
   auto sink_b = HttpSink::Start();
   ASSERT_TRUE(sink_a.ok() && sink_b.ok());
@@ -380,7 +393,7 @@ TEST_F(DeliveriesTest, EachSubscribedEventOnceSignedAndOnlyToItsTenant) {
 }
 
 TEST_F(DeliveriesTest, TwoServiceUnavailableThenOkIsDeliveredOnTheThirdAttempt) {
-  const std::string tenant = ids_->NewId();
+  const std::string tenant = NewTenant();
   std::atomic<int> calls{0};
   auto sink = HttpSink::Start([&](const HttpSinkRequest&) -> HttpSinkResponse {
     return {.status = ++calls <= 2 ? 503 : 200};
@@ -407,7 +420,7 @@ TEST_F(DeliveriesTest, TwoServiceUnavailableThenOkIsDeliveredOnTheThirdAttempt) 
 }
 
 TEST_F(DeliveriesTest, GoneIsPermanentAtOnce) {
-  const std::string tenant = ids_->NewId();
+  const std::string tenant = NewTenant();
   auto sink =
       HttpSink::Start([](const HttpSinkRequest&) -> HttpSinkResponse { return {.status = 410}; });
   ASSERT_TRUE(sink.ok());
@@ -423,7 +436,7 @@ TEST_F(DeliveriesTest, GoneIsPermanentAtOnce) {
 }
 
 TEST_F(DeliveriesTest, AlwaysFailingGoesToTheDlqAndAnAdminRedeliversIt) {
-  const std::string tenant = ids_->NewId();
+  const std::string tenant = NewTenant();
   std::atomic<bool> healthy{false};
   auto sink = HttpSink::Start(
       [&](const HttpSinkRequest&) -> HttpSinkResponse { return {.status = healthy ? 200 : 500}; });
@@ -503,7 +516,7 @@ std::vector<std::string> Mailbox(const std::string& dir) {
 }
 
 TEST_F(DeliveriesTest, EmailArrivesWithTheRightSubjectAndRecipient) {
-  const std::string tenant = ids_->NewId();
+  const std::string tenant = NewTenant();
   pb::CreateSubscriptionRequest r;
   r.set_tenant_id(tenant);
   r.add_event_types("TicketCreated");
@@ -534,7 +547,7 @@ TEST_F(DeliveriesTest, EmailArrivesWithTheRightSubjectAndRecipient) {
 }
 
 TEST_F(DeliveriesTest, DeletingASubscriptionDropsItsPendingDeliveries) {
-  const std::string tenant = ids_->NewId();
+  const std::string tenant = NewTenant();
   auto sink = HttpSink::Start([](const HttpSinkRequest&) -> HttpSinkResponse {
     return {.status = 503, .headers = {{"Retry-After", "3600"}}};  // retry much later
   });
@@ -565,7 +578,7 @@ TEST_F(DeliveriesTest, DeletingASubscriptionDropsItsPendingDeliveries) {
 }
 
 TEST_F(DeliveriesTest, ListDeliveriesIsScopedAndValidated) {
-  const std::string tenant = ids_->NewId();
+  const std::string tenant = NewTenant();
   auto sink = HttpSink::Start();
   ASSERT_TRUE(sink.ok());
   pb::Subscription sub = Subscribe(tenant, (*sink)->Url("/list"));
@@ -701,6 +714,18 @@ TEST_F(StreamEventsTest, TwoTenantsEachSeeOnlyTheirOwnEvents) {
   grpc::Status st = bad_type.stream->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(st.error_message(), ::testing::StartsWith("event_types[1]: "));
+}
+
+TEST_F(StreamEventsTest, AnAdminNamingAnUnknownTenantIsNotFound) {
+  pb::StreamEventsRequest unknown;
+  unknown.set_tenant_id("0190a000-0000-7000-8000-0000000000dd");
+  auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = "admin"});
+  auto s = stub_->StreamEvents(ctx.get(), unknown);
+  events::v1::Event e;
+  EXPECT_FALSE(s->Read(&e));
+  grpc::Status st = s->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::StartsWith("tenant_id: "));
 }
 
 TEST_F(StreamEventsTest, ResumingFromTheCursorHasNoGapAndNoDuplicate) {

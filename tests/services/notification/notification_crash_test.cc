@@ -1,7 +1,8 @@
 // The built notification-server as a child process, SIGKILLed while it delivers: after a
 // restart every subscribed event reaches the webhook (a de-duplicating sink counts them by
 // Sundesk-Event-Id), none is missing, and the delivery log holds exactly one delivery per
-// event.
+// event. The ticket-server binary runs beside it: the tenant is made there, and notification
+// asks it (GrpcTenantDirectory, SERVICE key) whether an ADMIN's tenant exists.
 #include <csignal>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 #include "libs/kafka/producer.h"
 #include "libs/rpc/client.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
+#include "sundesk/ticket/v1/tenant_service.grpc.pb.h"
 #include "tests/support/devkafka_server.h"
 #include "tests/support/http_sink.h"
 #include "tests/support/postgres_server.h"
@@ -30,7 +32,7 @@ namespace pb = ::sundesk::notification::v1;
 using testing::HttpSink;
 
 constexpr char kAdminKey[] = "crash-test-admin-key";
-constexpr char kTenant[] = "0190a000-0000-7000-8000-0000000000c1";
+constexpr char kServiceKey[] = "crash-test-service-key";
 
 class NotificationCrashTest : public ::testing::Test {
  protected:
@@ -49,6 +51,42 @@ class NotificationCrashTest : public ::testing::Test {
     producer_ = std::move(*producer);
     grpc_port_ = testing::FreePort();
     metrics_port_ = testing::FreePort();
+    StartTicketServer();
+  }
+
+  // The ticket service, and one tenant made there.
+  void StartTicketServer() {
+    auto dsn = pg_->CreateDatabase("ticket");
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    ticket_port_ = testing::FreePort();
+    auto p = testing::Subprocess::Start(
+        {.argv = {testing::BinDir() + "/ticket-server"},
+         .env = {{"SUNDESK_GRPC_ADDR", absl::StrCat("127.0.0.1:", ticket_port_)},
+                 {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", testing::FreePort())},
+                 {"SUNDESK_PG_DSN", *dsn},
+                 {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
+                 {"SUNDESK_ADMIN_KEY", kAdminKey},
+                 {"SUNDESK_SERVICE_KEY", kServiceKey},
+                 {"SUNDESK_DRAIN_TIMEOUT", "2s"}},
+         .log_path = log_dir_.path() + "/ticket.log"});
+    ASSERT_TRUE(p.ok()) << p.status();
+    ticket_server_ = std::move(*p);
+    auto tenants = ticket::v1::TenantService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", ticket_port_), grpc::InsecureChannelCredentials()));
+    ticket::v1::CreateTenantRequest create;
+    create.set_request_id("crash-test-tenant");
+    create.mutable_tenant()->set_name("Crash Test AB");
+    create.mutable_tenant()->set_time_zone("Europe/Stockholm");
+    create.mutable_tenant()->set_default_language("sv");
+    ticket::v1::Tenant tenant;
+    ASSERT_TRUE(testing::WaitFor(
+        [&] {
+          auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = kAdminKey});
+          return tenants->CreateTenant(ctx.get(), create, &tenant).ok();
+        },
+        absl::Seconds(60)))
+        << ticket_server_->Log();
+    tenant_ = tenant.tenant_id();
   }
 
   void StartServer() {
@@ -60,6 +98,8 @@ class NotificationCrashTest : public ::testing::Test {
                  {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
                  {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
                  {"SUNDESK_ADMIN_KEY", kAdminKey},
+                 {"SUNDESK_SERVICE_KEY", kServiceKey},
+                 {"SUNDESK_TICKET_ADDR", absl::StrCat("127.0.0.1:", ticket_port_)},
                  {"SUNDESK_WEBHOOK_ALLOW_LOOPBACK", "true"},
                  {"SUNDESK_DELIVERY_BACKOFF", "200ms"},
                  {"SUNDESK_DISPATCH_INTERVAL", "50ms"},
@@ -86,7 +126,7 @@ class NotificationCrashTest : public ::testing::Test {
       p.mutable_ticket()->set_ticket_id(ticket);
       auto e = kafka::NewEvent(
           ids_, clock_,
-          {.source = "sundesk/ticket", .tenant_id = kTenant, .subject = ticket, .sequence = 1}, p);
+          {.source = "sundesk/ticket", .tenant_id = tenant_, .subject = ticket, .sequence = 1}, p);
       ASSERT_TRUE(e.ok());
       ASSERT_TRUE(kafka::ProduceEvent(*producer_, "sundesk.ticket.events.v1", *e,
                                       [](const kafka::Delivery&) {})
@@ -103,7 +143,9 @@ class NotificationCrashTest : public ::testing::Test {
   std::string dsn_;
   std::unique_ptr<testing::DevKafka> kafka_;
   std::unique_ptr<kafka::Producer> producer_;
-  int grpc_port_ = 0, metrics_port_ = 0;
+  int grpc_port_ = 0, metrics_port_ = 0, ticket_port_ = 0;
+  std::unique_ptr<testing::Subprocess> ticket_server_;
+  std::string tenant_;
   std::unique_ptr<testing::Subprocess> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::NotificationService::Stub> stub_;
@@ -121,13 +163,21 @@ TEST_F(NotificationCrashTest, KilledMidRunMissesNothingAndLogsEachEventOnce) {
       [&] {
         pb::CreateSubscriptionRequest r;
         r.set_request_id("crash-test");
-        r.set_tenant_id(kTenant);
+        r.set_tenant_id(tenant_);
         r.mutable_webhook()->set_url((*sink)->Url("/hook"));
         r.mutable_webhook()->set_secret("crash-test-secret-0123");
         return stub_->CreateSubscription(Ctx().get(), r, &sub).ok();
       },
       absl::Seconds(60)))
       << server_->Log();
+  // A tenant the ticket service does not know is NOT_FOUND (asked there, not guessed).
+  {
+    pb::ListSubscriptionsRequest unknown;
+    unknown.set_tenant_id("0190a000-0000-7000-8000-0000000000dd");
+    pb::ListSubscriptionsResponse page;
+    grpc::Status st = stub_->ListSubscriptions(Ctx().get(), unknown, &page);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  }
 
   std::vector<std::string> published;
   Publish(150, published);
@@ -171,7 +221,7 @@ TEST_F(NotificationCrashTest, KilledMidRunMissesNothingAndLogsEachEventOnce) {
   // The binary serves the live feed too: from the first event on, the tenant's others.
   auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(20), .api_key = kAdminKey});
   pb::StreamEventsRequest stream_request;
-  stream_request.set_tenant_id(kTenant);
+  stream_request.set_tenant_id(tenant_);
   stream_request.set_after_cursor(out.deliveries(out.deliveries_size() - 1).event_id());
   auto stream = stub_->StreamEvents(ctx.get(), stream_request);
   events::v1::Event e;

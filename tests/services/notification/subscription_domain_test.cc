@@ -9,6 +9,7 @@
 #include "services/notification/domain/target_rules.h"
 #include "sundesk/events/v1/events.pb.h"
 #include "tests/services/notification/fake_subscription_store.h"
+#include "tests/services/notification/fake_tenant_directory.h"
 
 namespace sundesk::notification {
 namespace {
@@ -127,7 +128,8 @@ class SubscriptionServiceTest : public ::testing::Test {
   UuidV7Generator ids_{clock_, 7};
   ticket::PageTokenSigner tokens_{"test-key"};
   FakeHostResolver resolver_{{{"hooks.example.com", {"93.184.216.34"}}}};
-  SubscriptionService service_{store_, clock_, ids_, tokens_, resolver_};
+  FakeTenantDirectory tenants_{{kTenantA, kTenantB}};
+  SubscriptionService service_{store_, clock_, ids_, tokens_, resolver_, tenants_};
   Caller client_a_{.role = CallerRole::kClient, .tenant_id = kTenantA};
   Caller client_b_{.role = CallerRole::kClient, .tenant_id = kTenantB};
   Caller admin_{.role = CallerRole::kAdmin};

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/kafka/envelope.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "libs/rpc/auth.h"
@@ -23,6 +24,7 @@
 #include "services/notification/store/pg_subscription_store.h"
 #include "services/notification/store/schema.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
+#include "tests/services/notification/fake_tenant_directory.h"
 #include "tests/support/postgres_server.h"
 
 namespace sundesk::notification {
@@ -34,6 +36,8 @@ using ::testing::StartsWith;
 
 constexpr char kTenantA[] = "0190a000-0000-7000-8000-00000000000a";
 constexpr char kTenantB[] = "0190a000-0000-7000-8000-00000000000b";
+constexpr char kTenantC[] = "0190a000-0000-7000-8000-00000000000c";
+constexpr char kUnknownTenant[] = "0190a000-0000-7000-8000-0000000000dd";
 constexpr char kSecret[] = "whsec-0123456789abcdef";
 
 class SubscriptionIntegrationTest : public ::testing::Test {
@@ -58,7 +62,7 @@ class SubscriptionIntegrationTest : public ::testing::Test {
     registry_ = new prometheus::Registry();
     store_ = new PgSubscriptionStore(*pool_);
     ids_ = new UuidV7Generator(clock_);
-    subscriptions_ = new SubscriptionService(*store_, clock_, *ids_, tokens_, resolver_,
+    subscriptions_ = new SubscriptionService(*store_, clock_, *ids_, tokens_, resolver_, tenants_,
                                              {.allow_private_targets = false});
     delivery_store_ = new PgDeliveryStore(*pool_, *ids_);
     deliveries_ = new DeliveryService(*delivery_store_, *subscriptions_, clock_, tokens_);
@@ -118,6 +122,7 @@ class SubscriptionIntegrationTest : public ::testing::Test {
   static inline SystemClock clock_;
   static inline UuidV7Generator* ids_ = nullptr;
   static inline ticket::PageTokenSigner tokens_{"page-key"};
+  static inline FakeTenantDirectory tenants_{{kTenantA, kTenantB, kTenantC}};
   static inline SystemHostResolver resolver_;
   static inline PgSubscriptionStore* store_ = nullptr;
   static inline SubscriptionService* subscriptions_ = nullptr;
@@ -140,10 +145,11 @@ TEST_F(SubscriptionIntegrationTest, CreateReturnsTheSubscriptionWithoutItsSecret
   EXPECT_EQ(s.display_name(), "helpdesk bridge");
   EXPECT_GT(s.create_time().seconds(), 0);
 
-  // Stored for the sender to sign with; never listed.
+  // Stored for the sender to sign with (see SecretsAreSealedAtRest...), but a subscription
+  // read back never carries it, and it is never listed.
   auto stored = store_->GetSubscription(s.subscription_id());
   ASSERT_TRUE(stored.ok() && stored->has_value());
-  EXPECT_EQ((*stored)->secret, kSecret);
+  EXPECT_EQ((*stored)->secret, "");
   pb::ListSubscriptionsRequest list;
   pb::ListSubscriptionsResponse page;
   ASSERT_TRUE(Stub()->ListSubscriptions(Ctx("client-a").get(), list, &page).ok());
@@ -265,7 +271,6 @@ TEST_F(SubscriptionIntegrationTest, RetriedCreateReturnsTheSameSubscription) {
 }
 
 TEST_F(SubscriptionIntegrationTest, ListPagesOldestFirstAndSkipsDeleted) {
-  constexpr char kTenantC[] = "0190a000-0000-7000-8000-00000000000c";
   std::vector<std::string> created;
   for (int i = 0; i < 7; ++i) {
     pb::CreateSubscriptionRequest r = WebhookRequest();
@@ -304,6 +309,162 @@ TEST_F(SubscriptionIntegrationTest, ListPagesOldestFirstAndSkipsDeleted) {
   pb::DeleteSubscriptionRequest empty_id;
   st = Stub()->DeleteSubscription(Ctx("admin").get(), empty_id, &empty);
   EXPECT_THAT(st.error_message(), StartsWith("subscription_id: "));
+}
+
+}  // namespace
+}  // namespace sundesk::notification
+
+namespace sundesk::notification {
+namespace {
+
+// Tenants belong to the ticket service: an ADMIN naming one it does not know is told
+// NOT_FOUND by every RPC that takes a tenant, and nothing is created for it.
+TEST_F(SubscriptionIntegrationTest, AdminNamingAnUnknownTenantIsNotFound) {
+  pb::CreateSubscriptionRequest create = WebhookRequest();
+  create.set_tenant_id(kUnknownTenant);
+  pb::Subscription s;
+  grpc::Status st = Create("admin", create, &s);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_THAT(st.error_message(), StartsWith("tenant_id: "));
+
+  pb::ListSubscriptionsRequest list;
+  list.set_tenant_id(kUnknownTenant);
+  pb::ListSubscriptionsResponse subscriptions;
+  st = Stub()->ListSubscriptions(Ctx("admin").get(), list, &subscriptions);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_THAT(st.error_message(), StartsWith("tenant_id: "));
+
+  pb::ListDeliveriesRequest deliveries;
+  deliveries.set_tenant_id(kUnknownTenant);
+  pb::ListDeliveriesResponse delivery_page;
+  st = Stub()->ListDeliveries(Ctx("admin").get(), deliveries, &delivery_page);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_THAT(st.error_message(), StartsWith("tenant_id: "));
+
+  // Known tenants still answer; a CLIENT key's own tenant is not asked about.
+  list.set_tenant_id(kTenantB);
+  EXPECT_TRUE(Stub()->ListSubscriptions(Ctx("admin").get(), list, &subscriptions).ok());
+  const int calls = tenants_.calls();
+  list.clear_tenant_id();
+  EXPECT_TRUE(Stub()->ListSubscriptions(Ctx("client-a").get(), list, &subscriptions).ok());
+  EXPECT_EQ(tenants_.calls(), calls);
+}
+
+TEST_F(SubscriptionIntegrationTest, AdminCallsAnswerUnavailableWhenTenantsCannotBeChecked) {
+  tenants_.SetUnavailable(true);
+  pb::ListSubscriptionsRequest list;
+  list.set_tenant_id(kTenantA);
+  pb::ListSubscriptionsResponse page;
+  grpc::Status st = Stub()->ListSubscriptions(Ctx("admin").get(), list, &page);
+  tenants_.SetUnavailable(false);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+}
+
+}  // namespace
+}  // namespace sundesk::notification
+
+namespace sundesk::notification {
+namespace {
+
+// The webhook secret of subscription `id` as the database holds it.
+struct StoredSecret {
+  std::string plain;
+  std::string key_id;  // empty: not sealed
+  std::string sealed;
+};
+StoredSecret SecretRow(pg::Pool& pool, const std::string& id) {
+  auto conn = pool.Acquire();
+  EXPECT_TRUE(conn.ok());
+  auto r = (*conn)->Execute(
+      "SELECT webhook_secret, coalesce(webhook_secret_key_id, '') AS key_id, "
+      "coalesce(webhook_secret_sealed, ''::bytea) AS sealed FROM notification.subscriptions "
+      "WHERE subscription_id = $1",
+      {id});
+  EXPECT_TRUE(r.ok() && r->rows() == 1);
+  return {std::string(r->Text(0, "webhook_secret")), std::string(r->Text(0, "key_id")),
+          *r->Bytea(0, "sealed")};
+}
+
+// Secrets written before keys were configured are sealed by the start-up migration, keys
+// rotate by resealing, and a delivery's claim opens the secret to sign with.
+TEST_F(SubscriptionIntegrationTest, SecretsAreSealedAtRestResealedOnRotationAndOpenedToSign) {
+  pb::Subscription plain_sub;
+  ASSERT_TRUE(Create("client-a", WebhookRequest(), &plain_sub).ok());  // a store without keys
+  StoredSecret row = SecretRow(*pool_, plain_sub.subscription_id());
+  EXPECT_EQ(row.plain, kSecret);
+  EXPECT_EQ(row.key_id, "");
+
+  auto k1 = SecretBox::Parse("k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  ASSERT_TRUE(k1.ok());
+  PgSubscriptionStore sealing(*pool_, &*k1);
+  auto resealed = sealing.ResealSecrets(*k1);
+  ASSERT_TRUE(resealed.ok()) << resealed.status();
+  EXPECT_GE(*resealed, 1);
+  row = SecretRow(*pool_, plain_sub.subscription_id());
+  EXPECT_EQ(row.plain, "");
+  EXPECT_EQ(row.key_id, "k1");
+  EXPECT_THAT(row.sealed, ::testing::Not(::testing::HasSubstr(kSecret)));
+  EXPECT_EQ(*sealing.ResealSecrets(*k1), 0);  // nothing left to do
+  auto in_use = sealing.SecretKeyIdsInUse();
+  ASSERT_TRUE(in_use.ok());
+  EXPECT_EQ(*in_use, std::vector<std::string>{"k1"});
+
+  // A new subscription through a sealing store is sealed from the start.
+  Subscription fresh{.subscription_id = ids_->NewId(),
+                     .tenant_id = kTenantB,
+                     .channel = ChannelKind::kWebhook,
+                     .target = "https://93.184.216.34/fresh",
+                     .secret = "whsec-fresh-0123456789",
+                     .create_time = absl::Now() - absl::Minutes(1)};
+  ASSERT_TRUE(sealing.CreateSubscription(fresh, std::nullopt).ok());
+  row = SecretRow(*pool_, fresh.subscription_id);
+  EXPECT_EQ(row.plain, "");
+  EXPECT_EQ(row.key_id, "k1");
+
+  // Rotation: k2 seals, k1 still opens; resealing moves every row to k2.
+  auto k2 = SecretBox::Parse(
+      "k2:1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100,"
+      "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  ASSERT_TRUE(k2.ok());
+  EXPECT_GE(*sealing.ResealSecrets(*k2), 2);
+  EXPECT_EQ(SecretRow(*pool_, fresh.subscription_id).key_id, "k2");
+  EXPECT_EQ(*sealing.SecretKeyIdsInUse(), std::vector<std::string>{"k2"});
+
+  // The dispatcher's claim opens it (with k2 only); without keys it says why not.
+  events::v1::TicketCreated payload;
+  payload.mutable_ticket()->set_ticket_id(ids_->NewId());
+  auto event = kafka::NewEvent(*ids_, clock_,
+                               {.source = "sundesk/ticket",
+                                .tenant_id = kTenantB,
+                                .subject = payload.ticket().ticket_id(),
+                                .sequence = 1},
+                               payload);
+  ASSERT_TRUE(event.ok());
+  auto only_k2 =
+      SecretBox::Parse("k2:1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100");
+  PgDeliveryStore with_key(*pool_, *ids_, &*only_k2);
+  ASSERT_TRUE(with_key.RecordEvent(*event, absl::Now()).ok());
+  auto claimed = with_key.ClaimDue(absl::Now(), 1000, absl::Minutes(1));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  bool found = false;
+  for (const DueDelivery& d : *claimed) {
+    if (d.delivery.subscription_id != fresh.subscription_id) continue;
+    found = true;
+    EXPECT_EQ(d.secret, "whsec-fresh-0123456789");
+    EXPECT_EQ(d.secret_error, "");
+  }
+  EXPECT_TRUE(found);
+  PgDeliveryStore without_key(*pool_, *ids_);
+  claimed = without_key.ClaimDue(absl::Now() + absl::Minutes(2), 1000, absl::Minutes(1));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  found = false;
+  for (const DueDelivery& d : *claimed) {
+    if (d.delivery.subscription_id != fresh.subscription_id) continue;
+    found = true;
+    EXPECT_EQ(d.secret, "");
+    EXPECT_THAT(d.secret_error, ::testing::HasSubstr("\"k2\""));
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
