@@ -8,18 +8,28 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
+#include "libs/core/periodic.h"
 #include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/issued_keys.h"
 #include "libs/runtime/service_runtime.h"
 #include "services/routing/api/agent_service_handlers.h"
+#include "services/routing/api/agent_sessions.h"
 #include "services/routing/api/queue_events.h"
 #include "services/routing/api/queue_metrics.h"
-#include "services/routing/api/unimplemented_routing_service.h"
+#include "services/routing/api/routing_metrics.h"
+#include "services/routing/api/routing_service_handlers.h"
 #include "services/routing/domain/agent_directory.h"
+#include "services/routing/domain/cached_tenants.h"
+#include "services/routing/domain/offers.h"
 #include "services/routing/domain/queue.h"
+#include "services/routing/domain/router.h"
+#include "services/routing/store/grpc_tenant_directory.h"
+#include "services/routing/store/grpc_ticket_assigner.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
+#include "services/routing/store/pg_offer_store.h"
+#include "services/routing/store/pg_presence_events.h"
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
@@ -50,6 +60,14 @@ int main(int argc, char** argv) {
   options.push_back(runtime::TicketAddrOption());
   options.push_back(
       {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  options.push_back({"dispatch-interval", "200ms",
+                     "how often the dispatcher routes the queue and expires offers"});
+  options.push_back({"presence-ttl", "60s",
+                     "how long a status set by SetPresence lasts without an AgentSession"});
+  options.push_back({"session-heartbeat-timeout", "30s",
+                     "an AgentSession without any message for this long ends (UNAVAILABLE)"});
+  options.push_back({"session-poll-interval", "1s",
+                     "how often sessions re-read their offers (offers of other replicas)"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("routing", config);
 
@@ -57,6 +75,8 @@ int main(int argc, char** argv) {
   runtime::Redis redis = runtime::RedisOrExit(config);
   runtime::Kafka kafka = runtime::KafkaProducerOrExit(config, "sundesk-routing");
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
+  // Routing events (offers, presence) go through routing's transactional outbox.
+  runtime::StartOutboxRelayOrExit(*service, "routing", *kafka.producer);
 
   SystemClock clock;
   UuidV7Generator ids(clock);
@@ -105,14 +125,54 @@ int main(int argc, char** argv) {
     metrics_thread.join();
   });
 
-  // RoutingService's presence, policy and queue RPCs are built (RoutingServiceHandlers) but
-  // a service is served whole: until offers land it answers UNIMPLEMENTED.
+  // Tenants and assignments: the ticket service with routing's SERVICE key.
+  std::shared_ptr<grpc::Channel> ticket_channel = runtime::TicketChannelOrExit(config);
+  routing::GrpcTenantDirectory ticket_tenants(ticket_channel, config.Get("service-key"));
+  routing::CachedTenantDirectory tenants(ticket_tenants, clock, absl::Seconds(5));
+  routing::GrpcTicketAssigner assigner(ticket_channel, config.Get("service-key"));
+
+  routing::PgPresenceEvents presence_events(*postgres.pool, clock, ids);
+  routing::PresenceService presence(agent_store, presence_store, clock,
+                                    {.unary_ttl = runtime::DurationOrExit(config, "presence-ttl")});
+  presence.set_observer(&presence_events);
+  routing::RoutingPolicies policies(policy_store, tenants, clock);
+  routing::Router router(agent_store, presence_store, policy_store, tenants, clock);
+  routing::PgOfferStore offer_store(*postgres.pool, clock, ids);
+  routing::OfferService offers(offer_store, router, presence_store, policy_store, tenants, assigner,
+                               clock, ids);
+  routing::RoutingMetrics routing_metrics(service->registry());
+  offers.set_observer(&routing_metrics);
+
   // The configured admin/service keys first, then the keys the ticket service issued.
-  runtime::IssuedKeyAuthenticator issued_keys(runtime::TicketChannelOrExit(config), clock);
+  runtime::IssuedKeyAuthenticator issued_keys(ticket_channel, clock);
   rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
-  routing::AgentServiceHandlers agent_handlers(directory, authenticator);
-  routing::UnimplementedRoutingService routing_handlers(authenticator);
-  return service->Serve({{routing::v1::AgentService::service_full_name(), &agent_handlers},
-                         {routing::v1::RoutingService::service_full_name(), &routing_handlers}},
-                        {postgres.readiness, redis.readiness, kafka.readiness});
+  routing::AgentSessions sessions(
+      offers, presence, directory, authenticator, clock,
+      {.heartbeat_timeout = runtime::DurationOrExit(config, "session-heartbeat-timeout"),
+       .poll_interval = runtime::DurationOrExit(config, "session-poll-interval")});
+  offers.set_listener(&sessions);
+
+  // The dispatcher: every pass expires offers and routes the queue. Every replica runs one;
+  // a ticket is decided by one replica at a time (its queue row is locked meanwhile).
+  Periodic dispatcher("dispatch", runtime::DurationOrExit(config, "dispatch-interval"), [&] {
+    if (absl::StatusOr<int> routed = offers.Dispatch(); !routed.ok()) {
+      log::Warn("dispatch pass failed", {{"error", routed.status().ToString()}});
+    }
+  });
+  Periodic agent_metrics("agent-metrics", absl::Seconds(5), [&] {
+    if (absl::Status st = routing_metrics.RefreshAgents(agent_store, presence_store, clock);
+        !st.ok()) {
+      log::Warn("agent metrics not refreshed", {{"error", st.ToString()}});
+    }
+  });
+
+  routing::AgentServiceHandlers agent_handlers(directory, authenticator, &service->rpc_workers());
+  routing::RoutingServiceHandlers routing_handlers(presence, policies, queue, directory, offers,
+                                                   sessions, authenticator,
+                                                   &service->rpc_workers());
+  int code = service->Serve({{routing::v1::AgentService::service_full_name(), &agent_handlers},
+                             {routing::v1::RoutingService::service_full_name(), &routing_handlers}},
+                            {postgres.readiness, redis.readiness, kafka.readiness});
+  offers.set_listener(nullptr);
+  return code;
 }

@@ -52,6 +52,7 @@ const std::set<std::string> kBuiltServices = {
     "sundesk.ticket.v1.TicketService",
     "sundesk.notification.v1.NotificationService",
     "sundesk.routing.v1.AgentService",
+    "sundesk.routing.v1.RoutingService",
     "sundesk.sla.v1.SlaService",
 };
 

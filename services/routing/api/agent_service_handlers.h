@@ -1,5 +1,6 @@
 #pragma once
 
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
 #include "services/routing/domain/agent_directory.h"
 #include "sundesk/routing/v1/agent_service.grpc.pb.h"
@@ -11,8 +12,10 @@ namespace sundesk::routing {
 // another agent answers NOT_FOUND like a missing one.
 class AgentServiceHandlers final : public ::sundesk::routing::v1::AgentService::CallbackService {
  public:
-  AgentServiceHandlers(AgentDirectory& directory, const rpc::Authenticator& authenticator)
-      : directory_(directory), auth_(authenticator) {}
+  // Handlers run on `workers` (rpc::BlockingUnary); null runs them inline.
+  AgentServiceHandlers(AgentDirectory& directory, const rpc::Authenticator& authenticator,
+                       WorkerPool* workers)
+      : directory_(directory), auth_(authenticator), workers_(workers) {}
 
   grpc::ServerUnaryReactor* CreateAgent(grpc::CallbackServerContext* context,
                                         const ::sundesk::routing::v1::CreateAgentRequest* request,
@@ -31,6 +34,7 @@ class AgentServiceHandlers final : public ::sundesk::routing::v1::AgentService::
  private:
   AgentDirectory& directory_;
   const rpc::Authenticator& auth_;
+  WorkerPool* workers_;
 };
 
 }  // namespace sundesk::routing

@@ -1,7 +1,10 @@
 #pragma once
 
+#include "libs/core/worker_pool.h"
 #include "libs/rpc/auth.h"
+#include "services/routing/api/agent_sessions.h"
 #include "services/routing/domain/agent_directory.h"
+#include "services/routing/domain/offers.h"
 #include "services/routing/domain/presence.h"
 #include "services/routing/domain/queue.h"
 #include "services/routing/domain/routing_policy.h"
@@ -10,19 +13,22 @@
 namespace sundesk::routing {
 
 // gRPC handlers of sundesk.routing.v1.RoutingService: translate proto <-> domain and nothing more.
-// SetPresence, GetPresence, GetRoutingPolicy, UpdateRoutingPolicy and ListQueue are
-// served; AgentSession, AcceptOffer and RejectOffer still authenticate the caller and
-// answer UNIMPLEMENTED.
+// Unary handlers run on `workers` (rpc::BlockingUnary: PostgreSQL, Redis and the ticket
+// service never block gRPC's callback threads); AgentSession streams are `sessions`'.
 class RoutingServiceHandlers final
     : public ::sundesk::routing::v1::RoutingService::CallbackService {
  public:
   RoutingServiceHandlers(PresenceService& presence, RoutingPolicies& policies, TicketQueue& queue,
-                         AgentDirectory& agents, const rpc::Authenticator& authenticator)
+                         AgentDirectory& agents, OfferService& offers, AgentSessions& sessions,
+                         const rpc::Authenticator& authenticator, WorkerPool* workers)
       : presence_(presence),
         policies_(policies),
         queue_(queue),
         agents_(agents),
-        auth_(authenticator) {}
+        offers_(offers),
+        sessions_(sessions),
+        auth_(authenticator),
+        workers_(workers) {}
 
   grpc::ServerBidiReactor<::sundesk::routing::v1::AgentMessage,
                           ::sundesk::routing::v1::RoutingMessage>*
@@ -58,7 +64,10 @@ class RoutingServiceHandlers final
   RoutingPolicies& policies_;
   TicketQueue& queue_;
   AgentDirectory& agents_;
+  OfferService& offers_;
+  AgentSessions& sessions_;
   const rpc::Authenticator& auth_;
+  WorkerPool* workers_;
 };
 
 }  // namespace sundesk::routing

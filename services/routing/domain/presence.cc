@@ -26,9 +26,28 @@ absl::StatusOr<PresenceView> PresenceService::SetPresence(absl::string_view agen
     return absl::FailedPreconditionError(
         absl::StrCat("agent '", agent.agent_id, "' is disabled: only OFFLINE may be set"));
   }
-  SUNDESK_RETURN_IF_ERROR(
-      presence_.SetStatus(agent.agent_id, status, clock_.Now(), options_.unary_ttl).status());
+  SUNDESK_RETURN_IF_ERROR(Set(agent, status, options_.unary_ttl).status());
   return View(agent);
+}
+
+absl::StatusOr<PresenceStatus> PresenceService::SetSessionPresence(const Agent& agent,
+                                                                   PresenceStatus status,
+                                                                   absl::Duration ttl) {
+  if (agent.disabled && status != PresenceStatus::kOffline) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("agent '", agent.agent_id, "' is disabled: only OFFLINE may be set"));
+  }
+  return Set(agent, status, ttl);
+}
+
+absl::StatusOr<PresenceStatus> PresenceService::Set(const Agent& agent, PresenceStatus status,
+                                                    absl::Duration ttl) {
+  SUNDESK_ASSIGN_OR_RETURN(PresenceStatus before,
+                           presence_.SetStatus(agent.agent_id, status, clock_.Now(), ttl));
+  if (before != status && observer_ != nullptr) {
+    observer_->PresenceChanged(agent.agent_id, before, status);
+  }
+  return before;
 }
 
 absl::StatusOr<PresenceView> PresenceService::GetPresence(absl::string_view agent_id) {

@@ -52,6 +52,16 @@ class PresenceStore {
   // The agent no longer holds `ticket_id` (solved, closed, unassigned, reassigned, or an
   // offer that was not accepted). Returns whether it did.
   virtual absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) = 0;
+  // The agent holding `ticket_id`; empty when none.
+  virtual absl::StatusOr<std::string> Holder(absl::string_view ticket_id) = 0;
+};
+
+// Told after an agent's status changed (for AgentPresenceChanged and metrics).
+class PresenceObserver {
+ public:
+  virtual ~PresenceObserver() = default;
+  virtual void PresenceChanged(const std::string& agent_id, PresenceStatus from,
+                               PresenceStatus to) = 0;
 };
 
 // What GetPresence and SetPresence answer.
@@ -77,15 +87,27 @@ class PresenceService {
   // INVALID_ARGUMENT for an unspecified status, NOT_FOUND for an unknown agent,
   // FAILED_PRECONDITION for a disabled agent going anything but OFFLINE.
   absl::StatusOr<PresenceView> SetPresence(absl::string_view agent_id, PresenceStatus status);
+  // The same with the TTL of an open AgentSession (kept alive by its messages), returning
+  // the status before.
+  absl::StatusOr<PresenceStatus> SetSessionPresence(const Agent& agent, PresenceStatus status,
+                                                    absl::Duration ttl);
+  // Keeps a session's status alive for another `ttl`; false when it had lapsed.
+  absl::StatusOr<bool> Refresh(absl::string_view agent_id, absl::Duration ttl) {
+    return presence_.Refresh(agent_id, ttl);
+  }
   absl::StatusOr<PresenceView> GetPresence(absl::string_view agent_id);
 
+  void set_observer(PresenceObserver* observer) { observer_ = observer; }
+
  private:
+  absl::StatusOr<PresenceStatus> Set(const Agent& agent, PresenceStatus status, absl::Duration ttl);
   absl::StatusOr<PresenceView> View(const Agent& agent);
 
   AgentStore& agents_;
   PresenceStore& presence_;
   const Clock& clock_;
   const PresenceOptions options_;
+  PresenceObserver* observer_ = nullptr;
 };
 
 }  // namespace sundesk::routing

@@ -9,29 +9,15 @@
 #include "libs/core/status.h"
 #include "libs/pg/transaction.h"
 #include "services/routing/store/pg_text_array.h"
+#include "services/routing/store/pg_ticket_rows.h"
 
 namespace sundesk::routing {
 namespace {
 
-constexpr absl::string_view kColumns =
-    "t.ticket_id::text AS ticket_id, t.tenant_id::text AS tenant_id, t.subject, t.language, "
-    "t.priority, t.required_skills::text AS required_skills, t.status, t.assignee_id, t.version, "
-    "t.queued_time";
+constexpr absl::string_view kColumns = kTicketColumns;
 
 absl::StatusOr<TicketCopy> CopyFromRow(const pg::Result& r, int row) {
-  TicketCopy t;
-  t.ticket_id = std::string(r.Text(row, "ticket_id"));
-  t.tenant_id = std::string(r.Text(row, "tenant_id"));
-  t.subject = std::string(r.Text(row, "subject"));
-  t.language = std::string(r.Text(row, "language"));
-  SUNDESK_ASSIGN_OR_RETURN(int64_t priority, r.Int64(row, "priority"));
-  t.priority = static_cast<int>(priority);
-  SUNDESK_ASSIGN_OR_RETURN(t.required_skills, ParseTextArray(r.Text(row, "required_skills")));
-  SUNDESK_ASSIGN_OR_RETURN(int64_t status, r.Int64(row, "status"));
-  t.status = static_cast<int>(status);
-  t.assignee_id = std::string(r.Text(row, "assignee_id"));
-  SUNDESK_ASSIGN_OR_RETURN(t.version, r.Int64(row, "version"));
-  return t;
+  return TicketCopyFromRow(r, row);
 }
 
 // The copy of `ticket_id`, locked until the transaction ends; nullopt when unknown.

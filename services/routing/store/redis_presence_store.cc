@@ -155,4 +155,10 @@ absl::StatusOr<bool> RedisPresenceStore::Release(absl::string_view agent_id,
   return r.integer == 1;
 }
 
+absl::StatusOr<std::string> RedisPresenceStore::Holder(absl::string_view ticket_id) {
+  SUNDESK_ASSIGN_OR_RETURN(redis::Reply r, pool_.Command({"GET", TicketKey(ticket_id)}));
+  if (r.is_error()) return redis::ErrorReplyStatus(r.str);
+  return r.is_nil() ? std::string() : r.str;
+}
+
 }  // namespace sundesk::routing

@@ -30,6 +30,7 @@ class RedisPresenceStore final : public PresenceStore {
   absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id, absl::string_view ticket_id,
                                      int capacity, absl::Time now) override;
   absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) override;
+  absl::StatusOr<std::string> Holder(absl::string_view ticket_id) override;
 
   std::string PresenceKey(absl::string_view agent_id) const;
   std::string LoadKey(absl::string_view agent_id) const;

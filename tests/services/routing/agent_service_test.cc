@@ -14,6 +14,7 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
+#include "libs/core/worker_pool.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "libs/rpc/auth.h"
@@ -64,7 +65,8 @@ class AgentServiceTest : public ::testing::Test {
     auth_->Add(kServiceKey, {.role = rpc::Role::kService, .key_id = "service"});
     auth_->Add(kClientKey, {.role = rpc::Role::kClient, .tenant_id = kTenantA, .key_id = "c"});
     auth_->Add("agent-key-ana", {.role = rpc::Role::kAgent, .agent_id = "ana", .key_id = "k1"});
-    handlers_ = new AgentServiceHandlers(*directory_, *auth_);
+    workers_ = new WorkerPool(4, "rpc");
+    handlers_ = new AgentServiceHandlers(*directory_, *auth_, workers_);
     metrics_ = new prometheus::Registry();
     rpc::ServerOptions options;
     options.services = {{pb::AgentService::service_full_name(), handlers_}};
@@ -79,6 +81,7 @@ class AgentServiceTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete stub_;
     if (server_ != nullptr) server_->Shutdown();
+    delete workers_;  // runs what is queued, while the handlers still exist
     delete server_;
     delete metrics_;
     delete handlers_;
@@ -146,6 +149,7 @@ class AgentServiceTest : public ::testing::Test {
   static inline ticket::PageTokenSigner* tokens_ = nullptr;
   static inline AgentDirectory* directory_ = nullptr;
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
+  static inline WorkerPool* workers_ = nullptr;
   static inline AgentServiceHandlers* handlers_ = nullptr;
   static inline prometheus::Registry* metrics_ = nullptr;
   static inline rpc::Server* server_ = nullptr;

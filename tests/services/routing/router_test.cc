@@ -93,6 +93,10 @@ class FakePresence final : public PresenceStore {
     --records[std::string(agent_id)].active_tickets;
     return true;
   }
+  absl::StatusOr<std::string> Holder(absl::string_view ticket_id) override {
+    auto it = holder.find(std::string(ticket_id));
+    return it == holder.end() ? std::string() : it->second;
+  }
 };
 
 class FakePolicies final : public RoutingPolicyStore {

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/core/worker_pool.h"
 #include "libs/kafka/outbox.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
@@ -32,8 +33,10 @@
 #include "services/routing/domain/agent_directory.h"
 #include "services/routing/domain/presence.h"
 #include "services/routing/store/grpc_tenant_directory.h"
+#include "services/routing/store/grpc_ticket_assigner.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
+#include "services/routing/store/pg_offer_store.h"
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
@@ -142,7 +145,15 @@ class RoutingServiceTest : public ::testing::Test {
 
     queue_store_ = new PgQueueStore(*pool_);
     queue_ = new TicketQueue(*queue_store_, *presence_store_, *policy_store_, *clock_, *tokens_);
-    handlers_ = new RoutingServiceHandlers(*presence_, *policies_, *queue_, *directory_, *auth_);
+    router_ = new Router(*agent_store_, *presence_store_, *policy_store_, *tenants_, *clock_);
+    offer_store_ = new PgOfferStore(*pool_, *clock_, *ids_);
+    assigner_ = new GrpcTicketAssigner(*ticket_channel, kServiceKey);
+    offers_ = new OfferService(*offer_store_, *router_, *presence_store_, *policy_store_, *tenants_,
+                               *assigner_, *clock_, *ids_);
+    sessions_ = new AgentSessions(*offers_, *presence_, *directory_, *auth_, *clock_);
+    workers_ = new WorkerPool(4, "rpc");
+    handlers_ = new RoutingServiceHandlers(*presence_, *policies_, *queue_, *directory_, *offers_,
+                                           *sessions_, *auth_, workers_);
     rpc::ServerOptions options;
     options.services = {{pb::RoutingService::service_full_name(), handlers_}};
     auto started = rpc::Server::Start(std::move(options), *metrics_);
@@ -157,6 +168,12 @@ class RoutingServiceTest : public ::testing::Test {
     delete stub_;
     if (server_ != nullptr) server_->Shutdown();
     delete server_;
+    delete workers_;  // runs what is queued, while the handlers still exist
+    delete sessions_;
+    delete offers_;
+    delete assigner_;
+    delete offer_store_;
+    delete router_;
     if (ticket_server_ != nullptr) ticket_server_->Shutdown();
     delete ticket_server_;
     delete metrics_;
@@ -210,6 +227,12 @@ class RoutingServiceTest : public ::testing::Test {
   static inline AgentDirectory* directory_ = nullptr;
   static inline PresenceService* presence_ = nullptr;
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
+  static inline Router* router_ = nullptr;
+  static inline PgOfferStore* offer_store_ = nullptr;
+  static inline GrpcTicketAssigner* assigner_ = nullptr;
+  static inline OfferService* offers_ = nullptr;
+  static inline AgentSessions* sessions_ = nullptr;
+  static inline WorkerPool* workers_ = nullptr;
   static inline RoutingServiceHandlers* handlers_ = nullptr;
   static inline prometheus::Registry* metrics_ = nullptr;
   static inline rpc::Server* server_ = nullptr;
