@@ -1,12 +1,15 @@
 // The sla service: composes configuration, stores, handlers, the ticket-event consumer, the
 // timer sweep and the gRPC server.
 #include <atomic>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
+#include "libs/core/periodic.h"
 #include "libs/kafka/consumer.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/issued_keys.h"
@@ -28,6 +31,10 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
   options.push_back({"timer-interval", "200ms", "how often due warnings and breaches are swept"});
+  options.push_back({"timer-threads", "4", "threads sweeping due timers (and replans)"});
+  options.push_back({"timer-batch", "100", "due tickets claimed per sweep transaction"});
+  options.push_back(
+      {"clock-count-interval", "15s", "how often the sundesk_sla_clocks gauge is recounted"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("sla", config);
 
@@ -64,20 +71,49 @@ int main(int argc, char** argv) {
     consume_thread.join();
   });
 
-  // Timers: every replica sweeps; each due ticket is claimed by one (SKIP LOCKED).
+  // Timers: every replica sweeps, with several threads; each due ticket is claimed by one
+  // (SKIP LOCKED), in batches of --timer-batch per commit.
   const absl::Duration timer_interval = runtime::DurationOrExit(config, "timer-interval");
+  const int timer_batch = static_cast<int>(runtime::IntOrExit(config, "timer-batch"));
+  const int64_t timer_threads = runtime::IntOrExit(config, "timer-threads");
+  if (timer_batch < 1 || timer_threads < 1 || timer_threads > 64) {
+    log::Error("--timer-batch must be >= 1 and --timer-threads 1..64");
+    return 2;
+  }
   absl::Notification stop_timers;
-  std::thread timer_thread([&] {
-    while (!stop_timers.HasBeenNotified()) {
-      absl::StatusOr<int> fired = clocks.FireDue(clock.Now(), 500);
-      if (!fired.ok()) log::Warn("timer sweep failed", {{"status", fired.status().ToString()}});
-      if (!fired.ok() || *fired < 500) stop_timers.WaitForNotificationWithTimeout(timer_interval);
-    }
-  });
+  std::vector<std::thread> timer_workers;
+  for (int64_t i = 0; i < timer_threads; ++i) {
+    timer_workers.emplace_back([&] {
+      while (!stop_timers.HasBeenNotified()) {
+        absl::StatusOr<int> fired = clocks.FireDue(clock.Now(), timer_batch);
+        if (!fired.ok()) log::Warn("timer sweep failed", {{"status", fired.status().ToString()}});
+        // Calendar and policy updates re-plan the running clocks they concern.
+        absl::StatusOr<int> replanned = clocks.Replan(timer_batch);
+        if (!replanned.ok()) {
+          log::Warn("replan failed", {{"status", replanned.status().ToString()}});
+        }
+        const bool more =
+            (fired.ok() && *fired == timer_batch) || (replanned.ok() && *replanned == timer_batch);
+        if (!more) stop_timers.WaitForNotificationWithTimeout(timer_interval);
+      }
+    });
+  }
   service->Defer("timer sweep", [&] {
     stop_timers.Notify();
-    timer_thread.join();
+    for (std::thread& t : timer_workers) t.join();
   });
+
+  // sundesk_sla_clocks{state}: one COUNT ... GROUP BY per interval (at once, then periodically).
+  auto count_clocks = [&] {
+    absl::StatusOr<std::map<sla::ClockState, int64_t>> counts = clock_store.CountClocks();
+    if (counts.ok()) {
+      metrics.SetClocks(*counts);
+    } else {
+      log::Warn("counting clocks failed", {{"status", counts.status().ToString()}});
+    }
+  };
+  Periodic clock_counter("sla-clock-count", runtime::DurationOrExit(config, "clock-count-interval"),
+                         count_clocks);
 
   // The configured admin/service keys first, then the keys the ticket service issued.
   runtime::IssuedKeyAuthenticator issued_keys(runtime::TicketChannelOrExit(config), clock);

@@ -51,7 +51,35 @@ SlaMetrics::SlaMetrics(prometheus::Registry& registry, const Clock& clock)
                     .Help("How late a timer fired its warning or breach after the due instant.")
                     .Register(registry)
                     .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1,
-                                                                     2, 5, 10, 30})) {}
+                                                                     2, 5, 10, 30})),
+      clocks_(prometheus::BuildGauge()
+                  .Name("sundesk_sla_clocks")
+                  .Help("SLA clocks by state (running, paused, met, breached), as last counted in "
+                        "PostgreSQL; the same on every replica.")
+                  .Register(registry)) {}
+
+void SlaMetrics::SetClocks(const std::map<ClockState, int64_t>& counts) {
+  for (const auto& [state, n] : counts) {
+    const char* label = nullptr;
+    switch (state) {
+      case ClockState::kRunning:
+        label = "running";
+        break;
+      case ClockState::kPaused:
+        label = "paused";
+        break;
+      case ClockState::kMet:
+        label = "met";
+        break;
+      case ClockState::kBreached:
+        label = "breached";
+        break;
+      case ClockState::kUnspecified:
+        break;
+    }
+    if (label != nullptr) clocks_.Add({{"state", label}}).Set(static_cast<double>(n));
+  }
+}
 
 void SlaMetrics::Published(const SlaSignal& s, bool from_timer) {
   const std::string metric = MetricLabel(s.metric);

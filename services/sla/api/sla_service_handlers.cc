@@ -14,8 +14,13 @@ using rpc::Principal;
 using rpc::Role;
 
 Caller ToCaller(const Principal& p) {
-  return Caller{.all_tenants = p.role == Role::kAdmin || p.role == Role::kService,
-                .tenant_id = p.tenant_id};
+  Caller c{.all_tenants = p.role == Role::kAdmin || p.role == Role::kService};
+  if (p.role == Role::kClient) c.tenant_id = p.tenant_id;
+  if (p.role == Role::kAgent) {
+    c.agent = true;
+    c.agent_id = p.agent_id;  // without one, nothing is visible
+  }
+  return c;
 }
 
 std::vector<std::string> Paths(const google::protobuf::FieldMask& mask) {
@@ -134,8 +139,7 @@ grpc::ServerUnaryReactor* SlaServiceHandlers::GetTicketSla(grpc::CallbackServerC
       workers_, context, auth_, [this, request, response](const Principal& caller) -> absl::Status {
         SUNDESK_RETURN_IF_ERROR(
             rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient, Role::kAgent}));
-        // sla keeps no agent certifications: an AGENT key sees no tenant's tickets here
-        // (Caller without tenant), which fails closed.
+        // An AGENT key sees the SLA of the tickets assigned to its agent, as GetTicket does.
         SUNDESK_ASSIGN_OR_RETURN(
             TicketClocks::TicketView view,
             clocks_.Get(ToCaller(caller), request->ticket_id(), request->include_ledger()));

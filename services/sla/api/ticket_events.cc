@@ -13,7 +13,8 @@ TicketFacts Facts(const events::v1::Event& e, const ticket::v1::Ticket& t) {
                      .priority = static_cast<Priority>(t.priority()),
                      .channel = static_cast<Channel>(t.channel()),
                      .tags = {t.tags().begin(), t.tags().end()},
-                     .status = static_cast<TicketStatus>(t.status())};
+                     .status = static_cast<TicketStatus>(t.status()),
+                     .assignee_id = t.assignee_id()};
 }
 
 }  // namespace
@@ -42,6 +43,13 @@ TicketEvent FromEvent(const events::v1::Event& e) {
       out.kind = TicketEvent::Kind::kCommentAdded;
       out.author_kind = static_cast<AuthorKind>(e.comment_added().author_kind());
       out.is_public = e.comment_added().public_();
+      break;
+    case events::v1::Event::kTicketAssigned:
+      out.kind = TicketEvent::Kind::kAssigned;
+      out.ticket.assignee_id = e.ticket_assigned().agent_id();
+      break;
+    case events::v1::Event::kTicketUnassigned:
+      out.kind = TicketEvent::Kind::kAssigned;
       break;
     default:
       out.kind = TicketEvent::Kind::kOther;

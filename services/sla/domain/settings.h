@@ -32,6 +32,8 @@ std::string PolicyEtag(const Policy& p);
 struct Caller {
   bool all_tenants = false;  // ADMIN and SERVICE keys
   std::string tenant_id;     // CLIENT keys: their own tenant
+  bool agent = false;        // AGENT keys: the tickets assigned to `agent_id` (GetTicketSla)
+  std::string agent_id;
 };
 
 struct CalendarPage {

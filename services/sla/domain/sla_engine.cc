@@ -59,6 +59,8 @@ class Step {
   std::vector<SlaSignal> TakeSignals() { return std::move(signals_); }
   void set_calendar(std::shared_ptr<const BusinessCalendar> cal) { cal_ = std::move(cal); }
   void set_policy(const Policy* policy) { policy_ = policy; }
+  // Ledger entries name this settings change as their cause ("calendars/<id>@<version>").
+  void set_cause_setting(std::string cause) { cause_setting_ = std::move(cause); }
   const Policy* policy() const { return policy_; }
 
   // Counts open time up to `t`.
@@ -93,6 +95,7 @@ class Step {
       SetTimestamp(c.deadline, e.mutable_deadline());
     }
     if (!from_timer) e.set_cause_event_id(cause_);
+    if (!cause_setting_.empty()) e.set_cause_setting(cause_setting_);
     e.set_policy_id(sla_.policy_id);
     AppendToLedger(sla_.ledger, std::move(e));
   }
@@ -216,8 +219,96 @@ class Step {
   std::shared_ptr<const BusinessCalendar> cal_;
   const Policy* policy_;
   std::string cause_;
+  std::string cause_setting_;
   std::vector<SlaSignal> signals_;
 };
+
+// Moves the ticket to policy `p` at `t` (its clocks already counted up to `t` on the old
+// calendar): running clocks take the new targets, calendar and warn_at_percent keeping their
+// elapsed time; a target the policy lacks is canceled. With `only_changed`, clocks whose
+// target, calendar and warning stay the same get no ledger entry.
+absl::Status MoveToPolicy(const PolicyCatalog& catalog, Step& step, TicketSla& sla, const Policy& p,
+                          absl::Time t, bool only_changed) {
+  const bool new_calendar = p.calendar_id != sla.calendar_id;
+  const bool new_warning = p.warn_at_percent != sla.warn_at_percent;
+  if (new_calendar) {
+    SUNDESK_ASSIGN_OR_RETURN(std::shared_ptr<const BusinessCalendar> cal,
+                             catalog.CalendarById(p.calendar_id));
+    step.set_calendar(std::move(cal));
+  }
+  sla.policy_id = p.policy_id;
+  sla.calendar_id = p.calendar_id;
+  sla.warn_at_percent = p.warn_at_percent;
+  step.set_policy(&p);
+  for (SlaClock& c : sla.clocks) {
+    if (c.stopped()) continue;
+    const absl::Duration target = p.Target(c.metric);
+    if (target <= absl::ZeroDuration()) {
+      step.Cancel(c, t);
+      continue;
+    }
+    if (only_changed && target == c.target && !new_calendar && !new_warning) continue;
+    c.target = target;
+    step.Plan(c);
+    step.Record(c, v1::LEDGER_ACTION_RETARGETED, t);
+    // Already past the new target: breached now, counting or not.
+    if (!c.breached && c.elapsed >= c.target) step.Breach(c, t, /*from_timer=*/false);
+  }
+  return absl::OkStatus();
+}
+
+// Applies the ticket's pending replans in order, each at its change_time: what was due
+// before the change fires as planned, the clocks count up to the change on the calendar in
+// force then, and from there on run on the new calendar (or policy).
+absl::Status ApplyReplans(const PolicyCatalog& catalog, TicketSla& sla,
+                          std::vector<SlaSignal>& signals) {
+  std::vector<Replan> pending = std::move(sla.pending_replans);
+  sla.pending_replans.clear();
+  for (const Replan& r : pending) {
+    if (r.replan_id <= sla.replanned_through) continue;
+    sla.replanned_through = r.replan_id;
+    if (!sla.created || sla.calendar_id.empty()) continue;
+    const bool calendar_change = !r.calendar_id.empty();
+    if (calendar_change ? r.calendar_id != sla.calendar_id : r.policy_id != sla.policy_id) {
+      continue;
+    }
+    std::shared_ptr<const BusinessCalendar> before = r.old_calendar;
+    if (!calendar_change || before == nullptr) {
+      SUNDESK_ASSIGN_OR_RETURN(before, catalog.CalendarById(sla.calendar_id));
+    }
+    Step step(sla, before, nullptr, "");
+    step.set_cause_setting(absl::StrCat(calendar_change ? "calendars/" : "policies/",
+                                        calendar_change ? r.calendar_id : r.policy_id, "@",
+                                        r.version));
+    step.FireDue(r.change_time);
+    for (SlaClock& c : sla.clocks) step.Settle(c, r.change_time);
+    if (calendar_change) {
+      SUNDESK_ASSIGN_OR_RETURN(std::shared_ptr<const BusinessCalendar> after,
+                               catalog.CalendarById(sla.calendar_id));
+      step.set_calendar(std::move(after));
+      for (SlaClock& c : sla.clocks) {
+        // A clock counted past the change already runs on the new calendar.
+        if (!c.counting || c.stopped() || c.counted_until != r.change_time) continue;
+        const absl::Time deadline = c.deadline;
+        const absl::Time warn_time = c.warn_time;
+        step.Plan(c);
+        if (c.deadline != deadline || c.warn_time != warn_time) {
+          step.Record(c, v1::LEDGER_ACTION_REPLANNED, r.change_time);
+        }
+      }
+    } else {
+      SUNDESK_ASSIGN_OR_RETURN(std::vector<Policy> policies,
+                               catalog.Policies(sla.ticket.tenant_id));
+      for (const Policy& p : policies) {
+        if (p.policy_id != r.policy_id) continue;
+        SUNDESK_RETURN_IF_ERROR(
+            MoveToPolicy(catalog, step, sla, p, r.change_time, /*only_changed=*/true));
+      }
+    }
+    for (SlaSignal& s : step.TakeSignals()) signals.push_back(std::move(s));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -239,11 +330,13 @@ const Policy* MatchPolicy(const std::vector<Policy>& policies, const TicketFacts
 
 absl::StatusOr<std::vector<SlaSignal>> SlaEngine::Apply(TicketSla& sla,
                                                         const TicketEvent& event) const {
-  if (event.sequence <= sla.last_sequence) return std::vector<SlaSignal>{};  // seen already
+  std::vector<SlaSignal> replanned;
+  SUNDESK_RETURN_IF_ERROR(ApplyReplans(catalog_, sla, replanned));
+  if (event.sequence <= sla.last_sequence) return replanned;  // seen already
   // Without its TicketCreated a ticket has no clocks to change; a later delivery of it still
   // counts (its sequence is not consumed here).
-  if (!sla.created && event.kind != TicketEvent::Kind::kCreated) return std::vector<SlaSignal>{};
-  if (sla.created && event.kind == TicketEvent::Kind::kCreated) return std::vector<SlaSignal>{};
+  if (!sla.created && event.kind != TicketEvent::Kind::kCreated) return replanned;
+  if (sla.created && event.kind == TicketEvent::Kind::kCreated) return replanned;
 
   const absl::Time t = event.time;
   std::vector<Policy> policies;
@@ -297,25 +390,7 @@ absl::StatusOr<std::vector<SlaSignal>> SlaEngine::Apply(TicketSla& sla,
         sla.calendar_id.clear();
         break;
       }
-      SUNDESK_ASSIGN_OR_RETURN(cal, catalog_.CalendarById(p->calendar_id));
-      sla.policy_id = p->policy_id;
-      sla.calendar_id = p->calendar_id;
-      sla.warn_at_percent = p->warn_at_percent;
-      step.set_calendar(cal);
-      step.set_policy(p);
-      for (SlaClock& c : sla.clocks) {
-        if (c.stopped()) continue;
-        const absl::Duration target = p->Target(c.metric);
-        if (target <= absl::ZeroDuration()) {
-          step.Cancel(c, t);
-          continue;
-        }
-        c.target = target;
-        step.Plan(c);
-        step.Record(c, v1::LEDGER_ACTION_RETARGETED, t);
-        // Already past the new target: breached now, counting or not.
-        if (!c.breached && c.elapsed >= c.target) step.Breach(c, t, /*from_timer=*/false);
-      }
+      SUNDESK_RETURN_IF_ERROR(MoveToPolicy(catalog_, step, sla, *p, t, /*only_changed=*/false));
       break;
     }
     case TicketEvent::Kind::kStatusChanged: {
@@ -378,21 +453,29 @@ absl::StatusOr<std::vector<SlaSignal>> SlaEngine::Apply(TicketSla& sla,
       }
       break;
     }
+    case TicketEvent::Kind::kAssigned:
+      sla.ticket.assignee_id = event.ticket.assignee_id;
+      sla.last_sequence = event.sequence;
+      break;
     case TicketEvent::Kind::kOther:
       sla.last_sequence = event.sequence;
       break;
   }
   step.FireDue(t);  // a new target may already be due
-  return step.TakeSignals();
+  for (SlaSignal& s : step.TakeSignals()) replanned.push_back(std::move(s));
+  return replanned;
 }
 
 absl::StatusOr<std::vector<SlaSignal>> SlaEngine::FireDueAt(TicketSla& sla, absl::Time now) const {
-  if (sla.calendar_id.empty() || NextDue(sla) > now) return std::vector<SlaSignal>{};
+  std::vector<SlaSignal> out;
+  SUNDESK_RETURN_IF_ERROR(ApplyReplans(catalog_, sla, out));
+  if (sla.calendar_id.empty() || NextDue(sla) > now) return out;
   SUNDESK_ASSIGN_OR_RETURN(std::shared_ptr<const BusinessCalendar> cal,
                            catalog_.CalendarById(sla.calendar_id));
   Step step(sla, cal, nullptr, "");
   step.FireDue(now);
-  return step.TakeSignals();
+  for (SlaSignal& s : step.TakeSignals()) out.push_back(std::move(s));
+  return out;
 }
 
 absl::StatusOr<std::vector<SlaSignal>> SlaEngine::FireDue(TicketSla& sla) const {

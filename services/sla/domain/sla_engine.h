@@ -44,6 +44,10 @@ const Policy* MatchPolicy(const std::vector<Policy>& policies, const TicketFacts
 //   canceled.
 // - A target is met by a reply strictly before its deadline; at the deadline it is breached.
 //   A breach is final for its cycle; a breached clock keeps counting until stopped.
+// - A settings change re-plans (TicketSla::pending_replans, applied first by Apply and
+//   FireDue): a calendar change keeps the time counted on the old calendar up to the change
+//   and recomputes deadlines on the new one (LEDGER_ACTION_REPLANNED); a policy change
+//   re-targets running clocks as a priority change does (LEDGER_ACTION_RETARGETED).
 // - Each ticket event applies once: an event whose `sequence` is not above the last one
 //   applied (redelivered, or older than one already applied) changes nothing.
 class SlaEngine {

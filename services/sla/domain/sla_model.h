@@ -4,11 +4,13 @@
 // store convert with a cast.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "libs/calendar/business_calendar.h"
 #include "sundesk/sla/v1/resources.pb.h"
 
 namespace sundesk::sla {
@@ -63,12 +65,20 @@ struct TicketFacts {
   Channel channel = Channel::kUnspecified;
   std::vector<std::string> tags;
   TicketStatus status = TicketStatus::kUnspecified;
+  std::string assignee_id;  // empty: unassigned
   friend bool operator==(const TicketFacts&, const TicketFacts&) = default;
 };
 
 // A sundesk.ticket.events.v1 event as the clocks need it.
 struct TicketEvent {
-  enum class Kind { kOther, kCreated, kUpdated, kStatusChanged, kCommentAdded };
+  enum class Kind {
+    kOther,
+    kCreated,
+    kUpdated,
+    kStatusChanged,
+    kCommentAdded,
+    kAssigned  // TicketAssigned and TicketUnassigned: `ticket.assignee_id` is the new one
+  };
   Kind kind = Kind::kOther;
   std::string event_id;
   int64_t sequence = 0;  // the ticket's version after the change
@@ -110,6 +120,20 @@ struct SlaClock {
 using LedgerEntry = ::sundesk::sla::v1::LedgerEntry;
 using LedgerAction = ::sundesk::sla::v1::LedgerAction;
 
+// A settings change that re-plans the running clocks of the tickets it concerns.
+struct Replan {
+  int64_t replan_id = 0;  // replans apply in this order
+  // A calendar change: the tickets on `calendar_id`; `old_calendar` was in force before
+  // `change_time`, the calendar's current version after.
+  std::string calendar_id;
+  std::shared_ptr<const calendar::BusinessCalendar> old_calendar;
+  // A policy change: the tickets under `policy_id` take its current targets, calendar and
+  // warn_at_percent from `change_time` on.
+  std::string policy_id;
+  int64_t version = 0;  // the calendar's or policy's version after the change
+  absl::Time change_time;
+};
+
 // Everything sla keeps about one ticket.
 struct TicketSla {
   TicketFacts ticket;
@@ -121,6 +145,10 @@ struct TicketSla {
   int warn_at_percent = 0;
   std::vector<SlaClock> clocks;  // at most one per metric: its current cycle
   std::vector<LedgerEntry> ledger;
+  // The last replan applied, and (loaded with the state, not stored) those still to apply,
+  // oldest first.
+  int64_t replanned_through = 0;
+  std::vector<Replan> pending_replans;
 
   SlaClock* Find(Metric metric);
   const SlaClock* Find(Metric metric) const;

@@ -42,13 +42,34 @@ absl::StatusOr<int> TicketClocks::FireDue(absl::Time now, int limit) {
   return claimed;
 }
 
+absl::StatusOr<int> TicketClocks::Replan(int limit) {
+  std::map<std::string, std::vector<SlaSignal>> committed;
+  SUNDESK_ASSIGN_OR_RETURN(
+      int claimed,
+      store_.Replan(limit, [&](TicketSla& sla) -> absl::StatusOr<std::vector<SlaSignal>> {
+        // The pending replans apply first, then whatever the new plan makes due by now.
+        SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired, engine_.FireDue(sla));
+        committed[sla.ticket.ticket_id] = fired;
+        return fired;
+      }));
+  // Not timer lateness: a new plan can make a deadline due that already passed.
+  for (const auto& [ticket_id, signals] : committed) Tell(signals, /*from_timer=*/false);
+  return claimed;
+}
+
 absl::StatusOr<TicketClocks::TicketView> TicketClocks::Get(const Caller& caller,
                                                            const std::string& ticket_id,
                                                            bool include_ledger) {
   if (ticket_id.empty()) return absl::InvalidArgumentError("ticket_id: required");
   absl::StatusOr<TicketSla> sla = store_.Get(ticket_id);
-  if (absl::IsNotFound(sla.status()) ||
-      (sla.ok() && !caller.all_tenants && sla->ticket.tenant_id != caller.tenant_id)) {
+  // ADMIN and SERVICE keys see every ticket, a CLIENT key its tenant's, an AGENT key the
+  // tickets assigned to its agent (as in the ticket service).
+  const auto visible = [&](const TicketSla& t) {
+    if (caller.all_tenants) return true;
+    if (caller.agent) return !caller.agent_id.empty() && t.ticket.assignee_id == caller.agent_id;
+    return !caller.tenant_id.empty() && t.ticket.tenant_id == caller.tenant_id;
+  };
+  if (absl::IsNotFound(sla.status()) || (sla.ok() && !visible(*sla))) {
     return absl::NotFoundError(absl::StrCat(
         "ticket_id: ticket '", absl::CHexEscape(ticket_id.substr(0, 64)), "' not found"));
   }

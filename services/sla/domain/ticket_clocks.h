@@ -34,6 +34,12 @@ class ClockStore {
 
   // NOT_FOUND for a ticket not seen yet.
   virtual absl::StatusOr<TicketSla> Get(const std::string& ticket_id) = 0;
+
+  // Takes the oldest settings change (calendar or policy update) whose tickets are not all
+  // re-planned yet and that no other replica walks, and updates its next `limit` tickets as
+  // Update does (each TicketSla comes with its pending replans), all in one commit. Returns
+  // how many tickets it updated; 0 when no replan is pending.
+  virtual absl::StatusOr<int> Replan(int limit, Mutation mutate) = 0;
 };
 
 // Told of each signal once its commit succeeded (metrics).
@@ -54,6 +60,9 @@ class TicketClocks {
 
   // Fires up to `limit` tickets' due warnings and breaches; returns how many tickets.
   absl::StatusOr<int> FireDue(absl::Time now, int limit);
+
+  // Re-plans up to `limit` tickets after a calendar or policy update; returns how many.
+  absl::StatusOr<int> Replan(int limit);
 
   struct TicketView {
     TicketSla sla;

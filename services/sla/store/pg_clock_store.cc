@@ -10,6 +10,7 @@
 #include "libs/pg/transaction.h"
 #include "services/sla/store/migrations.h"
 #include "services/sla/store/sla_events.h"
+#include "services/sla/store/sla_proto.h"
 
 namespace sundesk::sla {
 namespace {
@@ -18,7 +19,7 @@ constexpr char kConsumer[] = "sla.ticket-events";
 
 constexpr absl::string_view kTicketColumns =
     "ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, status, "
-    "policy_id, calendar_id, warn_at_percent";
+    "policy_id, calendar_id, warn_at_percent, assignee_id, replanned_through";
 constexpr absl::string_view kClockColumns =
     "metric, cycle, target_ns, elapsed_ns, counted_until, counting, warned, breached, met, "
     "canceled, start_time, stop_time, deadline, warn_time";
@@ -39,7 +40,43 @@ absl::StatusOr<int> IntColumn(const pg::Result& r, int row, absl::string_view co
   return static_cast<int>(v);
 }
 
-// The ticket's state as stored; `found` false when there is no row.
+// The replans after the ticket's last one that concern its calendar or policy.
+absl::StatusOr<std::vector<Replan>> PendingReplans(pg::Connection& conn, const TicketSla& sla) {
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn.Execute("SELECT replan_id, calendar_id, policy_id, version, old_time_zone, "
+                   "old_always_open, old_body, change_time FROM sla.replans "
+                   "WHERE NOT done AND replan_id > $1 AND ((calendar_id <> '' AND calendar_id = "
+                   "$2) OR (policy_id <> '' AND policy_id = $3)) ORDER BY replan_id",
+                   {sla.replanned_through, sla.calendar_id, sla.policy_id}));
+  std::vector<Replan> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    Replan replan;
+    SUNDESK_ASSIGN_OR_RETURN(replan.replan_id, r.Int64(i, "replan_id"));
+    replan.calendar_id = std::string(r.Text(i, "calendar_id"));
+    replan.policy_id = std::string(r.Text(i, "policy_id"));
+    SUNDESK_ASSIGN_OR_RETURN(replan.version, r.Int64(i, "version"));
+    SUNDESK_ASSIGN_OR_RETURN(replan.change_time, r.Time(i, "change_time"));
+    if (!r.IsNull(i, "old_body")) {
+      SUNDESK_ASSIGN_OR_RETURN(std::string body, r.Bytea(i, "old_body"));
+      v1::Calendar proto;
+      if (!proto.ParseFromString(body)) {
+        return absl::DataLossError("sla.replans.old_body: not a serialized Calendar");
+      }
+      Calendar old = FromProto(proto);
+      old.spec.time_zone = std::string(r.Text(i, "old_time_zone"));
+      SUNDESK_ASSIGN_OR_RETURN(old.spec.always_open, r.Bool(i, "old_always_open"));
+      SUNDESK_ASSIGN_OR_RETURN(calendar::BusinessCalendar cal,
+                               calendar::BusinessCalendar::Create(old.spec));
+      replan.old_calendar = std::make_shared<const calendar::BusinessCalendar>(std::move(cal));
+    }
+    out.push_back(std::move(replan));
+  }
+  return out;
+}
+
+// The ticket's state as stored; `found` false when there is no row. With `lock`, also the
+// replans still to apply to it.
 absl::StatusOr<TicketSla> Load(pg::Connection& conn, const std::string& ticket_id, bool lock,
                                bool* found) {
   SUNDESK_ASSIGN_OR_RETURN(pg::Result t,
@@ -64,6 +101,11 @@ absl::StatusOr<TicketSla> Load(pg::Connection& conn, const std::string& ticket_i
   sla.policy_id = std::string(t.Text(0, "policy_id"));
   sla.calendar_id = std::string(t.Text(0, "calendar_id"));
   SUNDESK_ASSIGN_OR_RETURN(sla.warn_at_percent, IntColumn(t, 0, "warn_at_percent"));
+  sla.ticket.assignee_id = std::string(t.Text(0, "assignee_id"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.replanned_through, t.Int64(0, "replanned_through"));
+  if (lock && (!sla.calendar_id.empty() || !sla.policy_id.empty())) {
+    SUNDESK_ASSIGN_OR_RETURN(sla.pending_replans, PendingReplans(conn, sla));
+  }
 
   SUNDESK_ASSIGN_OR_RETURN(pg::Result c,
                            conn.Execute(absl::StrCat("SELECT ", kClockColumns,
@@ -118,13 +160,14 @@ absl::Status Save(pg::Connection& tx, const TicketSla& sla, size_t ledger_stored
   SUNDESK_RETURN_IF_ERROR(
       tx.Execute("UPDATE sla.ticket_slas SET tenant_id = $2, created = $3, last_sequence = $4, "
                  "create_time = $5, priority = $6, channel = $7, status = $8, policy_id = $9, "
-                 "calendar_id = $10, warn_at_percent = $11, next_due = $12 "
-                 "WHERE ticket_id = $1",
+                 "calendar_id = $10, warn_at_percent = $11, next_due = $12, assignee_id = $13, "
+                 "replanned_through = $14 WHERE ticket_id = $1",
                  {id, sla.ticket.tenant_id, sla.created, sla.last_sequence,
                   sla.created ? std::optional<absl::Time>(sla.create_time) : std::nullopt,
                   static_cast<int>(sla.ticket.priority), static_cast<int>(sla.ticket.channel),
                   static_cast<int>(sla.ticket.status), sla.policy_id, sla.calendar_id,
-                  sla.warn_at_percent, Finite(SlaEngine::NextDue(sla))})
+                  sla.warn_at_percent, Finite(SlaEngine::NextDue(sla)), sla.ticket.assignee_id,
+                  sla.replanned_through})
           .status());
   SUNDESK_RETURN_IF_ERROR(tx.Execute("DELETE FROM sla.clocks WHERE ticket_id = $1", {id}).status());
   for (const SlaClock& c : sla.clocks) {
@@ -209,6 +252,63 @@ absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation 
     return absl::OkStatus();
   }));
   return claimed;
+}
+
+absl::StatusOr<int> PgClockStore::Replan(int limit, Mutation mutate) {
+  int claimed = 0;
+  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    claimed = 0;
+    // One replica walks one replan at a time; another takes the next one meanwhile.
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result replan,
+        tx.Execute("SELECT replan_id, calendar_id, policy_id, after_ticket FROM sla.replans "
+                   "WHERE NOT done ORDER BY replan_id LIMIT 1 FOR UPDATE SKIP LOCKED"));
+    if (replan.rows() == 0) return absl::OkStatus();
+    SUNDESK_ASSIGN_OR_RETURN(int64_t replan_id, replan.Int64(0, "replan_id"));
+    const std::string calendar_id(replan.Text(0, "calendar_id"));
+    const std::string policy_id(replan.Text(0, "policy_id"));
+    const bool by_calendar = !calendar_id.empty();
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result tickets,
+        tx.Execute(absl::StrCat("SELECT ticket_id FROM sla.ticket_slas WHERE ",
+                                by_calendar ? "calendar_id" : "policy_id",
+                                " = $1 AND ticket_id > $2 ORDER BY ticket_id LIMIT $3 FOR UPDATE"),
+                   {by_calendar ? calendar_id : policy_id,
+                    std::string(replan.Text(0, "after_ticket")), limit}));
+    for (int i = 0; i < tickets.rows(); ++i) {
+      SUNDESK_RETURN_IF_ERROR(MutateLocked(tx, std::string(tickets.Text(i, 0)), mutate));
+    }
+    claimed = tickets.rows();
+    return tx
+        .Execute("UPDATE sla.replans SET after_ticket = $2, done = $3 WHERE replan_id = $1",
+                 {replan_id,
+                  claimed > 0 ? std::string(tickets.Text(claimed - 1, 0))
+                              : std::string(replan.Text(0, "after_ticket")),
+                  claimed < limit})
+        .status();
+  }));
+  return claimed;
+}
+
+absl::StatusOr<std::map<ClockState, int64_t>> PgClockStore::CountClocks() {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  // As SlaClock::state(); canceled clocks are no longer measured.
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn->Execute("SELECT CASE WHEN breached THEN 4 WHEN met THEN 3 WHEN counting THEN 1 "
+                    "ELSE 2 END AS state, count(*) AS n FROM sla.clocks "
+                    "WHERE breached OR met OR NOT canceled GROUP BY 1"));
+  std::map<ClockState, int64_t> out;
+  for (ClockState s :
+       {ClockState::kRunning, ClockState::kPaused, ClockState::kMet, ClockState::kBreached}) {
+    out[s] = 0;
+  }
+  for (int i = 0; i < r.rows(); ++i) {
+    SUNDESK_ASSIGN_OR_RETURN(int64_t state, r.Int64(i, "state"));
+    SUNDESK_ASSIGN_OR_RETURN(int64_t n, r.Int64(i, "n"));
+    out[static_cast<ClockState>(state)] = n;
+  }
+  return out;
 }
 
 absl::StatusOr<TicketSla> PgClockStore::Get(const std::string& ticket_id) {

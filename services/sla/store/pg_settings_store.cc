@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/pg/errors.h"
+#include "libs/pg/transaction.h"
 #include "services/sla/store/sla_proto.h"
 
 namespace sundesk::sla {
@@ -124,16 +125,38 @@ absl::StatusOr<Calendar> PgSettingsStore::ReadCalendar(absl::string_view calenda
 }
 
 absl::StatusOr<Calendar> PgSettingsStore::UpdateCalendar(const Calendar& c, absl::Time now) {
-  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  absl::StatusOr<Calendar> out;
+  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    out = UpdateCalendarIn(tx, c, now);
+    return out.status();
+  }));
+  return out;
+}
+
+absl::StatusOr<Calendar> PgSettingsStore::UpdateCalendarIn(pg::Connection& conn, const Calendar& c,
+                                                           absl::Time now) {
+  // A change of what counts as open time re-plans the running clocks on this calendar: the
+  // calendar in force until now goes with the replan, in the same commit.
+  const std::string body = CalendarBody(c);
+  SUNDESK_RETURN_IF_ERROR(
+      conn.Execute("INSERT INTO sla.replans (calendar_id, version, old_time_zone, "
+                   "old_always_open, old_body, change_time) "
+                   "SELECT calendar_id, version + 1, time_zone, always_open, body, $2 "
+                   "FROM sla.calendars WHERE calendar_id = $1 AND version = $3 AND "
+                   "(time_zone, always_open, body) IS DISTINCT FROM "
+                   "($4::text, $5::boolean, $6::bytea)",
+                   {c.calendar_id, now, c.version, c.spec.time_zone, c.spec.always_open,
+                    pg::Param::Bytea(body)})
+          .status());
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
-      conn->Execute(absl::StrCat("UPDATE sla.calendars SET display_name = $2, time_zone = $3, "
-                                 "always_open = $4, body = $5, version = version + 1, "
-                                 "update_time = $6 WHERE calendar_id = $1 AND version = $7 "
-                                 "RETURNING ",
-                                 kCalendarColumns),
-                    {c.calendar_id, c.display_name, c.spec.time_zone, c.spec.always_open,
-                     pg::Param::Bytea(CalendarBody(c)), now, c.version}));
+      conn.Execute(absl::StrCat("UPDATE sla.calendars SET display_name = $2, time_zone = $3, "
+                                "always_open = $4, body = $5, version = version + 1, "
+                                "update_time = $6 WHERE calendar_id = $1 AND version = $7 "
+                                "RETURNING ",
+                                kCalendarColumns),
+                   {c.calendar_id, c.display_name, c.spec.time_zone, c.spec.always_open,
+                    pg::Param::Bytea(body), now, c.version}));
   if (r.rows() == 0) return absl::AbortedError("etag: the calendar changed meanwhile; retry");
   return CalendarFromRow(r, 0);
 }
@@ -200,8 +223,31 @@ absl::StatusOr<Policy> PgSettingsStore::GetPolicy(absl::string_view policy_id) {
 }
 
 absl::StatusOr<Policy> PgSettingsStore::UpdatePolicy(const Policy& p, absl::Time now) {
-  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
-  absl::StatusOr<pg::Result> r = conn->Execute(
+  absl::StatusOr<Policy> out;
+  absl::Status st = pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    out = UpdatePolicyIn(tx, p, now);
+    return out.status();
+  });
+  if (!out.ok()) return out.status();
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<Policy> PgSettingsStore::UpdatePolicyIn(pg::Connection& conn, const Policy& p,
+                                                       absl::Time now) {
+  // A change of targets, calendar or warning re-plans the running clocks under this policy.
+  SUNDESK_RETURN_IF_ERROR(
+      conn.Execute(
+              "INSERT INTO sla.replans (policy_id, version, change_time) "
+              "SELECT policy_id, version + 1, $2 FROM sla.policies "
+              "WHERE policy_id = $1 AND version = $3 AND "
+              "(first_response_ns, next_response_ns, periodic_update_ns, resolution_ns, "
+              "calendar_id, warn_at_percent) IS DISTINCT FROM "
+              "($4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::integer)",
+              {p.policy_id, now, p.version, ToNanos(p.first_response), ToNanos(p.next_response),
+               ToNanos(p.periodic_update), ToNanos(p.resolution), p.calendar_id, p.warn_at_percent})
+          .status());
+  absl::StatusOr<pg::Result> r = conn.Execute(
       absl::StrCat("UPDATE sla.policies SET display_name = $2, priority = $3, channel = $4, "
                    "tag = $5, first_response_ns = $6, next_response_ns = $7, "
                    "periodic_update_ns = $8, resolution_ns = $9, calendar_id = $10, "

@@ -11,6 +11,8 @@
 namespace sundesk::sla {
 
 // Calendars and policies in PostgreSQL schema `sla`. Also the engine's PolicyCatalog.
+// UpdateCalendar and UpdatePolicy record, in the same commit, the `sla.replans` row that
+// makes the clocks they concern re-plan (PgClockStore).
 class PgSettingsStore final : public SettingsStore, public PolicyCatalog {
  public:
   explicit PgSettingsStore(pg::Pool& pool) : pool_(pool) {}
@@ -37,6 +39,10 @@ class PgSettingsStore final : public SettingsStore, public PolicyCatalog {
 
  private:
   absl::StatusOr<sla::Calendar> ReadCalendar(absl::string_view calendar_id) const;
+  // The updates, in a transaction that also records the replan the change causes.
+  absl::StatusOr<Calendar> UpdateCalendarIn(pg::Connection& conn, const Calendar& c,
+                                            absl::Time now);
+  absl::StatusOr<Policy> UpdatePolicyIn(pg::Connection& conn, const Policy& p, absl::Time now);
 
   pg::Pool& pool_;
 };

@@ -351,6 +351,152 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
   }
 }
 
+// UpdateCalendar and UpdatePolicy re-plan the running clocks of their tickets: by the sweep,
+// or first thing when an event touches the ticket; one ledger entry per re-planned clock.
+TEST_F(TicketClocksTest, CalendarAndPolicyUpdatesReplanRunningClocks) {
+  FakeClock clock(absl::FromCivil(absl::CivilMinute(2026, 1, 8, 16, 0), absl::UTCTimeZone()));
+  const absl::Time t0 = clock.Now();  // Thursday 16:00 UTC
+  SlaSettings settings(*settings_store_, clock, ids_);
+  auto cal = settings.CreateCalendar(
+      "", Calendar{.tenant_id = kTenant, .display_name = "desk", .spec = {.always_open = true}});
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  auto policy = settings.CreatePolicy("", Policy{.tenant_id = kTenant,
+                                                 .display_name = "all",
+                                                 .first_response = absl::Hours(2),
+                                                 .calendar_id = cal->calendar_id,
+                                                 .warn_at_percent = 50});
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+  const std::string a = ids_.NewId();
+  const std::string b = ids_.NewId();
+  ASSERT_TRUE(clocks.Apply(FromEvent(Created(a, t0))).ok());
+  ASSERT_TRUE(clocks.Apply(FromEvent(Created(b, t0))).ok());
+  auto deadline_of = [&](const std::string& ticket) {
+    auto sla = clock_store_->Get(ticket);
+    EXPECT_TRUE(sla.ok()) << sla.status();
+    return sla.ok() ? sla->clocks.at(0).deadline : absl::InfinitePast();
+  };
+  auto replanned_entries = [&](const std::string& ticket, v1::LedgerAction action) {
+    auto sla = clock_store_->Get(ticket);
+    EXPECT_TRUE(sla.ok());
+    EXPECT_TRUE(VerifyLedger(sla->ledger).ok());
+    std::vector<LedgerEntry> out;
+    for (const LedgerEntry& e : sla->ledger) {
+      if (e.action() == action) out.push_back(e);
+    }
+    return out;
+  };
+  EXPECT_EQ(deadline_of(a), t0 + absl::Hours(2));
+
+  // At 16:30 the desk moves to office hours (09–17 UTC on weekdays): 30 min counted, the
+  // remaining 90 run 16:30–17:00 and Friday 09:00–10:00.
+  clock.Advance(absl::Minutes(30));
+  Calendar office{.calendar_id = cal->calendar_id, .spec = {.time_zone = "UTC"}};
+  for (int wd = 1; wd <= 5; ++wd) office.spec.hours.push_back({wd, "09:00", "17:00"});
+  auto updated = settings.UpdateCalendar(office, {"always_open", "time_zone", "hours"}, "");
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 1);
+  const absl::Time friday_ten =
+      absl::FromCivil(absl::CivilMinute(2026, 1, 9, 10, 0), absl::UTCTimeZone());
+
+  // A customer comment on `a` applies the replan first, before the sweep comes.
+  clock.Advance(absl::Minutes(1));
+  events::v1::Event comment = TicketEventProto(a, 2, clock.Now());
+  comment.set_type("CommentAdded");
+  comment.mutable_comment_added()->set_author_kind(ticket::v1::AUTHOR_KIND_CUSTOMER);
+  comment.mutable_comment_added()->set_public_(true);
+  ASSERT_TRUE(clocks.Apply(FromEvent(comment)).ok());
+  EXPECT_EQ(deadline_of(a), friday_ten);
+  EXPECT_EQ(deadline_of(b), t0 + absl::Hours(2));  // not yet re-planned
+
+  auto swept = clocks.Replan(100);
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(*swept, 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 0);
+  EXPECT_EQ(*clocks.Replan(100), 0);
+  EXPECT_EQ(deadline_of(b), friday_ten);
+  for (const std::string& ticket : {a, b}) {
+    const std::vector<LedgerEntry> entries = replanned_entries(ticket, v1::LEDGER_ACTION_REPLANNED);
+    ASSERT_EQ(entries.size(), 1u) << ticket;
+    EXPECT_EQ(entries[0].cause_setting(), absl::StrCat("calendars/", cal->calendar_id, "@2"));
+    EXPECT_EQ(entries[0].elapsed().seconds(), 30 * 60);
+    EXPECT_EQ(entries[0].time().seconds(), absl::ToUnixSeconds(t0 + absl::Minutes(30)));
+  }
+  // The ticket rows' next timer follows the new plan (the 50 % warning: 17:00).
+  EXPECT_EQ(Count(absl::StrCat("SELECT extract(epoch FROM next_due)::bigint FROM "
+                               "sla.ticket_slas WHERE ticket_id = '",
+                               b, "'")),
+            absl::ToUnixSeconds(t0 + absl::Hours(1)));
+
+  // At 16:40 the policy's first response becomes 1 h: 40 min counted, due at 17:00.
+  clock.Advance(absl::Minutes(9));
+  Policy changes{.policy_id = policy->policy_id, .first_response = absl::Hours(1)};
+  auto new_policy = settings.UpdatePolicy(changes, {"first_response"}, "");
+  ASSERT_TRUE(new_policy.ok()) << new_policy.status();
+  ASSERT_EQ(*clocks.Replan(100), 2);
+  EXPECT_EQ(deadline_of(b), t0 + absl::Hours(1));
+  const std::vector<LedgerEntry> retargeted = replanned_entries(b, v1::LEDGER_ACTION_RETARGETED);
+  ASSERT_EQ(retargeted.size(), 1u);
+  EXPECT_EQ(retargeted[0].cause_setting(), absl::StrCat("policies/", policy->policy_id, "@2"));
+  EXPECT_EQ(retargeted[0].elapsed().seconds(), 40 * 60);
+
+  // A display-name change re-plans nothing.
+  Calendar renamed{.calendar_id = cal->calendar_id, .display_name = "renamed"};
+  ASSERT_TRUE(settings.UpdateCalendar(renamed, {"display_name"}, "").ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 0);
+}
+
+// GetTicketSla for an AGENT key: the tickets assigned to its agent, like GetTicket; another
+// agent's or an unassigned ticket is NOT_FOUND.
+TEST_F(TicketClocksTest, AgentKeysSeeTheTicketsAssignedToThem) {
+  calendar::CalendarSpec always{.always_open = true};
+  AddPolicy(always, absl::Hours(1), absl::Hours(8));
+  FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+  const std::string ticket_id = ids_.NewId();
+  ASSERT_TRUE(clocks.Apply(FromEvent(Created(ticket_id, clock.Now()))).ok());
+
+  SlaSettings settings(*settings_store_, clock, ids_);
+  rpc::StaticKeyAuthenticator auth;
+  auth.Add("agent-1-key", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "a1"});
+  auth.Add("agent-2-key", {.role = rpc::Role::kAgent, .agent_id = "agent-2", .key_id = "a2"});
+  SlaServiceHandlers handlers(settings, clocks, auth);
+  prometheus::Registry registry;
+  rpc::ServerOptions options;
+  options.services = {{v1::SlaService::service_full_name(), &handlers}};
+  auto server = rpc::Server::Start(std::move(options), registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", (*server)->port())});
+  ASSERT_TRUE(channel.ok());
+  auto stub = v1::SlaService::NewStub(*channel);
+  auto get = [&](const char* key) {
+    v1::GetTicketSlaRequest req;
+    req.set_ticket_id(ticket_id);
+    v1::TicketSla got;
+    return stub
+        ->GetTicketSla(rpc::NewClientContext({.timeout = absl::Seconds(10), .api_key = key}).get(),
+                       req, &got)
+        .error_code();
+  };
+  EXPECT_EQ(get("agent-1-key"), grpc::StatusCode::NOT_FOUND);  // unassigned
+
+  events::v1::Event assigned = TicketEventProto(ticket_id, 2, clock.Now());
+  assigned.set_type("TicketAssigned");
+  assigned.mutable_ticket_assigned()->set_agent_id("agent-1");
+  ASSERT_TRUE(clocks.Apply(FromEvent(assigned)).ok());
+  EXPECT_EQ(get("agent-1-key"), grpc::StatusCode::OK);
+  EXPECT_EQ(get("agent-2-key"), grpc::StatusCode::NOT_FOUND);
+
+  events::v1::Event unassigned = TicketEventProto(ticket_id, 3, clock.Now());
+  unassigned.set_type("TicketUnassigned");
+  unassigned.mutable_ticket_unassigned()->set_previous_agent_id("agent-1");
+  ASSERT_TRUE(clocks.Apply(FromEvent(unassigned)).ok());
+  EXPECT_EQ(get("agent-1-key"), grpc::StatusCode::NOT_FOUND);
+  (*server)->Shutdown();
+}
+
 TEST_F(TicketClocksTest, TamperedLedgerRowIsDetected) {
   calendar::CalendarSpec always{.always_open = true};
   AddPolicy(always, absl::Seconds(10), absl::Seconds(20));

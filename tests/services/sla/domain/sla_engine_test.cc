@@ -471,6 +471,113 @@ TEST_F(SlaEngineTest, DeadlinesAcrossNewYorkSpringForward) {
             absl::FromCivil(absl::CivilSecond(2026, 3, 9, 14, 0, 0), absl::UTCTimeZone()));
 }
 
+// UpdateCalendar: the time counted on the old calendar up to the change is kept, the rest of
+// the target runs on the new calendar; applied once however often it is offered.
+TEST_F(SlaEngineTest, CalendarChangeReplansKeepingTheTimeCountedBefore) {
+  catalog_.AddPolicy(
+      MakePolicy("p", Priority::kUnspecified, absl::Hours(8), absl::ZeroDuration(), "office"));
+  const absl::Time created = Local(kStockholm, 2026, 1, 8, 10, 0);  // Thu 10:00
+  Apply(Created(created));
+  // Office hours: 7 h on Thursday, the last hour on Friday.
+  EXPECT_EQ(ViewOf(Metric::kFirstResponse).deadline, Local(kStockholm, 2026, 1, 9, 10, 0));
+
+  // At 11:00 (1 h counted) the desk goes 24x7.
+  const absl::Time change = created + absl::Hours(1);
+  auto office = std::make_shared<const calendar::BusinessCalendar>(OfficeHours(kStockholm));
+  catalog_.AddCalendar("office", calendar::BusinessCalendar::AlwaysOpen());
+  const Replan replan{.replan_id = 7,
+                      .calendar_id = "office",
+                      .old_calendar = office,
+                      .version = 2,
+                      .change_time = change};
+  sla_.pending_replans = {replan};
+  EXPECT_TRUE(FireAt(change + absl::Minutes(5)).empty());
+  EXPECT_EQ(sla_.replanned_through, 7);
+  const ClockView fr = ViewOf(Metric::kFirstResponse);
+  EXPECT_EQ(fr.deadline, change + absl::Hours(7));
+  EXPECT_EQ(fr.elapsed, absl::Hours(1) + absl::Minutes(5));
+  EXPECT_THAT(Actions(Metric::kFirstResponse),
+              ::testing::ElementsAre(v1::LEDGER_ACTION_STARTED, v1::LEDGER_ACTION_REPLANNED));
+  const LedgerEntry& entry = sla_.ledger.back();
+  EXPECT_EQ(entry.cause_setting(), "calendars/office@2");
+  EXPECT_EQ(entry.elapsed().seconds(), 3600);
+  EXPECT_EQ(entry.deadline().seconds(), absl::ToUnixSeconds(change + absl::Hours(7)));
+  EXPECT_TRUE(VerifyLedger(sla_.ledger).ok());
+
+  // Offered again (a second replica, a retry): nothing changes.
+  const size_t entries = sla_.ledger.size();
+  sla_.pending_replans = {replan};
+  EXPECT_TRUE(Apply(Comment(change + absl::Hours(2), AuthorKind::kCustomer)).empty());
+  EXPECT_EQ(sla_.ledger.size(), entries);
+  // The breach comes at the new deadline.
+  const std::vector<SlaSignal> s = FireAt(change + absl::Hours(8));
+  ASSERT_FALSE(s.empty());
+  EXPECT_EQ(s.back().kind, Kind::kBreached);
+  EXPECT_EQ(s.back().time, change + absl::Hours(7));
+}
+
+// A warning or breach due before the change fires as the old plan had it.
+TEST_F(SlaEngineTest, CalendarChangeFiresWhatWasDueBeforeItFirst) {
+  catalog_.AddPolicy(
+      MakePolicy("p", Priority::kUnspecified, absl::Hours(1), absl::ZeroDuration(), "24x7"));
+  Apply(Created(kT0));
+  auto always =
+      std::make_shared<const calendar::BusinessCalendar>(calendar::BusinessCalendar::AlwaysOpen());
+  catalog_.AddCalendar("24x7", OfficeHours("America/New_York"));  // closed until 14:00 UTC
+  sla_.pending_replans = {Replan{.replan_id = 1,
+                                 .calendar_id = "24x7",
+                                 .old_calendar = always,
+                                 .version = 2,
+                                 .change_time = kT0 + absl::Minutes(50)}};
+  const std::vector<SlaSignal> s = FireAt(kT0 + absl::Minutes(55));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].kind, Kind::kWarning);
+  EXPECT_EQ(s[0].time, kT0 + absl::Minutes(48));
+  EXPECT_THAT(Actions(Metric::kFirstResponse),
+              ::testing::ElementsAre(v1::LEDGER_ACTION_STARTED, v1::LEDGER_ACTION_WARNED,
+                                     v1::LEDGER_ACTION_REPLANNED));
+  // 50 min counted; the last 10 once New York opens at 09:00 (14:00 UTC).
+  EXPECT_EQ(ViewOf(Metric::kFirstResponse).deadline, Local("America/New_York", 2026, 1, 1, 9, 10));
+}
+
+// UpdatePolicy: running clocks take the new targets keeping their elapsed time; one already
+// past its new target is breached at the change.
+TEST_F(SlaEngineTest, PolicyChangeRetargetsRunningClocks) {
+  catalog_.AddPolicy(MakePolicy("p", Priority::kUnspecified, absl::Hours(8), absl::Hours(24)));
+  Apply(Created(kT0));
+  catalog_.policies()[0].first_response = absl::Hours(2);
+  catalog_.policies()[0].resolution = absl::Minutes(30);
+  catalog_.policies()[0].version = 2;
+  sla_.pending_replans = {
+      Replan{.replan_id = 3, .policy_id = "p", .version = 2, .change_time = kT0 + absl::Hours(1)}};
+  const std::vector<SlaSignal> s = FireAt(kT0 + absl::Hours(1));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].kind, Kind::kBreached);
+  EXPECT_EQ(s[0].metric, Metric::kResolution);
+  EXPECT_EQ(s[0].time, kT0 + absl::Hours(1));
+  const ClockView fr = ViewOf(Metric::kFirstResponse);
+  EXPECT_EQ(fr.target, absl::Hours(2));
+  EXPECT_EQ(fr.deadline, kT0 + absl::Hours(2));
+  EXPECT_THAT(Actions(Metric::kFirstResponse),
+              ::testing::ElementsAre(v1::LEDGER_ACTION_STARTED, v1::LEDGER_ACTION_RETARGETED));
+  EXPECT_EQ(sla_.ledger[2].cause_setting(), "policies/p@2");
+}
+
+// TicketAssigned / TicketUnassigned keep the assignee (AGENT keys' scope) and consume the
+// sequence.
+TEST_F(SlaEngineTest, AssignmentsAreKept) {
+  catalog_.AddPolicy(MakePolicy("p", Priority::kUnspecified, absl::Hours(8), absl::Hours(24)));
+  Apply(Created(kT0));
+  TicketEvent assigned = Event(TicketEvent::Kind::kAssigned, kT0 + absl::Minutes(1));
+  assigned.ticket.assignee_id = "agent-7";
+  EXPECT_TRUE(Apply(assigned).empty());
+  EXPECT_EQ(sla_.ticket.assignee_id, "agent-7");
+  EXPECT_EQ(sla_.last_sequence, assigned.sequence);
+  TicketEvent unassigned = Event(TicketEvent::Kind::kAssigned, kT0 + absl::Minutes(2));
+  Apply(unassigned);
+  EXPECT_EQ(sla_.ticket.assignee_id, "");
+}
+
 TEST(MatchPolicyTest, MostSpecificWinsThenOldest) {
   std::vector<Policy> policies = {
       Policy{.policy_id = "any", .create_time = absl::FromUnixSeconds(1)},
