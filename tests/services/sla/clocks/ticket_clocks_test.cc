@@ -326,6 +326,25 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
             0);
   EXPECT_EQ(Count("SELECT count(*) FROM sla.ticket_slas WHERE next_due IS NOT NULL"), 0);
 
+  // sundesk_sla_clocks{state}: every clock breached (and still counting until stopped).
+  auto counts = clock_store_->CountClocks();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ((*counts)[ClockState::kBreached], 2 * kTickets);
+  EXPECT_EQ((*counts)[ClockState::kRunning], 0);
+  EXPECT_EQ((*counts)[ClockState::kPaused], 0);
+  EXPECT_EQ((*counts)[ClockState::kMet], 0);
+  metrics_a.SetClocks(*counts);
+  double breached_gauge = -1;
+  for (const auto& f : registry.Collect()) {
+    if (f.name != "sundesk_sla_clocks") continue;
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "state" && l.value == "breached") breached_gauge = m.gauge.value;
+      }
+    }
+  }
+  EXPECT_EQ(breached_gauge, 2 * kTickets);
+
   // Metrics count each committed breach once, across the two replicas.
   auto sum = [](prometheus::Registry& r, const std::string& family, const std::string& metric) {
     double total = 0;
