@@ -23,9 +23,11 @@
 #include "services/routing/domain/cached_tenants.h"
 #include "services/routing/domain/offers.h"
 #include "services/routing/domain/queue.h"
+#include "services/routing/domain/reconcile.h"
 #include "services/routing/domain/router.h"
 #include "services/routing/store/grpc_tenant_directory.h"
 #include "services/routing/store/grpc_ticket_assigner.h"
+#include "services/routing/store/grpc_waiting_tickets.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
 #include "services/routing/store/pg_offer_store.h"
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
   // PostgreSQL, so it is complete when offers start from it.
   routing::RedisPresenceStore presence_store(*redis.pool);
   routing::PgRoutingPolicyStore policy_store(*postgres.pool);
-  routing::PgQueueStore queue_store(*postgres.pool);
+  routing::PgQueueStore queue_store(*postgres.pool, clock, ids);
   routing::TicketQueue queue(queue_store, presence_store, policy_store, clock, page_tokens);
   kafka::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = config.Get("kafka-bootstrap");
@@ -151,6 +153,25 @@ int main(int argc, char** argv) {
       {.heartbeat_timeout = runtime::DurationOrExit(config, "session-heartbeat-timeout"),
        .poll_interval = runtime::DurationOrExit(config, "session-poll-interval")});
   offers.set_listener(&sessions);
+
+  // Start-up reconciliation: open unassigned tickets the queue does not hold get queued.
+  // Retried until the ticket service answers once.
+  routing::GrpcWaitingTickets waiting(ticket_channel, config.Get("service-key"));
+  absl::Notification stop_reconcile;
+  std::thread reconcile_thread([&] {
+    do {
+      absl::StatusOr<int> read = routing::ReconcileQueue(queue, waiting, clock);
+      if (read.ok()) {
+        log::Info("queue reconciled with the ticket service", {{"tickets", *read}});
+        return;
+      }
+      log::Warn("queue not reconciled yet", {{"error", read.status().ToString()}});
+    } while (!stop_reconcile.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  });
+  service->Defer("reconciliation", [&] {
+    stop_reconcile.Notify();
+    reconcile_thread.join();
+  });
 
   // The dispatcher: every pass expires offers and routes the queue. Every replica runs one;
   // a ticket is decided by one replica at a time (its queue row is locked meanwhile).

@@ -3,26 +3,13 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/kafka/envelope.h"
+#include "services/routing/store/grpc_waiting_tickets.h"
 
 namespace sundesk::routing {
 namespace {
 
 absl::Time ToTime(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-TicketCopy CopyOf(const ticket::v1::Ticket& t) {
-  TicketCopy c;
-  c.ticket_id = t.ticket_id();
-  c.tenant_id = t.tenant_id();
-  c.subject = t.subject();
-  c.language = t.language();
-  c.priority = t.priority();
-  c.required_skills.assign(t.required_skills().begin(), t.required_skills().end());
-  c.status = t.status();
-  c.assignee_id = t.assignee_id();
-  c.version = t.version();
-  return c;
 }
 
 }  // namespace
@@ -41,11 +28,11 @@ absl::Status ApplyQueueEvent(TicketQueue& queue, const kafka::Message& message) 
   const absl::Time at = ToTime(e.time());
   switch (e.payload_case()) {
     case events::v1::Event::kTicketCreated:
-      return queue.OnTicket(CopyOf(e.ticket_created().ticket()), at);
+      return queue.OnTicket(TicketCopyFromProto(e.ticket_created().ticket()), at);
     case events::v1::Event::kTicketUpdated:
-      return queue.OnTicket(CopyOf(e.ticket_updated().ticket()), at);
+      return queue.OnTicket(TicketCopyFromProto(e.ticket_updated().ticket()), at);
     case events::v1::Event::kTicketStatusChanged:
-      return queue.OnTicket(CopyOf(e.ticket_status_changed().ticket()), at);
+      return queue.OnTicket(TicketCopyFromProto(e.ticket_status_changed().ticket()), at);
     case events::v1::Event::kTicketAssigned:
       return queue.OnAssignee(e.subject(), e.sequence(), e.ticket_assigned().agent_id(),
                               e.ticket_assigned().previous_agent_id(), at);

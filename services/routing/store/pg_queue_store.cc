@@ -10,6 +10,7 @@
 #include "libs/pg/transaction.h"
 #include "services/routing/store/pg_text_array.h"
 #include "services/routing/store/pg_ticket_rows.h"
+#include "services/routing/store/routing_events.h"
 
 namespace sundesk::routing {
 namespace {
@@ -37,6 +38,32 @@ absl::StatusOr<std::optional<TicketCopy>> LockCopy(pg::Connection& tx,
 constexpr absl::string_view kQueuedTime =
     "CASE WHEN $2::boolean THEN COALESCE(queued_time, $3::timestamptz) END";
 
+// TicketQueued for `t`, now waiting at `version`, with the SLA deadline at risk if known.
+absl::Status WriteTicketQueued(pg::Connection& tx, IdGenerator& ids, const Clock& clock,
+                               const TicketCopy& t, int64_t version) {
+  events::v1::TicketQueued e;
+  e.set_language(t.language);
+  e.set_priority(static_cast<common::v1::Priority>(t.priority));
+  for (const std::string& skill : t.required_skills) e.add_required_skills(skill);
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      tx.Execute("SELECT deadline FROM routing.ticket_sla_at_risk WHERE ticket_id = $1::uuid",
+                 {t.ticket_id}));
+  if (r.rows() > 0) {
+    SUNDESK_ASSIGN_OR_RETURN(absl::Time deadline, r.Time(0, "deadline"));
+    const int64_t seconds = absl::ToUnixSeconds(deadline);
+    e.mutable_sla_deadline()->set_seconds(seconds);
+    e.mutable_sla_deadline()->set_nanos(
+        static_cast<int32_t>((deadline - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  }
+  return WriteRoutingEvent(tx, ids, clock,
+                           {.source = std::string(kRoutingSource),
+                            .tenant_id = t.tenant_id,
+                            .subject = t.ticket_id,
+                            .sequence = version},
+                           e, absl::StrCat("TicketQueued:", t.ticket_id, ":", version));
+}
+
 }  // namespace
 
 absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyTicket(const TicketCopy& t, absl::Time at) {
@@ -46,6 +73,14 @@ absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyTicket(const TicketCopy& 
     SUNDESK_ASSIGN_OR_RETURN(applied.before, LockCopy(tx, t.ticket_id));
     if (applied.before.has_value() && applied.before->version >= t.version) return absl::OkStatus();
     applied.applied = true;
+    const bool waits = WaitsForAgent(t.status, t.assignee_id);
+    const bool waited = applied.before.has_value() &&
+                        WaitsForAgent(applied.before->status, applied.before->assignee_id);
+    // Queued: newly waiting, or re-queued by a priority or language change.
+    if (waits && (!waited || applied.before->priority != t.priority ||
+                  applied.before->language != t.language)) {
+      SUNDESK_RETURN_IF_ERROR(WriteTicketQueued(tx, ids_, clock_, t, t.version));
+    }
     const std::vector<pg::Param> params = {t.ticket_id, WaitsForAgent(t.status, t.assignee_id),
                                            at,          t.tenant_id,
                                            t.subject,   t.language,
@@ -87,6 +122,11 @@ absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyAssignee(absl::string_vie
       return absl::OkStatus();
     }
     applied.applied = true;
+    const TicketCopy& before = *applied.before;
+    if (WaitsForAgent(before.status, assignee_id) &&
+        !WaitsForAgent(before.status, before.assignee_id)) {
+      SUNDESK_RETURN_IF_ERROR(WriteTicketQueued(tx, ids_, clock_, before, version));
+    }
     return tx
         .Execute(absl::StrCat("UPDATE routing.tickets SET assignee_id = $4, version = $5, "
                               "queued_time = ",

@@ -1,14 +1,20 @@
 #pragma once
 
+#include "libs/core/clock.h"
+#include "libs/core/ids.h"
 #include "libs/pg/pool.h"
 #include "services/routing/domain/queue.h"
 
 namespace sundesk::routing {
 
-// The queue in PostgreSQL (routing.tickets, routing.ticket_sla_at_risk). Thread-safe.
+// The queue in PostgreSQL (routing.tickets, routing.ticket_sla_at_risk). A ticket that
+// starts waiting, or changes priority or language while it waits, is announced with
+// TicketQueued in routing's outbox in the same transaction (event id from the ticket and its
+// version, so a redelivered event repeats it). Thread-safe.
 class PgQueueStore final : public QueueStore {
  public:
-  explicit PgQueueStore(pg::Pool& pool) : pool_(pool) {}
+  PgQueueStore(pg::Pool& pool, const Clock& clock, IdGenerator& ids)
+      : pool_(pool), clock_(clock), ids_(ids) {}
 
   absl::StatusOr<Applied> ApplyTicket(const TicketCopy& ticket, absl::Time at) override;
   absl::StatusOr<Applied> ApplyAssignee(absl::string_view ticket_id, int64_t version,
@@ -21,6 +27,8 @@ class PgQueueStore final : public QueueStore {
 
  private:
   pg::Pool& pool_;
+  const Clock& clock_;
+  IdGenerator& ids_;
 };
 
 }  // namespace sundesk::routing

@@ -41,9 +41,11 @@
 #include "services/routing/api/queue_events.h"
 #include "services/routing/api/routing_service_handlers.h"
 #include "services/routing/domain/agent_directory.h"
+#include "services/routing/domain/reconcile.h"
 #include "services/routing/domain/router.h"
 #include "services/routing/store/grpc_tenant_directory.h"
 #include "services/routing/store/grpc_ticket_assigner.h"
+#include "services/routing/store/grpc_waiting_tickets.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
 #include "services/routing/store/pg_offer_store.h"
@@ -229,13 +231,14 @@ class OffersTest : public ::testing::Test {
     auto ticket_channel =
         rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", ticket_server_->port())});
     ASSERT_TRUE(ticket_channel.ok());
+    ticket_channel_ = new std::shared_ptr<grpc::Channel>(*ticket_channel);
 
     // Routing, as main.cc composes it.
     agent_store_ = new PgAgentStore(*pool_);
     directory_ = new AgentDirectory(*agent_store_, *clock_, *ids_, *tokens_);
     presence_store_ = new RedisPresenceStore(*redis_, "offers:");
     policy_store_ = new PgRoutingPolicyStore(*pool_);
-    queue_store_ = new PgQueueStore(*pool_);
+    queue_store_ = new PgQueueStore(*pool_, *clock_, *ids_);
     queue_ = new TicketQueue(*queue_store_, *presence_store_, *policy_store_, *clock_, *tokens_);
     tenants_ = new GrpcTenantDirectory(*ticket_channel, kServiceKey);
     assigner_ = new GrpcTicketAssigner(*ticket_channel, kServiceKey);
@@ -310,6 +313,7 @@ class OffersTest : public ::testing::Test {
     delete watcher_;
     delete stub_;
     delete ticket_stub_;
+    delete ticket_channel_;
     if (server_ != nullptr) server_->Shutdown();
     delete server_;
     if (ticket_server_ != nullptr) ticket_server_->Shutdown();
@@ -444,6 +448,7 @@ class OffersTest : public ::testing::Test {
   static inline ticket::TenantServiceHandlers* tenant_handlers_ = nullptr;
   static inline ticket::TicketServiceHandlers* ticket_handlers_ = nullptr;
   static inline rpc::Server* ticket_server_ = nullptr;
+  static inline std::shared_ptr<grpc::Channel>* ticket_channel_ = nullptr;
   static inline PgAgentStore* agent_store_ = nullptr;
   static inline AgentDirectory* directory_ = nullptr;
   static inline RedisPresenceStore* presence_store_ = nullptr;
@@ -526,17 +531,22 @@ TEST_F(OffersTest, OfferCarriesTheGuidelinesAndAcceptingAssignsTheTicket) {
       },
       absl::Seconds(10)));
 
-  // Routing's events, through its outbox: OfferMade and OfferAccepted with the stage, and
-  // the ticket service's TicketAssigned carries the offer.
+  // Routing's events, through its outbox: TicketQueued, OfferMade and OfferAccepted with
+  // the stage.
   EXPECT_TRUE(testing::WaitFor(
       [&] {
-        return HasEvent(ticket_id, events::v1::Event::kOfferMade) &&
+        return HasEvent(ticket_id, events::v1::Event::kTicketQueued) &&
+               HasEvent(ticket_id, events::v1::Event::kOfferMade) &&
                HasEvent(ticket_id, events::v1::Event::kOfferAccepted);
       },
       absl::Seconds(20)));
   for (const auto& e : EventsOf(ticket_id)) {
     EXPECT_EQ(e.source(), "sundesk/routing");
     EXPECT_EQ(e.tenant_id(), tenant);
+    if (e.has_ticket_queued()) {
+      EXPECT_EQ(e.ticket_queued().language(), "sv");
+      EXPECT_EQ(e.sequence(), 1);
+    }
     if (e.has_offer_made()) EXPECT_EQ(e.offer_made().offer().offer_id(), o.offer_id());
     if (e.has_offer_accepted()) {
       EXPECT_EQ(e.offer_accepted().agent_id(), "ana");
@@ -816,6 +826,32 @@ TEST_F(OffersTest, AutoAssignModeAssignsWithoutAnOffer) {
   }
   EXPECT_TRUE(testing::WaitFor([&] { return presence_store_->Get("fia")->active_tickets == 0; },
                                absl::Seconds(20)));
+}
+
+TEST_F(OffersTest, StartUpReconciliationQueuesOpenTicketsRoutingDoesNotHold) {
+  const std::string tenant = NewTenant("Stark");  // no agents: its tickets wait
+  const std::string ticket_id = NewTicket(tenant, "Badge reader offline");
+  auto queued = [&] {
+    auto page = queue_->List("test", {.tenant_id = tenant}, std::nullopt, 50, "");
+    return page.ok() && page->tickets.size() == 1 &&
+           page->tickets[0].entry.ticket.ticket_id == ticket_id;
+  };
+  ASSERT_TRUE(testing::WaitFor(queued, absl::Seconds(20)));
+  // Routing loses its copy (as if the event never reached it).
+  auto conn = pool_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(
+      (*conn)->Execute("DELETE FROM routing.tickets WHERE ticket_id = $1::uuid", {ticket_id}).ok());
+  ASSERT_FALSE(queued());
+
+  GrpcWaitingTickets waiting(*ticket_channel_, kServiceKey);
+  auto read = ReconcileQueue(*queue_, waiting, *clock_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_GE(*read, 1);
+  EXPECT_TRUE(queued());
+  // Running it again changes nothing.
+  ASSERT_TRUE(ReconcileQueue(*queue_, waiting, *clock_).ok());
+  EXPECT_TRUE(queued());
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ class QueueTest : public ::testing::Test {
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
     tokens_ = new ticket::PageTokenSigner("queue-test");
-    store_ = new PgQueueStore(*pool_);
+    store_ = new PgQueueStore(*pool_, *clock_, *ids_);
     presence_ = new RedisPresenceStore(*redis_, "test:routing:");
     policies_ = new PgRoutingPolicyStore(*pool_);
     queue_ = new TicketQueue(*store_, *presence_, *policies_, *clock_, *tokens_);
@@ -352,7 +352,7 @@ TEST_F(QueueTest, TheQueueSurvivesANewProcess) {
   // A fresh pool, store and queue, as a restarted routing would build them.
   auto pool = pg::Pool::Create({.dsn = pool_->options().dsn});
   ASSERT_TRUE(pool.ok());
-  PgQueueStore store(**pool);
+  PgQueueStore store(**pool, *clock_, *ids_);
   TicketQueue restarted(store, *presence_, *policies_, *clock_, *tokens_);
   auto page = restarted.List("test", {.tenant_id = "", .language = "et"}, std::nullopt, 10, "");
   ASSERT_TRUE(page.ok()) << page.status();

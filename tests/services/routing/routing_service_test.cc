@@ -143,7 +143,7 @@ class RoutingServiceTest : public ::testing::Test {
     auth_->Add("client-key-acme",
                {.role = rpc::Role::kClient, .tenant_id = tenant_id_, .key_id = "acme"});
 
-    queue_store_ = new PgQueueStore(*pool_);
+    queue_store_ = new PgQueueStore(*pool_, *clock_, *ids_);
     queue_ = new TicketQueue(*queue_store_, *presence_store_, *policy_store_, *clock_, *tokens_);
     router_ = new Router(*agent_store_, *presence_store_, *policy_store_, *tenants_, *clock_);
     offer_store_ = new PgOfferStore(*pool_, *clock_, *ids_);
