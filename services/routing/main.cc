@@ -140,8 +140,8 @@ int main(int argc, char** argv) {
   routing::RoutingPolicies policies(policy_store, tenants, clock);
   routing::Router router(agent_store, presence_store, policy_store, tenants, clock);
   routing::PgOfferStore offer_store(*postgres.pool, clock, ids);
-  routing::OfferService offers(offer_store, router, presence_store, policy_store, tenants, assigner,
-                               clock, ids);
+  routing::OfferService offers(offer_store, agent_store, router, presence_store, policy_store,
+                               tenants, assigner, clock, ids);
   routing::RoutingMetrics routing_metrics(service->registry());
   offers.set_observer(&routing_metrics);
 

@@ -1,5 +1,6 @@
 #include "services/routing/domain/offers.h"
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -56,6 +57,9 @@ absl::StatusOr<int> OfferService::Dispatch() {
       log::Warn("due offer not answered",
                 {{"offer_id", d.offer.offer_id}, {"error", st.ToString()}});
     }
+  }
+  if (absl::Status st = WithdrawOffShift(); !st.ok()) {
+    log::Warn("offers of agents off shift not withdrawn", {{"error", st.ToString()}});
   }
   std::optional<QueuePosition> after;
   for (;;) {
@@ -276,25 +280,49 @@ absl::StatusOr<Offer> OfferService::Reject(absl::string_view agent_id, absl::str
   return *after;
 }
 
+absl::StatusOr<bool> OfferService::WithdrawForAgent(const Offer& offer) {
+  bool withdrawn = false;
+  SUNDESK_ASSIGN_OR_RETURN(
+      std::optional<Offer> after,
+      offers_.Update(offer.offer_id, clock_.Now(), /*skip_locked=*/false,
+                     [&](const Offer& o) -> absl::StatusOr<OfferAnswer> {
+                       withdrawn = false;
+                       if (o.state != OfferState::kOpen) return OfferAnswer{.state = o.state};
+                       withdrawn = true;
+                       return OfferAnswer{.state = OfferState::kWithdrawn,
+                                          .withdraw_reason = WithdrawReason::kAgentUnavailable};
+                     }));
+  if (!after.has_value() || !withdrawn) return false;
+  ReleaseClaim(*after);
+  if (observer_ != nullptr) observer_->Offer("withdrawn");
+  return true;
+}
+
 absl::Status OfferService::WithdrawAgentOffers(absl::string_view agent_id) {
   SUNDESK_ASSIGN_OR_RETURN(std::vector<Offer> open, offers_.AgentOffers(agent_id, {}));
   for (const Offer& offer : open) {
     if (offer.state != OfferState::kOpen) continue;
-    SUNDESK_ASSIGN_OR_RETURN(
-        std::optional<Offer> after,
-        offers_.Update(offer.offer_id, clock_.Now(), /*skip_locked=*/false,
-                       [&](const Offer& o) -> absl::StatusOr<OfferAnswer> {
-                         if (o.state != OfferState::kOpen) return OfferAnswer{.state = o.state};
-                         return OfferAnswer{.state = OfferState::kWithdrawn,
-                                            .withdraw_reason = WithdrawReason::kAgentUnavailable};
-                       }));
-    if (after.has_value() && after->state == OfferState::kWithdrawn &&
-        after->withdraw_reason == WithdrawReason::kAgentUnavailable) {
-      ReleaseClaim(*after);
-      if (observer_ != nullptr) observer_->Offer("withdrawn");
-    }
+    SUNDESK_RETURN_IF_ERROR(WithdrawForAgent(offer).status());
   }
   Changed(std::string(agent_id));
+  return absl::OkStatus();
+}
+
+absl::Status OfferService::WithdrawOffShift() {
+  const absl::Time now = clock_.Now();
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<Offer> open, offers_.OpenOffers(1000));
+  std::map<std::string, bool> in_shift;  // per agent, for this pass
+  for (const Offer& offer : open) {
+    auto it = in_shift.find(offer.agent_id);
+    if (it == in_shift.end()) {
+      absl::StatusOr<Agent> agent = agents_.GetAgent(offer.agent_id);
+      if (!agent.ok() && !absl::IsNotFound(agent.status())) return agent.status();
+      it = in_shift.emplace(offer.agent_id, agent.ok() && AgentProfile(*agent).InShift(now)).first;
+    }
+    if (it->second) continue;
+    SUNDESK_ASSIGN_OR_RETURN(bool withdrawn, WithdrawForAgent(offer));
+    if (withdrawn) Changed(offer.agent_id);
+  }
   return absl::OkStatus();
 }
 

@@ -113,6 +113,8 @@ class OfferStore {
 
   // Open offers expired at `now` or whose ticket stopped waiting, at most `limit`.
   virtual absl::StatusOr<std::vector<DueOffer>> Due(absl::Time now, int limit) = 0;
+  // Open offers, earliest expiry first, at most `limit`.
+  virtual absl::StatusOr<std::vector<Offer>> OpenOffers(int limit) = 0;
   // The agent's open offers, and those of `offer_ids` (the agent's) in whatever state.
   virtual absl::StatusOr<std::vector<Offer>> AgentOffers(
       absl::string_view agent_id, const std::vector<std::string>& offer_ids) = 0;
@@ -160,10 +162,11 @@ struct OfferServiceOptions {
 // and replicas at once (each ticket is held by one of them while it is decided).
 class OfferService {
  public:
-  OfferService(OfferStore& offers, Router& router, PresenceStore& presence,
+  OfferService(OfferStore& offers, AgentStore& agents, Router& router, PresenceStore& presence,
                RoutingPolicyStore& policies, TenantDirectory& tenants, TicketAssigner& assigner,
                const Clock& clock, IdGenerator& ids, OfferServiceOptions options = {})
       : offers_(offers),
+        agents_(agents),
         router_(router),
         presence_(presence),
         policies_(policies),
@@ -176,8 +179,10 @@ class OfferService {
   void set_listener(OfferListener* listener) { listener_ = listener; }
   void set_observer(RoutingObserver* observer) { observer_ = observer; }
 
-  // One pass: answers due offers (expired, ticket changed), then routes every queued ticket
-  // without an open offer. Returns how many offers were made or tickets auto-assigned.
+  // One pass: answers due offers (expired, ticket changed), withdraws the open offers of
+  // agents whose shift has ended (follow-the-sun: the ticket goes to someone on shift), then
+  // routes every queued ticket without an open offer. Returns how many offers were made or tickets
+  // auto-assigned.
   absl::StatusOr<int> Dispatch();
 
   // The agent accepts: the ticket service assigns the ticket before this returns. Accepting
@@ -204,12 +209,16 @@ class OfferService {
   // Routes one ticket; true when an offer was made or the ticket assigned.
   absl::StatusOr<bool> RouteOne(const QueueEntry& entry);
   absl::Status AnswerDue(const DueOffer& due);
+  // Withdraws (AGENT_UNAVAILABLE) `offer` if still open; true when it did.
+  absl::StatusOr<bool> WithdrawForAgent(const Offer& offer);
+  absl::Status WithdrawOffShift();
   // A claim routing holds for an offer that was not accepted goes back.
   void ReleaseClaim(const Offer& offer);
   void Changed(const std::string& agent_id);
   absl::StatusOr<Offer> Lookup(absl::string_view agent_id, absl::string_view offer_id);
 
   OfferStore& offers_;
+  AgentStore& agents_;
   Router& router_;
   PresenceStore& presence_;
   RoutingPolicyStore& policies_;

@@ -283,6 +283,21 @@ absl::StatusOr<std::vector<DueOffer>> PgOfferStore::Due(absl::Time now, int limi
   return due;
 }
 
+absl::StatusOr<std::vector<Offer>> PgOfferStore::OpenOffers(int limit) {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
+                           conn->Execute(absl::StrCat("SELECT ", kOfferColumns,
+                                                      " FROM routing.offers o WHERE o.state = 1 "
+                                                      "ORDER BY o.expire_time LIMIT $1"),
+                                         {limit}));
+  std::vector<Offer> offers;
+  for (int row = 0; row < r.rows(); ++row) {
+    SUNDESK_ASSIGN_OR_RETURN(Offer o, OfferFromRow(r, row));
+    offers.push_back(std::move(o));
+  }
+  return offers;
+}
+
 absl::StatusOr<std::vector<Offer>> PgOfferStore::AgentOffers(
     absl::string_view agent_id, const std::vector<std::string>& offer_ids) {
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());

@@ -24,6 +24,7 @@ class PgOfferStore final : public OfferStore {
   absl::StatusOr<std::optional<Offer>> Update(absl::string_view offer_id, absl::Time at,
                                               bool skip_locked, Answer answer) override;
   absl::StatusOr<std::vector<DueOffer>> Due(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<Offer>> OpenOffers(int limit) override;
   absl::StatusOr<std::vector<Offer>> AgentOffers(
       absl::string_view agent_id, const std::vector<std::string>& offer_ids) override;
 

@@ -209,8 +209,8 @@ class OffersTest : public ::testing::Test {
     auth_->Add(kServiceKey, {.role = rpc::Role::kService, .key_id = "service"});
     // Keys are added before any server reads them (the authenticator is not for writing
     // while in use).
-    for (const char* agent :
-         {"ana", "bo", "bea", "bodil", "cai", "cleo", "dag", "disa", "eli", "fia"}) {
+    for (const char* agent : {"ana", "bo", "bea", "bodil", "cai", "cleo", "dag", "disa", "eli",
+                              "fia", "gus", "greta"}) {
       auth_->Add(AgentKey(agent), {.role = rpc::Role::kAgent, .agent_id = agent, .key_id = agent});
     }
     workers_ = new WorkerPool(8, "rpc");
@@ -249,8 +249,8 @@ class OffersTest : public ::testing::Test {
     policies_ = new RoutingPolicies(*policy_store_, *tenants_, *clock_);
     router_ = new Router(*agent_store_, *presence_store_, *policy_store_, *tenants_, *clock_);
     offer_store_ = new PgOfferStore(*pool_, *clock_, *ids_);
-    offers_ = new OfferService(*offer_store_, *router_, *presence_store_, *policy_store_, *tenants_,
-                               *assigner_, *clock_, *ids_);
+    offers_ = new OfferService(*offer_store_, *agent_store_, *router_, *presence_store_,
+                               *policy_store_, *tenants_, *assigner_, *clock_, *ids_);
     sessions_ = new AgentSessions(*offers_, *presence_, *directory_, *auth_, *clock_,
                                   {.poll_interval = absl::Milliseconds(200)});
     offers_->set_listener(sessions_);
@@ -826,6 +826,46 @@ TEST_F(OffersTest, AutoAssignModeAssignsWithoutAnOffer) {
   }
   EXPECT_TRUE(testing::WaitFor([&] { return presence_store_->Get("fia")->active_tickets == 0; },
                                absl::Seconds(20)));
+}
+
+TEST_F(OffersTest, AnAgentWhoseShiftEndedLosesItsOpenOffersToOneOnShift) {
+  const std::string tenant = NewTenant("Wayne");
+  NewAgent("gus", tenant);
+  Desktop gus(*stub_, "gus");
+  ASSERT_TRUE(gus.SetStatus(pb::PRESENCE_STATUS_AVAILABLE));
+  ASSERT_TRUE(gus.NextAck().has_value());
+  const std::string ticket_id = NewTicket(tenant, "Laptop will not boot");
+  auto offer = gus.NextOffer();
+  ASSERT_TRUE(offer.has_value());
+  NewAgent("greta", tenant);
+  Desktop greta(*stub_, "greta");
+  ASSERT_TRUE(greta.SetStatus(pb::PRESENCE_STATUS_AVAILABLE));
+
+  // Gus's shift is over: a single shift that ended a minute ago in his zone.
+  const absl::TimeZone zone = [] {
+    absl::TimeZone z;
+    EXPECT_TRUE(absl::LoadTimeZone("Europe/Stockholm", &z));
+    return z;
+  }();
+  const absl::CivilMinute now = absl::ToCivilMinute(absl::Now(), zone);
+  const absl::CivilMinute start = now - 120;
+  const absl::CivilMinute end = now - 1;
+  Agent changes;
+  changes.agent_id = "gus";
+  changes.shifts = {{static_cast<int>(absl::GetWeekday(absl::CivilDay(start))) + 1,
+                     absl::FormatCivilTime(start).substr(11, 5),
+                     absl::FormatCivilTime(end).substr(11, 5)}};
+  auto updated = directory_->UpdateAgent(changes, {"shifts"}, "");
+  ASSERT_TRUE(updated.ok()) << updated.status();
+
+  auto withdrawn = gus.Next([](const pb::RoutingMessage& m) { return m.has_offer_withdrawn(); });
+  ASSERT_TRUE(withdrawn.has_value());
+  EXPECT_EQ(withdrawn->offer_withdrawn().offer_id(), offer->offer().offer_id());
+  EXPECT_EQ(withdrawn->offer_withdrawn().reason(), pb::OFFER_WITHDRAWN_REASON_AGENT_UNAVAILABLE);
+  auto next = greta.NextOffer();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->offer().ticket_id(), ticket_id);
+  EXPECT_EQ(next->offer().agent_id(), "greta");
 }
 
 TEST_F(OffersTest, StartUpReconciliationQueuesOpenTicketsRoutingDoesNotHold) {

@@ -148,8 +148,8 @@ class RoutingServiceTest : public ::testing::Test {
     router_ = new Router(*agent_store_, *presence_store_, *policy_store_, *tenants_, *clock_);
     offer_store_ = new PgOfferStore(*pool_, *clock_, *ids_);
     assigner_ = new GrpcTicketAssigner(*ticket_channel, kServiceKey);
-    offers_ = new OfferService(*offer_store_, *router_, *presence_store_, *policy_store_, *tenants_,
-                               *assigner_, *clock_, *ids_);
+    offers_ = new OfferService(*offer_store_, *agent_store_, *router_, *presence_store_,
+                               *policy_store_, *tenants_, *assigner_, *clock_, *ids_);
     sessions_ = new AgentSessions(*offers_, *presence_, *directory_, *auth_, *clock_);
     workers_ = new WorkerPool(4, "rpc");
     handlers_ = new RoutingServiceHandlers(*presence_, *policies_, *queue_, *directory_, *offers_,
