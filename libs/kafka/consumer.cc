@@ -41,6 +41,19 @@ Message CopyMessage(const rd_kafka_message_t* m) {
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
                                                            MessageHandler handler) {
+  if (!handler) return absl::InvalidArgumentError("kafka consumer: no handler");
+  return CreateBatched(
+      std::move(options),
+      [handler = std::move(handler)](absl::Span<const Message> batch) {
+        return handler(batch.front());  // batches of one
+      },
+      1);
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::CreateBatched(ConsumerOptions options,
+                                                                  BatchHandler handler,
+                                                                  int max_batch) {
+  if (max_batch < 1) return absl::InvalidArgumentError("kafka consumer: max_batch must be >= 1");
   if (options.bootstrap_servers.empty()) {
     return absl::InvalidArgumentError("kafka consumer: bootstrap servers are empty");
   }
@@ -74,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
   auto consumer = std::unique_ptr<Consumer>(new Consumer());
   consumer->options_ = std::move(options);
   consumer->handler_ = std::move(handler);
+  consumer->max_batch_ = max_batch;
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), &Consumer::Rebalance);
 
@@ -111,6 +125,32 @@ bool Consumer::SleepUnlessStopped(absl::Duration d) {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
   return stopping_;
+}
+
+void Consumer::StoreOffsets(absl::Span<const Message> batch) {
+  rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_topic_partition_list_new(static_cast<int>(batch.size()));
+  // The committed offset is the next one to read; within a partition, messages come in
+  // offset order, so the last one of each partition wins.
+  for (const Message& msg : batch) {
+    rd_kafka_topic_partition_t* p =
+        rd_kafka_topic_partition_list_find(offsets, msg.topic.c_str(), msg.partition);
+    if (p == nullptr)
+      p = rd_kafka_topic_partition_list_add(offsets, msg.topic.c_str(), msg.partition);
+    p->offset = msg.offset + 1;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk_, offsets);
+  for (int i = 0; i < offsets->cnt; ++i) {
+    rd_kafka_resp_err_t e = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : offsets->elems[i].err;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // The partition was revoked while the handler ran: its new owner redoes it.
+      log::Warn("kafka offset not stored", {{"topic", offsets->elems[i].topic},
+                                            {"partition", offsets->elems[i].partition},
+                                            {"offset", offsets->elems[i].offset - 1},
+                                            {"error", rd_kafka_err2name(e)}});
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(offsets);
 }
 
 void Consumer::CommitStored(const char* why) {
@@ -176,43 +216,44 @@ absl::Status Consumer::Run() {
       rd_kafka_message_destroy(m);
       continue;
     }
-    Message msg = CopyMessage(m);
+    std::vector<Message> batch;
+    batch.push_back(CopyMessage(m));
+    rd_kafka_message_destroy(m);
+    // Whatever is already fetched behind it, without waiting.
+    while (static_cast<int>(batch.size()) < max_batch_) {
+      rd_kafka_message_t* more = rd_kafka_consumer_poll(rk_, 0);
+      if (more == nullptr) break;
+      if (more->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log::Warn("kafka consume error", {{"group", options_.group_id},
+                                          {"error", rd_kafka_err2name(more->err)},
+                                          {"reason", rd_kafka_message_errstr(more)}});
+        rd_kafka_message_destroy(more);
+        break;
+      }
+      batch.push_back(CopyMessage(more));
+      rd_kafka_message_destroy(more);
+    }
     absl::Duration backoff = options_.retry_backoff_initial;
     bool done = false;
     for (int attempt = 1;; ++attempt) {
-      absl::Status st = handler_(msg);
+      absl::Status st = handler_(batch);
       if (st.ok()) {
         done = true;
         break;
       }
-      log::Warn("kafka handler failed; retrying the same message",
+      log::Warn("kafka handler failed; retrying the same messages",
                 {{"group", options_.group_id},
-                 {"topic", msg.topic},
-                 {"partition", msg.partition},
-                 {"offset", msg.offset},
+                 {"topic", batch.front().topic},
+                 {"partition", batch.front().partition},
+                 {"offset", batch.front().offset},
+                 {"messages", static_cast<int64_t>(batch.size())},
                  {"attempt", attempt},
                  {"retry_in", absl::FormatDuration(backoff)},
                  {"error", st.ToString()}});
       if (SleepUnlessStopped(backoff)) break;
       backoff = std::min(backoff * 2, options_.retry_backoff_max);
     }
-    if (done) {
-      rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
-      // The committed offset is the next one to read.
-      rd_kafka_topic_partition_list_add(offsets, msg.topic.c_str(), msg.partition)->offset =
-          msg.offset + 1;
-      rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk_, offsets);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = offsets->elems[0].err;
-      rd_kafka_topic_partition_list_destroy(offsets);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        // The partition was revoked while the handler ran: its new owner redoes it.
-        log::Warn("kafka offset not stored", {{"topic", msg.topic},
-                                              {"partition", msg.partition},
-                                              {"offset", msg.offset},
-                                              {"error", rd_kafka_err2name(err)}});
-      }
-    }
-    rd_kafka_message_destroy(m);
+    if (done) StoreOffsets(batch);
   }
   ready_ = false;
   CommitStored("close");

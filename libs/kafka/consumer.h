@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "libs/kafka/headers.h"
 
 namespace sundesk::kafka {
@@ -55,6 +56,10 @@ struct Message {
 // backoff, on the same message: the partition does not advance past a failing message.
 using MessageHandler = std::function<absl::Status(const Message&)>;
 
+// Returns OK once every message's effects are durable (e.g. all written in one
+// transaction). Any error is retried, with capped backoff, on the same messages.
+using BatchHandler = std::function<absl::Status(absl::Span<const Message>)>;
+
 // A consumer-group member with at-least-once delivery: a message's offset is stored only
 // after its handler returned OK, and only stored offsets are committed (periodically,
 // when partitions are revoked, and on close). A crash or Stop() mid-message means the
@@ -68,6 +73,12 @@ class Consumer {
  public:
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
                                                           MessageHandler handler);
+  // The same, handing the handler up to `max_batch` messages at once: the one that
+  // arrived and those already fetched behind it (never waiting to fill a batch), so a
+  // handler can make a backlog durable in one transaction instead of one per message.
+  static absl::StatusOr<std::unique_ptr<Consumer>> CreateBatched(ConsumerOptions options,
+                                                                 BatchHandler handler,
+                                                                 int max_batch);
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -89,9 +100,12 @@ class Consumer {
   // Sleeps `d` unless Stop() comes first; returns true when stopping.
   bool SleepUnlessStopped(absl::Duration d);
   void CommitStored(const char* why);
+  // Stores (for the next commit) the offsets after a handled batch.
+  void StoreOffsets(absl::Span<const Message> batch);
 
   ConsumerOptions options_;
-  MessageHandler handler_;
+  BatchHandler handler_;
+  int max_batch_ = 1;
   rd_kafka_t* rk_ = nullptr;
   bool closed_ = false;
   std::atomic<bool> ready_{false};

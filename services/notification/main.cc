@@ -189,7 +189,9 @@ int main(int argc, char** argv) {
   notification::EventIntake intake(delivery_store, clock, [&] { dispatcher.Wake(); });
   std::vector<std::string> topics(std::begin(notification::kEventTopics),
                                   std::end(notification::kEventTopics));
-  auto consumer = kafka::Consumer::Create(
+  // Events already fetched are made durable in one transaction, up to kIntakeBatch.
+  constexpr int kIntakeBatch = 200;
+  auto consumer = kafka::Consumer::CreateBatched(
       {.bootstrap_servers = config.Get("kafka-bootstrap"),
        .group_id = "sundesk-notification",
        .topics = std::move(topics),
@@ -198,7 +200,8 @@ int main(int argc, char** argv) {
        .properties = {{"session.timeout.ms",
                        absl::StrCat(absl::ToInt64Milliseconds(
                            runtime::DurationOrExit(config, "kafka-session-timeout")))}}},
-      [&](const kafka::Message& m) { return intake.Handle(m); });
+      [&](absl::Span<const kafka::Message> batch) { return intake.HandleBatch(batch); },
+      kIntakeBatch);
   if (!consumer.ok()) runtime::ExitWith("kafka consumer", consumer.status());
   std::thread consume_thread([&] {
     absl::Status st = (*consumer)->Run();

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/consumer.h"
 #include "services/notification/store/pg_delivery_store.h"
@@ -27,6 +28,8 @@ class EventIntake {
       : store_(store), clock_(clock), on_new_deliveries_(std::move(on_new_deliveries)) {}
 
   absl::Status Handle(const kafka::Message& message);
+  // The same for a consumer's batch: every event's deliveries in one transaction.
+  absl::Status HandleBatch(absl::Span<const kafka::Message> messages);
 
  private:
   PgDeliveryStore& store_;

@@ -1,5 +1,8 @@
 #include "services/notification/store/pg_delivery_store.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
@@ -60,48 +63,63 @@ kafka::EventRecord DeadLetterRecord(const events::v1::Event& event, const Delive
 }
 
 absl::StatusOr<int> PgDeliveryStore::RecordEvent(const events::v1::Event& event, absl::Time now) {
-  std::optional<absl::Time> event_time;
-  if (event.has_time()) {
-    event_time =
-        absl::FromUnixSeconds(event.time().seconds()) + absl::Nanoseconds(event.time().nanos());
-  }
-  const std::string payload = event.SerializeAsString();
+  return RecordEvents(absl::MakeConstSpan(&event, 1), now);
+}
+
+absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::Event> events,
+                                                  absl::Time now) {
+  // Tenants' feed heads are locked in one order (tenant id) by every transaction, so two
+  // replicas' batches never deadlock; each tenant's events keep their consumed order.
+  std::vector<const events::v1::Event*> ordered;
+  ordered.reserve(events.size());
+  for (const auto& e : events) ordered.push_back(&e);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto* a, const auto* b) { return a->tenant_id() < b->tenant_id(); });
   int created = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     created = 0;
-    // The tenant's feed first: its head row is locked until COMMIT, which keeps positions
-    // in commit order (see 0005_event_feed.sql).
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result head,
-        tx.Execute("INSERT INTO notification.event_feed_heads AS h (tenant_id, position) "
-                   "VALUES ($1, 1) ON CONFLICT (tenant_id) DO UPDATE SET position = "
-                   "h.position + 1 RETURNING position",
-                   {event.tenant_id()}));
-    SUNDESK_ASSIGN_OR_RETURN(int64_t position, head.Int64(0, 0));
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute("INSERT INTO notification.event_feed (tenant_id, position, event_id, "
-                   "event_type, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) "
-                   "ON CONFLICT (tenant_id, event_id) DO NOTHING",
-                   {event.tenant_id(), position, event.event_id(), event.type(),
-                    pg::Param::Bytea(payload), Micros(now)})
-            .status());
-    // Subscriptions that existed when the event happened: "from then on" (API.md).
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result subs,
-        tx.Execute("SELECT subscription_id FROM notification.subscriptions WHERE tenant_id = $1 "
-                   "AND delete_time IS NULL AND (event_types = '{}' OR $2 = ANY(event_types)) "
-                   "AND ($3::timestamptz IS NULL OR create_time <= $3::timestamptz)",
-                   {event.tenant_id(), event.type(), event_time}));
-    for (int i = 0; i < subs.rows(); ++i) {
+    for (const events::v1::Event* e : ordered) {
+      const events::v1::Event& event = *e;
+      std::optional<absl::Time> event_time;
+      if (event.has_time()) {
+        event_time =
+            absl::FromUnixSeconds(event.time().seconds()) + absl::Nanoseconds(event.time().nanos());
+      }
+      const std::string payload = event.SerializeAsString();
+      // The tenant's feed first: its head row is locked until COMMIT, which keeps positions
+      // in commit order (see 0005_event_feed.sql).
       SUNDESK_ASSIGN_OR_RETURN(
-          pg::Result r,
-          tx.Execute("INSERT INTO notification.deliveries (delivery_id, subscription_id, "
-                     "tenant_id, event_id, event_type, event_time, payload, state, create_time, "
-                     "next_attempt_time) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) "
-                     "ON CONFLICT (subscription_id, event_id) DO NOTHING",
-                     {ids_.NewId(), subs.Text(i, 0), event.tenant_id(), event.event_id(),
-                      event.type(), event_time, pg::Param::Bytea(payload), Micros(now)}));
-      created += static_cast<int>(r.affected_rows());
+          pg::Result head,
+          tx.Execute("INSERT INTO notification.event_feed_heads AS h (tenant_id, position) "
+                     "VALUES ($1, 1) ON CONFLICT (tenant_id) DO UPDATE SET position = "
+                     "h.position + 1 RETURNING position",
+                     {event.tenant_id()}));
+      SUNDESK_ASSIGN_OR_RETURN(int64_t position, head.Int64(0, 0));
+      SUNDESK_RETURN_IF_ERROR(
+          tx.Execute("INSERT INTO notification.event_feed (tenant_id, position, event_id, "
+                     "event_type, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) "
+                     "ON CONFLICT (tenant_id, event_id) DO NOTHING",
+                     {event.tenant_id(), position, event.event_id(), event.type(),
+                      pg::Param::Bytea(payload), Micros(now)})
+              .status());
+      // Subscriptions that existed when the event happened: "from then on" (API.md).
+      SUNDESK_ASSIGN_OR_RETURN(
+          pg::Result subs,
+          tx.Execute("SELECT subscription_id FROM notification.subscriptions WHERE tenant_id = $1 "
+                     "AND delete_time IS NULL AND (event_types = '{}' OR $2 = ANY(event_types)) "
+                     "AND ($3::timestamptz IS NULL OR create_time <= $3::timestamptz)",
+                     {event.tenant_id(), event.type(), event_time}));
+      for (int i = 0; i < subs.rows(); ++i) {
+        SUNDESK_ASSIGN_OR_RETURN(
+            pg::Result r,
+            tx.Execute("INSERT INTO notification.deliveries (delivery_id, subscription_id, "
+                       "tenant_id, event_id, event_type, event_time, payload, state, create_time, "
+                       "next_attempt_time) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) "
+                       "ON CONFLICT (subscription_id, event_id) DO NOTHING",
+                       {ids_.NewId(), subs.Text(i, 0), event.tenant_id(), event.event_id(),
+                        event.type(), event_time, pg::Param::Bytea(payload), Micros(now)}));
+        created += static_cast<int>(r.affected_rows());
+      }
     }
     return absl::OkStatus();
   }));

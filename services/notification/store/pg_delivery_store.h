@@ -40,6 +40,8 @@ class PgDeliveryStore final : public DeliveryStore {
   // existed when it happened; (subscription, event id) already there adds nothing. Returns
   // how many were new. Durable when OK: the consumer commits the offset after.
   absl::StatusOr<int> RecordEvent(const events::v1::Event& event, absl::Time now);
+  // The same for several events in one transaction (one commit for a consumer's batch).
+  absl::StatusOr<int> RecordEvents(absl::Span<const events::v1::Event> events, absl::Time now);
 
   // Up to `limit` deliveries due at `now` (PENDING or RETRYING, not leased by another
   // dispatcher), leased to the caller until `now + lease`, oldest due first.

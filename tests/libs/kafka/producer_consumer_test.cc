@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
@@ -27,8 +28,9 @@ using ::sundesk::testing::WaitFor;
 // Runs a consumer on its own thread; Stop() (or the destructor) stops and joins it.
 class RunningConsumer {
  public:
-  RunningConsumer(ConsumerOptions options, MessageHandler handler) {
-    auto c = Consumer::Create(std::move(options), std::move(handler));
+  RunningConsumer(ConsumerOptions options, MessageHandler handler)
+      : RunningConsumer(Consumer::Create(std::move(options), std::move(handler))) {}
+  explicit RunningConsumer(absl::StatusOr<std::unique_ptr<Consumer>> c) {
     EXPECT_TRUE(c.ok()) << c.status();
     if (!c.ok()) return;
     consumer_ = std::move(*c);
@@ -244,6 +246,59 @@ TEST_F(KafkaTest, OffsetIsCommittedOnlyAfterTheHandlerSucceeds) {
   EXPECT_EQ(retried_again.All().front().value, "second");
   EXPECT_EQ(abandoned_again.All()[0].value, "first");
   EXPECT_EQ(abandoned_again.All()[1].value, "second");
+}
+
+TEST_F(KafkaTest, BatchedConsumerHandsOverWhatIsFetchedAndCommitsAfterEachBatch) {
+  CreateTopic("batched", 2);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(
+        producer->Produce("batched", absl::StrCat("ticket-", i % 7), absl::StrCat(i), {}, nullptr)
+            .ok());
+  }
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+
+  absl::Mutex mu;
+  std::vector<size_t> sizes;
+  std::set<std::pair<int32_t, int64_t>> handled;
+  bool failed_once = false;
+  auto handler = [&](absl::Span<const Message> batch) -> absl::Status {
+    absl::MutexLock lock(&mu);
+    sizes.push_back(batch.size());
+    if (!failed_once) {  // the first batch fails once and must come back whole
+      failed_once = true;
+      return absl::UnavailableError("flaky database");
+    }
+    for (const Message& m : batch) handled.insert({m.partition, m.offset});
+    return absl::OkStatus();
+  };
+  {
+    RunningConsumer c(Consumer::CreateBatched(Consuming("batches", "batched"), handler, 50));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          absl::MutexLock lock(&mu);
+          return handled.size() == 200;
+        },
+        absl::Seconds(30)));
+  }
+  absl::MutexLock lock(&mu);
+  ASSERT_GE(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], sizes[1]) << "the failed batch was retried as it was";
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), 50u);
+  EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 1u)
+      << "a backlog is handed over in batches, not one by one";
+
+  // A restarted member of the group starts after what the batches committed.
+  ASSERT_TRUE(producer->Produce("batched", "ticket-0", "after", {}, nullptr).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+  Seen again;
+  RunningConsumer c(Consuming("batches", "batched"), [&](const Message& m) {
+    again.Add(m);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(again.WaitForCount(1));
+  EXPECT_EQ(again.All().front().value, "after");
 }
 
 TEST_F(KafkaTest, IdempotentProducerSurvivesInjectedErrorsWithoutDuplicatesInOrder) {
