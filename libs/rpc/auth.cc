@@ -50,8 +50,7 @@ absl::StatusOr<Principal> ChainAuthenticator::Resolve(absl::string_view api_key)
   return last;
 }
 
-absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
-                                       const Authenticator& authenticator) {
+absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context) {
   const auto& md = context.client_metadata();
   auto it = md.find("authorization");
   if (it == md.end()) {
@@ -65,8 +64,14 @@ absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
     return absl::UnauthenticatedError(
         "malformed 'authorization' metadata: expected 'Bearer <api key>'");
   }
-  absl::string_view key = absl::StripAsciiWhitespace(value.substr(kScheme.size()));
-  return authenticator.Resolve(key);
+  return std::string(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
+}
+
+absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
+                                       const Authenticator& authenticator) {
+  absl::StatusOr<std::string> key = BearerKey(context);
+  if (!key.ok()) return key.status();
+  return authenticator.Resolve(*key);
 }
 
 absl::Status RequireRole(const Principal& principal, std::initializer_list<Role> allowed) {

@@ -56,6 +56,10 @@ class ChainAuthenticator final : public Authenticator {
   std::vector<const Authenticator*> chain_;
 };
 
+// The key of `authorization: Bearer <key>` on the call; UNAUTHENTICATED when it is missing
+// or malformed. For code that resolves the key later (e.g. off the call's thread).
+absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context);
+
 // Reads `authorization: Bearer <key>` from the call and resolves it.
 // No or malformed metadata, or an unknown key, answers UNAUTHENTICATED.
 absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,

@@ -6,10 +6,9 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
+#include "libs/rpc/auth.h"
 #include "libs/rpc/status.h"
 #include "services/routing/store/routing_events.h"
 
@@ -18,25 +17,6 @@ namespace sundesk::routing {
 namespace pb = ::sundesk::routing::v1;
 
 namespace {
-
-// The bearer key of the call, read while the call is certainly alive (the reactor's
-// constructor); resolving it may block, so that happens later, on a session thread.
-absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context) {
-  const auto& md = context.client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) {
-    return absl::UnauthenticatedError(
-        "missing 'authorization' metadata: expected 'Bearer <api key>'");
-  }
-  absl::string_view value(it->second.data(), it->second.size());
-  constexpr absl::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() ||
-      !absl::EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
-    return absl::UnauthenticatedError(
-        "malformed 'authorization' metadata: expected 'Bearer <api key>'");
-  }
-  return std::string(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
-}
 
 pb::OfferWithdrawnReason WithdrawnReasonOf(const Offer& o) {
   switch (o.state) {
@@ -68,7 +48,7 @@ pb::OfferWithdrawnReason WithdrawnReasonOf(const Offer& o) {
 class AgentSession final : public grpc::ServerBidiReactor<pb::AgentMessage, pb::RoutingMessage> {
  public:
   AgentSession(AgentSessions& registry, grpc::CallbackServerContext* context)
-      : registry_(registry), key_(BearerKey(*context)) {}
+      : registry_(registry), key_(rpc::BearerKey(*context)) {}
 
   void Start(std::shared_ptr<AgentSession> self) {
     {
