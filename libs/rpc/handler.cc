@@ -11,12 +11,4 @@ grpc::Status NotImplementedStatus(const grpc::ServerContextBase& context,
   return {grpc::StatusCode::UNIMPLEMENTED, absl::StrCat(method, " is not implemented yet")};
 }
 
-grpc::ServerUnaryReactor* NotImplementedUnary(grpc::CallbackServerContext* context,
-                                              const Authenticator& authenticator,
-                                              absl::string_view method) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(NotImplementedStatus(*context, authenticator, method));
-  return reactor;
-}
-
 }  // namespace sundesk::rpc

@@ -58,22 +58,11 @@ grpc::ServerUnaryReactor* BlockingUnary(WorkerPool* pool, grpc::CallbackServerCo
   return reactor;
 }
 
-// The status of an RPC whose issue has not landed yet: the caller is still
-// authenticated first, so a call without a key answers UNAUTHENTICATED everywhere.
+// The status of an RPC a composition does not serve (e.g. a test without the streaming
+// part): the caller is still authenticated first, so a call without a key answers
+// UNAUTHENTICATED everywhere.
 grpc::Status NotImplementedStatus(const grpc::ServerContextBase& context,
                                   const Authenticator& authenticator, absl::string_view method);
-
-grpc::ServerUnaryReactor* NotImplementedUnary(grpc::CallbackServerContext* context,
-                                              const Authenticator& authenticator,
-                                              absl::string_view method);
-
-// A bidi stream finished at once with `status`.
-template <typename Request, typename Response>
-class FinishedBidiReactor final : public grpc::ServerBidiReactor<Request, Response> {
- public:
-  explicit FinishedBidiReactor(grpc::Status status) { this->Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
 
 // A server stream finished at once with `status`.
 template <typename Response>
