@@ -1,7 +1,7 @@
 // The whole stack as `make run` starts it — PostgreSQL, Redis, devkafka and the four
 // service binaries as separate processes on free loopback ports — checked from outside:
-// health, reflection, metrics (through promtool), authentication, UNIMPLEMENTED
-// placeholders, readiness that follows PostgreSQL, and SIGTERM.
+// health, reflection, metrics (through promtool), authentication, clear errors for empty
+// requests, readiness that follows PostgreSQL, and SIGTERM.
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -43,18 +43,6 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kAdminKey[] = "e2e-admin-key";
-
-// The gRPC services whose issue has landed: they answer an empty request with a clear
-// client error; the others still answer UNIMPLEMENTED. A service joins this set, one
-// line each, when it is built.
-const std::set<std::string> kBuiltServices = {
-    "sundesk.ticket.v1.TenantService",
-    "sundesk.ticket.v1.TicketService",
-    "sundesk.notification.v1.NotificationService",
-    "sundesk.routing.v1.AgentService",
-    "sundesk.routing.v1.RoutingService",
-    "sundesk.sla.v1.SlaService",
-};
 
 struct ServiceUnderTest {
   std::string name;
@@ -278,9 +266,8 @@ TEST_F(StackTest, MetricsShowGrpcFamiliesAndPassPromtool) {
 }
 
 // Every unary RPC of the contract, called with an empty request through a generic stub:
-// without a key it is UNAUTHENTICATED. With the admin key, the services whose issue has
-// landed answer the empty request with a clear client error (never UNKNOWN, INTERNAL or
-// a crash); the others answer UNIMPLEMENTED.
+// without a key it is UNAUTHENTICATED. With the admin key, every service answers the empty
+// request with a clear client error (never UNKNOWN, INTERNAL, UNIMPLEMENTED or a crash).
 TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersWithoutInternalErrors) {
   // Generated descriptors register when first used; touch one message of each file.
   for (const auto* d :
@@ -319,14 +306,11 @@ TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersWithoutInternalErrors) {
           done.WaitForNotification();
           if (*key == '\0') {
             EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << path;
-          } else if (kBuiltServices.contains(name)) {
+          } else {
             EXPECT_THAT(
                 st.error_code(),
                 ::testing::AnyOf(grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::NOT_FOUND,
                                  grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::OK))
-                << path << ": " << st.error_message();
-          } else {
-            EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED)
                 << path << ": " << st.error_message();
           }
         }
@@ -336,33 +320,29 @@ TEST_F(StackTest, EveryRpcAuthenticatesThenAnswersWithoutInternalErrors) {
   EXPECT_GE(unary_methods, 39);  // the contract has 41 RPCs, 2 of them streaming
 }
 
-// Streams without a key are UNAUTHENTICATED; with the admin key an empty request to a
-// service not built yet is UNIMPLEMENTED (built services have their own stream tests).
+// Streams without a key are UNAUTHENTICATED (each service's own tests cover its streams
+// with keys).
 TEST_F(StackTest, StreamingRpcsAuthenticateFirst) {
   auto& routing = (*services_)[1];
   auto& notification = (*services_)[3];
-  for (const char* key : {"", kAdminKey}) {
-    auto expected =
-        *key == '\0' ? grpc::StatusCode::UNAUTHENTICATED : grpc::StatusCode::UNIMPLEMENTED;
-    if (!kBuiltServices.contains("sundesk.routing.v1.RoutingService") || *key == '\0') {
-      auto stub = routing::v1::RoutingService::NewStub(routing.channel);
-      auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = key});
-      auto stream = stub->AgentSession(ctx.get());
-      routing::v1::RoutingMessage msg;
-      while (stream->Read(&msg)) {
-      }
-      EXPECT_EQ(stream->Finish().error_code(), expected);
+  {
+    auto stub = routing::v1::RoutingService::NewStub(routing.channel);
+    auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5)});
+    auto stream = stub->AgentSession(ctx.get());
+    routing::v1::RoutingMessage msg;
+    while (stream->Read(&msg)) {
     }
-    if (!kBuiltServices.contains("sundesk.notification.v1.NotificationService") || *key == '\0') {
-      auto stub = notification::v1::NotificationService::NewStub(notification.channel);
-      auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = key});
-      notification::v1::StreamEventsRequest req;
-      auto stream = stub->StreamEvents(ctx.get(), req);
-      events::v1::Event event;
-      while (stream->Read(&event)) {
-      }
-      EXPECT_EQ(stream->Finish().error_code(), expected);
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    auto stub = notification::v1::NotificationService::NewStub(notification.channel);
+    auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5)});
+    notification::v1::StreamEventsRequest req;
+    auto stream = stub->StreamEvents(ctx.get(), req);
+    events::v1::Event event;
+    while (stream->Read(&event)) {
     }
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
   }
 }
 
