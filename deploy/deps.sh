@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librdkafka-dev libhiredis-dev prometheus-cpp-dev libpq-dev libspdlog-dev libssl-dev
-  grpc-proto openssl libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
+  libjemalloc-dev grpc-proto openssl libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev tzdata
   postgresql redis-server kcat prometheus python3-aiosmtpd
   clang-format clang-tidy nodejs npm curl
 )
