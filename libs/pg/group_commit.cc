@@ -13,6 +13,8 @@ struct GroupCommitter::Unit {
   std::vector<Statement> statements;
   State state = State::kWaiting;
   absl::StatusOr<std::vector<Result>> result = std::vector<Result>{};
+  // Set for a unit of CommitAsync, which is on the heap and deleted once `done` ran.
+  Done done;
 };
 
 namespace {
@@ -29,7 +31,20 @@ bool RetryAlone(const absl::Status& status) {
 GroupCommitter::GroupCommitter(Pool& pool, GroupCommitOptions options)
     : pool_(pool),
       options_{.max_writers = std::max(1, options.max_writers),
-               .max_units = std::max(1, options.max_units)} {}
+               .max_units = std::max(1, options.max_units),
+               .writer_threads = options.writer_threads} {
+  if (options_.writer_threads) {
+    threads_ = std::make_unique<WorkerPool>(options_.max_writers, "pg-commit");
+  }
+}
+
+GroupCommitter::~GroupCommitter() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](GroupCommitter* c)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return c->writers_ == 0 && c->waiting_.empty(); },
+      this));
+}
 
 absl::StatusOr<std::vector<Result>> GroupCommitter::Commit(std::vector<Statement> statements) {
   Unit self;
@@ -48,24 +63,92 @@ absl::StatusOr<std::vector<Result>> GroupCommitter::Commit(std::vector<Statement
     }
     // Leading: this unit and the oldest waiting ones.
     group.push_back(&self);
-    while (!waiting_.empty() && static_cast<int>(group.size()) < options_.max_units) {
-      group.push_back(waiting_.front());
-      waiting_.pop_front();
-    }
+    TakeGroup(group);
   }
   Write(group);
+  Deliver(group, 1);
   {
     absl::MutexLock lock(&mu_);
-    for (size_t i = 1; i < group.size(); ++i) group[i]->state = Unit::State::kDone;
-    if (!waiting_.empty()) {
-      // The writer slot passes to the oldest waiting caller.
-      waiting_.front()->state = Unit::State::kLead;
-      waiting_.pop_front();
-    } else {
-      --writers_;
-    }
+    PassSlot();
   }
   return std::move(self.result);
+}
+
+void GroupCommitter::CommitAsync(std::vector<Statement> statements, Done done) {
+  if (threads_ == nullptr) {
+    std::move(done)(Commit(std::move(statements)));
+    return;
+  }
+  auto* unit = new Unit;
+  unit->statements = std::move(statements);
+  unit->done = std::move(done);
+  bool start = false;
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_.push_back(unit);
+    if (writers_ < options_.max_writers) {
+      ++writers_;
+      start = true;
+    }
+  }
+  if (start) threads_->Schedule([this] { Drain(); });
+}
+
+void GroupCommitter::Drain() {
+  for (;;) {
+    std::vector<Unit*> group;
+    {
+      absl::MutexLock lock(&mu_);
+      if (waiting_.empty() || !waiting_.front()->done) {
+        PassSlot();
+        return;
+      }
+      TakeGroup(group);
+    }
+    Write(group);
+    Deliver(group, 0);
+  }
+}
+
+void GroupCommitter::TakeGroup(std::vector<Unit*>& group) {
+  while (!waiting_.empty() && static_cast<int>(group.size()) < options_.max_units) {
+    group.push_back(waiting_.front());
+    waiting_.pop_front();
+  }
+}
+
+void GroupCommitter::PassSlot() {
+  if (waiting_.empty()) {
+    --writers_;
+  } else if (!waiting_.front()->done) {
+    // The oldest waiting caller blocks in Commit: it leads the next group.
+    waiting_.front()->state = Unit::State::kLead;
+    waiting_.pop_front();
+  } else {
+    threads_->Schedule([this] { Drain(); });
+  }
+}
+
+void GroupCommitter::Deliver(std::vector<Unit*>& group, size_t first) {
+  std::vector<Unit*> async;
+  bool blocking = false;
+  for (size_t i = first; i < group.size(); ++i) {
+    if (group[i]->done) {
+      async.push_back(group[i]);
+    } else {
+      blocking = true;
+    }
+  }
+  if (blocking) {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = first; i < group.size(); ++i) {
+      if (!group[i]->done) group[i]->state = Unit::State::kDone;
+    }
+  }
+  for (Unit* u : async) {
+    std::move(u->done)(std::move(u->result));
+    delete u;
+  }
 }
 
 int GroupCommitter::waiting_units() const {
