@@ -1,10 +1,10 @@
 // What one CreateTicket costs end to end at 64 concurrent calls — gRPC loopback, the real
-// TicketServiceHandlers on 64 rpc workers, TicketService and PgTicketStore (idempotency record,
-// ticket, history and outbox rows as one atomic unit, committed in groups with the other
-// creates in flight) on a pg::Pool of 32 — against the ceiling of the same PostgreSQL server:
-// 64 threads, each on its own libpq connection, doing one-row autocommit INSERTs. A third
-// variant, domain_no_grpc, calls TicketService directly from 64 threads (same pool), so the
-// database's share shows apart from the RPC layer's.
+// TicketServiceHandlers (checks on 64 rpc workers), TicketService and PgTicketStore (record,
+// ticket, history and outbox rows as one unit, committed by the store's writer threads in groups
+// with the other creates in flight, which finish the calls) on a pg::Pool of 32 — against the
+// ceiling of the same PostgreSQL server: 64 threads, each on its own libpq connection, doing
+// one-row autocommit INSERTs. A third variant, domain_no_grpc, calls TicketService directly from 64
+// threads (same pool), so the database's share shows apart from the RPC layer's.
 //
 // One throwaway PostgreSQL 15 (tests/support) with fsync=on and synchronous_commit=on (the
 // default), so every commit waits for its WAL flush in every variant.
@@ -126,11 +126,12 @@ Env& GetEnv() {
     e->page_tokens = std::make_unique<ticket::PageTokenSigner>("bench-page-token-key");
     e->metrics = std::make_unique<ticket::TicketMetrics>(e->registry);
     e->notifier = std::make_unique<kafka::OutboxNotifier>(*e->pool, "ticket");
-    e->store = std::make_unique<ticket::PgTicketStore>(*e->pool, e->notifier.get());
+    e->workers = std::make_unique<WorkerPool>(kWorkers, "bench");
+    e->store =
+        std::make_unique<ticket::PgTicketStore>(*e->pool, e->notifier.get(), e->workers.get());
     e->tickets =
         std::make_unique<ticket::TicketService>(*e->store, e->clock, *e->ids, *e->page_tokens,
                                                 ticket::TicketServiceOptions{}, e->metrics.get());
-    e->workers = std::make_unique<WorkerPool>(kWorkers, "bench");
     e->handlers =
         std::make_unique<ticket::TicketServiceHandlers>(e->auth, *e->tickets, e->workers.get());
     rpc::ServerOptions options;

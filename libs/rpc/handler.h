@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
@@ -49,6 +50,44 @@ grpc::ServerUnaryReactor* BlockingUnary(WorkerPool* pool, grpc::CallbackServerCo
     }
     auto principal = Authenticate(*context, authenticator);
     reactor->Finish(ToGrpcStatus(principal.ok() ? fn(*principal) : principal.status()));
+  };
+  if (pool == nullptr) {
+    run();
+  } else {
+    pool->Schedule(std::move(run));
+  }
+  return reactor;
+}
+
+// Finishes a call started with DeferredUnary; call it exactly once.
+using UnaryFinish = absl::AnyInvocable<void(absl::Status) &&>;
+
+// As BlockingUnary, for handlers whose work completes on another thread (e.g. a write
+// queued for group commit): `fn(const Principal&, UnaryFinish finish)` runs on `pool` and
+// must, now or later and from any thread, fill the response and then call `finish` once
+// with the outcome. The pool's thread is free as soon as `fn` returns.
+//
+//   return rpc::DeferredUnary(workers_, context, auth_,
+//       [this, request, response](const Principal& caller, rpc::UnaryFinish finish) {
+//         domain_.DoAsync(..., [response, finish = std::move(finish)](auto r) mutable { ... });
+//       });
+template <typename Fn>
+grpc::ServerUnaryReactor* DeferredUnary(WorkerPool* pool, grpc::CallbackServerContext* context,
+                                        const Authenticator& authenticator, Fn fn) {
+  static_assert(std::is_invocable_v<Fn&, const Principal&, UnaryFinish>);
+  auto* reactor = context->DefaultReactor();
+  auto run = [reactor, context, &authenticator, fn = std::move(fn)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish({grpc::StatusCode::CANCELLED, "the client gave up before the call ran"});
+      return;
+    }
+    auto principal = Authenticate(*context, authenticator);
+    if (!principal.ok()) {
+      reactor->Finish(ToGrpcStatus(principal.status()));
+      return;
+    }
+    fn(*principal,
+       UnaryFinish([reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); }));
   };
   if (pool == nullptr) {
     run();

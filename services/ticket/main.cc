@@ -70,7 +70,9 @@ int main(int argc, char** argv) {
   rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
 
   kafka::OutboxNotifier outbox_notifier(*postgres.pool, "ticket");
-  ticket::PgTicketStore ticket_store(*postgres.pool, &outbox_notifier);
+  // Creates commit in groups on the store's writer threads; the few that must look up an
+  // earlier request with the same request_id continue on the rpc workers.
+  ticket::PgTicketStore ticket_store(*postgres.pool, &outbox_notifier, &service->rpc_workers());
   ticket::TicketMetrics ticket_metrics(service->registry());
   ticket::TicketService tickets(
       ticket_store, clock, ids, page_tokens,

@@ -82,8 +82,11 @@ void TicketMetrics::IdempotentReplay() { replays_.Increment(); }
 grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(
     grpc::CallbackServerContext* context, const pb::CreateTicketRequest* request,
     pb::Ticket* response) {
-  return rpc::BlockingUnary(
-      workers_, context, auth_, [this, request, response](const rpc::Principal& p) -> absl::Status {
+  // Deferred: the worker only checks and queues the create; the group-commit writer that
+  // commits it finishes the call.
+  return rpc::DeferredUnary(
+      workers_, context, auth_,
+      [this, request, response](const rpc::Principal& p, rpc::UnaryFinish finish) {
         const pb::CreateTicketRequest& r = *request;
         CreateTicketInput in{
             .request_id = r.request_id(),
@@ -103,9 +106,12 @@ grpc::ServerUnaryReactor* TicketServiceHandlers::CreateTicket(
             .tags = {r.tags().begin(), r.tags().end()},
         };
         for (const auto& [k, v] : r.custom_fields()) in.custom_fields[k] = v;
-        SUNDESK_ASSIGN_OR_RETURN(Ticket t, tickets_.CreateTicket(ToCaller(p), in));
-        *response = TicketToProto(t);
-        return absl::OkStatus();
+        tickets_.CreateTicketAsync(
+            ToCaller(p), in,
+            [response, finish = std::move(finish)](absl::StatusOr<Ticket> t) mutable {
+              if (t.ok()) *response = TicketToProto(*t);
+              std::move(finish)(t.status());
+            });
       });
 }
 

@@ -181,8 +181,8 @@ void TicketService::StartWrite(const Caller& caller, const Ticket& ticket, absl:
   write.history.event_id = write.event.event_id;
 }
 
-absl::StatusOr<Ticket> TicketService::CreateTicket(const Caller& caller,
-                                                   const CreateTicketInput& in) {
+absl::StatusOr<TicketService::PreparedCreate> TicketService::PrepareCreate(
+    const Caller& caller, const CreateTicketInput& in) {
   SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin, CallerRole::kService},
       "create tickets"));
@@ -195,8 +195,10 @@ absl::StatusOr<Ticket> TicketService::CreateTicket(const Caller& caller,
   }
   if (!default_language.ok()) return default_language.status();
 
+  PreparedCreate prepared;
   const absl::Time now = Now();
-  TicketWrite write;
+  prepared.now = now;
+  TicketWrite& write = prepared.write;
   Ticket& t = write.ticket;
   t.ticket_id = ids_.NewId();
   t.tenant_id = tenant_id;
@@ -225,25 +227,54 @@ absl::StatusOr<Ticket> TicketService::CreateTicket(const Caller& caller,
       {.field = "language", .new_value = JsonQuote(t.language)},
   };
 
-  const std::string fingerprint = CreateFingerprint(in, tenant_id);
-  std::optional<IdempotencyRecord> record;
+  prepared.request_id = in.request_id;
+  prepared.fingerprint = CreateFingerprint(in, tenant_id);
   if (!in.request_id.empty()) {
-    record = IdempotencyRecord{.request_id = in.request_id,
-                               .fingerprint = fingerprint,
-                               .expire_time = now + options_.idempotency_window};
+    prepared.record = IdempotencyRecord{.request_id = in.request_id,
+                                        .fingerprint = prepared.fingerprint,
+                                        .expire_time = now + options_.idempotency_window};
   }
-  SUNDESK_ASSIGN_OR_RETURN(StoredTicket stored, store_.CreateTicket(write, record, now));
-  if (stored.replayed) {
-    if (stored.fingerprint != fingerprint) {
+  return prepared;
+}
+
+absl::StatusOr<Ticket> TicketService::CreateOutcome(const std::string& request_id,
+                                                    const std::string& fingerprint,
+                                                    absl::StatusOr<StoredTicket> stored) {
+  if (!stored.ok()) return stored.status();
+  if (stored->replayed) {
+    if (stored->fingerprint != fingerprint) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "request_id: ", JsonQuote(in.request_id), " was already used for ticket ",
-          stored.ticket.ticket_id, " with a different request body; use a new request_id"));
+          "request_id: ", JsonQuote(request_id), " was already used for ticket ",
+          stored->ticket.ticket_id, " with a different request body; use a new request_id"));
     }
     observer_->IdempotentReplay();
-    return stored.ticket;
+    return std::move(stored->ticket);
   }
-  observer_->TicketCreated(stored.ticket.channel, stored.ticket.priority);
-  return stored.ticket;
+  observer_->TicketCreated(stored->ticket.channel, stored->ticket.priority);
+  return std::move(stored->ticket);
+}
+
+absl::StatusOr<Ticket> TicketService::CreateTicket(const Caller& caller,
+                                                   const CreateTicketInput& in) {
+  SUNDESK_ASSIGN_OR_RETURN(PreparedCreate prepared, PrepareCreate(caller, in));
+  return CreateOutcome(prepared.request_id, prepared.fingerprint,
+                       store_.CreateTicket(prepared.write, prepared.record, prepared.now));
+}
+
+void TicketService::CreateTicketAsync(const Caller& caller, const CreateTicketInput& in,
+                                      TicketDone done) {
+  absl::StatusOr<PreparedCreate> prepared = PrepareCreate(caller, in);
+  if (!prepared.ok()) {
+    std::move(done)(prepared.status());
+    return;
+  }
+  store_.CreateTicketAsync(
+      std::move(prepared->write), std::move(prepared->record), prepared->now,
+      [this, request_id = std::move(prepared->request_id),
+       fingerprint = std::move(prepared->fingerprint),
+       done = std::move(done)](absl::StatusOr<StoredTicket> stored) mutable {
+        std::move(done)(CreateOutcome(request_id, fingerprint, std::move(stored)));
+      });
 }
 
 absl::StatusOr<Ticket> TicketService::VisibleTicket(const Caller& caller,

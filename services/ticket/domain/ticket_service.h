@@ -9,8 +9,10 @@
 // CLIENT keys neither read nor write internal comments.
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
@@ -46,6 +48,11 @@ class TicketService {
                 TicketObserver* observer = nullptr);
 
   absl::StatusOr<Ticket> CreateTicket(const Caller& caller, const CreateTicketInput& in);
+  // As CreateTicket, but returns once the create is checked and handed to the store;
+  // `done` gets the outcome, once, on the caller's thread or a thread of the store's
+  // (TicketStore::CreateTicketAsync). Keep `done` short.
+  using TicketDone = absl::AnyInvocable<void(absl::StatusOr<Ticket>) &&>;
+  void CreateTicketAsync(const Caller& caller, const CreateTicketInput& in, TicketDone done);
   absl::StatusOr<Ticket> GetTicket(const Caller& caller, const std::string& ticket_id);
   absl::StatusOr<ListTicketsOutput> ListTickets(const Caller& caller, const ListTicketsInput& in);
   absl::StatusOr<Ticket> UpdateTicket(const Caller& caller, const UpdateTicketInput& in);
@@ -66,6 +73,19 @@ class TicketService {
   using Apply = absl::FunctionRef<absl::StatusOr<bool>(Ticket&, TicketWrite&)>;
   absl::StatusOr<Ticket> Change(const Caller& caller, const std::string& ticket_id,
                                 const std::string& etag, Apply apply);
+  // A create checked and built, ready for the store.
+  struct PreparedCreate {
+    TicketWrite write;
+    std::optional<IdempotencyRecord> record;
+    std::string request_id;
+    std::string fingerprint;
+    absl::Time now;
+  };
+  absl::StatusOr<PreparedCreate> PrepareCreate(const Caller& caller, const CreateTicketInput& in);
+  // The create's answer once the store has `stored` it (or replayed an earlier one).
+  absl::StatusOr<Ticket> CreateOutcome(const std::string& request_id,
+                                       const std::string& fingerprint,
+                                       absl::StatusOr<StoredTicket> stored);
   // The ticket if the caller may see it, else NOT_FOUND.
   absl::StatusOr<Ticket> VisibleTicket(const Caller& caller, const std::string& ticket_id);
   void StartWrite(const Caller& caller, const Ticket& ticket, absl::string_view type,

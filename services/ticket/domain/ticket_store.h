@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -59,6 +60,15 @@ class TicketStore {
   virtual absl::StatusOr<StoredTicket> CreateTicket(
       const TicketWrite& created, const std::optional<IdempotencyRecord>& idempotency,
       absl::Time now) = 0;
+
+  // As CreateTicket, but may return before the outcome is known; `done` gets it, once, on
+  // a thread of the store's (keep it short: it may hold up other creates). This default
+  // commits on the caller's thread.
+  using CreateDone = absl::AnyInvocable<void(absl::StatusOr<StoredTicket>) &&>;
+  virtual void CreateTicketAsync(TicketWrite created, std::optional<IdempotencyRecord> idempotency,
+                                 absl::Time now, CreateDone done) {
+    std::move(done)(CreateTicket(created, idempotency, now));
+  }
 
   // The ticket, or nullopt.
   virtual absl::StatusOr<std::optional<Ticket>> GetTicket(const std::string& ticket_id) = 0;

@@ -272,35 +272,70 @@ absl::StatusOr<std::string> PgTicketStore::TenantDefaultLanguage(const std::stri
   return language;
 }
 
+std::vector<pg::Statement> PgTicketStore::CreateStatements(
+    const TicketWrite& created, const std::optional<IdempotencyRecord>& idempotency) {
+  // The common case, in one round trip: record, ticket, history and event as one atomic
+  // unit, committed together with other creates in flight. Any record of the same
+  // request_id fails it on the record's primary key; FinishCreate then reads what that
+  // request created or, if the record had expired, replaces it.
+  std::vector<pg::Statement> statements;
+  if (idempotency) {
+    statements.push_back(
+        InsertRecord(created.ticket.tenant_id, "create", *idempotency, created.ticket.ticket_id));
+  }
+  for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
+  return statements;
+}
+
+bool PgTicketStore::RequestIdTaken(const absl::Status& status,
+                                   const std::optional<IdempotencyRecord>& idempotency) {
+  return idempotency && absl::IsAlreadyExists(status) &&
+         pg::ConstraintName(status) == "idempotency_records_pkey";
+}
+
 absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
     const TicketWrite& created, const std::optional<IdempotencyRecord>& idempotency,
     absl::Time now) {
-  const std::string& tenant = created.ticket.tenant_id;
-  {
-    // The common case, in one round trip: record, ticket, history and event as one atomic
-    // unit, committed together with other creates in flight. Any record of the same
-    // request_id fails it on the record's primary key; the transaction below then reads
-    // what that request created or, if the record had expired, replaces it.
-    std::vector<pg::Statement> statements;
-    if (idempotency) {
-      statements.push_back(InsertRecord(tenant, "create", *idempotency, created.ticket.ticket_id));
-    }
-    for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
-    absl::Status status = creates_.Commit(std::move(statements)).status();
-    if (status.ok()) {
-      Committed();
-      return StoredTicket{.ticket = created.ticket};
-    }
-    if (!idempotency || !absl::IsAlreadyExists(status) ||
-        pg::ConstraintName(status) != "idempotency_records_pkey") {
-      return status;
-    }
+  absl::Status status = creates_.Commit(CreateStatements(created, idempotency)).status();
+  return FinishCreate(std::move(status), created, idempotency, now);
+}
+
+void PgTicketStore::CreateTicketAsync(TicketWrite created,
+                                      std::optional<IdempotencyRecord> idempotency, absl::Time now,
+                                      CreateDone done) {
+  std::vector<pg::Statement> statements = CreateStatements(created, idempotency);
+  creates_.CommitAsync(
+      std::move(statements),
+      [this, created = std::move(created), idempotency = std::move(idempotency), now,
+       done = std::move(done)](absl::StatusOr<std::vector<pg::Result>> outcome) mutable {
+        if (outcome.ok() || !RequestIdTaken(outcome.status(), idempotency) ||
+            blocking_work_ == nullptr) {
+          std::move(done)(FinishCreate(outcome.status(), created, idempotency, now));
+          return;
+        }
+        // FinishCreate's transaction blocks: not on a group-commit writer thread.
+        blocking_work_->Schedule([this, status = outcome.status(), created = std::move(created),
+                                  idempotency = std::move(idempotency), now,
+                                  done = std::move(done)]() mutable {
+          std::move(done)(FinishCreate(status, created, idempotency, now));
+        });
+      });
+}
+
+absl::StatusOr<StoredTicket> PgTicketStore::FinishCreate(
+    absl::Status status, const TicketWrite& created,
+    const std::optional<IdempotencyRecord>& idempotency, absl::Time now) {
+  if (status.ok()) {
+    Committed();
+    return StoredTicket{.ticket = created.ticket};
   }
+  if (!RequestIdTaken(status, idempotency)) return status;
+  const std::string& tenant = created.ticket.tenant_id;
   // Two duplicates racing both miss the record; the second's INSERT then waits for the
   // first's commit and fails on the primary key, and its next attempt reads the record.
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::optional<StoredTicket> replay;
-    absl::Status status = pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    absl::Status tx_status = pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
       replay.reset();
       if (idempotency) {
         SUNDESK_ASSIGN_OR_RETURN(auto record,
@@ -318,15 +353,12 @@ absl::StatusOr<StoredTicket> PgTicketStore::CreateTicket(
       }
       return CommitWrite(tx, created, /*insert=*/true);
     });
-    if (status.ok()) {
+    if (tx_status.ok()) {
       Committed();
       return replay ? *std::move(replay) : StoredTicket{.ticket = created.ticket};
     }
-    if (idempotency && absl::IsAlreadyExists(status) &&
-        pg::ConstraintName(status) == "idempotency_records_pkey") {
-      continue;
-    }
-    return status;
+    if (RequestIdTaken(tx_status, idempotency)) continue;
+    return tx_status;
   }
   return absl::AbortedError("request_id: concurrent duplicates kept colliding; retry");
 }

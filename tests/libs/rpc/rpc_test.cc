@@ -32,6 +32,16 @@ class EchoHandlers final : public EchoService::CallbackService {
   explicit EchoHandlers(const Authenticator& auth) : auth_(auth) {}
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const EchoRequest* req,
                                  EchoResponse* resp) override {
+    if (workers != nullptr && finishers != nullptr) {
+      return DeferredUnary(
+          workers, ctx, auth_, [this, req, resp](const Principal& p, UnaryFinish finish) {
+            deferred_calls.fetch_add(1);
+            finishers->Schedule([this, p, req, resp, finish = std::move(finish)]() mutable {
+              finished_on = std::this_thread::get_id();
+              std::move(finish)(Handle(p, req, resp));
+            });
+          });
+    }
     if (workers != nullptr) {
       return BlockingUnary(workers, ctx, auth_,
                            [this, req, resp](const Principal& p) { return Handle(p, req, resp); });
@@ -40,6 +50,11 @@ class EchoHandlers final : public EchoService::CallbackService {
   }
   absl::Notification in_flight;
   WorkerPool* workers = nullptr;  // BlockingUnary on it when set
+  // With `workers`: DeferredUnary, the handler's outcome computed and the call finished on
+  // this other pool.
+  WorkerPool* finishers = nullptr;
+  std::atomic<int> deferred_calls{0};
+  std::atomic<std::thread::id> finished_on;
 
  private:
   absl::Status Handle(const Principal& p, const EchoRequest* req, EchoResponse* resp) {
@@ -374,6 +389,30 @@ TEST_F(RpcTest, BlockingUnaryRunsHandlersOnTheWorkerPoolConcurrently) {
   EXPECT_EQ(Echo("", "hi", &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << "authentication also runs on the pool";
   server_.reset();  // drained before the pool goes
+}
+
+TEST_F(RpcTest, DeferredUnaryFinishesTheCallFromTheThreadThatHasTheOutcome) {
+  WorkerPool workers(2, "test");
+  WorkerPool finishers(1, "finish");
+  handlers_.workers = &workers;
+  handlers_.finishers = &finishers;
+  StartServer();
+  std::thread::id finisher_thread;
+  finishers.Schedule([&] { finisher_thread = std::this_thread::get_id(); });
+  EchoResponse resp;
+  grpc::Status st = Echo("client-secret", "later", &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.message(), "later");
+  EXPECT_EQ(resp.role(), "CLIENT");
+  EXPECT_EQ(handlers_.finished_on.load(), finisher_thread);
+
+  st = Echo("client-secret", "", &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "message: must not be empty");
+
+  EXPECT_EQ(Echo("", "hi", &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(handlers_.deferred_calls.load(), 2) << "an unauthenticated call never reaches fn";
+  server_.reset();
 }
 
 TEST(WorkerPoolTest, RunsEveryTaskAndTheDestructorDrainsTheQueue) {

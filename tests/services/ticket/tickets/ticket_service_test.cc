@@ -78,10 +78,12 @@ class TicketServiceIntegrationTest : public ::testing::Test {
 
     registry_ = new prometheus::Registry();
     metrics_ = new TicketMetrics(*registry_);
-    store_ = new PgTicketStore(*pool_);
+    workers_ = new WorkerPool(8, "test");
+    // As ticket-server composes it: creates commit on the store's writer threads, and a
+    // create whose request_id is taken continues on the workers.
+    store_ = new PgTicketStore(*pool_, nullptr, workers_);
     ids_ = new UuidV7Generator(clock_);
     tickets_ = new TicketService(*store_, clock_, *ids_, page_tokens_, {}, metrics_);
-    workers_ = new WorkerPool(8, "test");
     handlers_ = new TicketServiceHandlers(*auth_, *tickets_, workers_);
     rpc::ServerOptions options;
     options.services = {{pb::TicketService::service_full_name(), handlers_}};
@@ -95,11 +97,11 @@ class TicketServiceIntegrationTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete server_;
-    delete workers_;
     delete handlers_;
     delete tickets_;
     delete ids_;
     delete store_;
+    delete workers_;
     delete metrics_;
     delete registry_;
     delete channel_;
