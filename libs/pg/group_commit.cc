@@ -166,9 +166,14 @@ void GroupCommitter::Write(std::vector<Unit*>& group) {
     group[0]->result = (*conn)->ExecuteAtomically(group[0]->statements);
     return;
   }
+  // The units' statements move into one pipeline (no copies of SQL and parameters), and
+  // move back only if each unit must run again alone.
   std::vector<Statement> all;
+  size_t total = 0;
+  for (Unit* u : group) total += u->statements.size();
+  all.reserve(total);
   for (Unit* u : group) {
-    for (const Statement& s : u->statements) all.push_back(s);
+    for (Statement& s : u->statements) all.push_back(std::move(s));
   }
   absl::StatusOr<std::vector<Result>> results = (*conn)->ExecuteAtomically(all);
   if (results.ok()) {
@@ -185,7 +190,11 @@ void GroupCommitter::Write(std::vector<Unit*>& group) {
     for (Unit* u : group) u->result = results.status();
     return;
   }
-  for (Unit* u : group) u->result = (*conn)->ExecuteAtomically(u->statements);
+  auto from = all.begin();
+  for (Unit* u : group) {
+    for (Statement& s : u->statements) s = std::move(*from++);
+    u->result = (*conn)->ExecuteAtomically(u->statements);
+  }
 }
 
 }  // namespace sundesk::pg
