@@ -145,6 +145,7 @@ void Server::Shutdown() {
   server_->GetHealthCheckService()->Shutdown();
   stop_readiness_.Notify();
   if (readiness_thread_.joinable()) readiness_thread_.join();
+  for (const auto& hook : options_.before_drain) hook();
   log::Info("draining in-flight calls",
             {{"drain_timeout", absl::FormatDuration(options_.drain_timeout)}});
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));

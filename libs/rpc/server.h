@@ -39,6 +39,10 @@ struct ServerOptions {
   absl::Duration readiness_interval = absl::Seconds(2);
   // How long in-flight calls may finish after Shutdown begins; then they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(20);
+  // Run by Shutdown, in order, after health turned NOT_SERVING and before the drain: where
+  // a service ends calls that would otherwise last the whole drain timeout (long-lived
+  // streams: tell the client to reconnect elsewhere, and refuse new ones from now on).
+  std::vector<std::function<void()>> before_drain;
   int max_receive_message_bytes = 4 << 20;
 };
 
@@ -54,8 +58,8 @@ class Server {
   int port() const { return port_; }
   bool serving() const;
 
-  // NOT_SERVING at once, stop accepting calls, let in-flight calls finish for the drain
-  // timeout, cancel the rest. Idempotent.
+  // NOT_SERVING at once, run the before_drain hooks, stop accepting calls, let in-flight
+  // calls finish for the drain timeout, cancel the rest. Idempotent.
   void Shutdown();
 
  private:

@@ -136,8 +136,19 @@ void ServiceRuntime::Defer(std::string name, std::function<void()> stop) {
   deferred_.emplace_back(std::move(name), std::move(stop));
 }
 
+void ServiceRuntime::BeforeDrain(std::string name, std::function<void()> end_calls) {
+  before_drain_.emplace_back(std::move(name), std::move(end_calls));
+}
+
 int ServiceRuntime::Serve(std::vector<std::pair<std::string, grpc::Service*>> services,
                           std::vector<rpc::ReadinessCheck> readiness_checks) {
+  std::vector<std::function<void()>> before_drain;
+  for (auto& [name, end_calls] : before_drain_) {
+    before_drain.push_back([name = name, end_calls = end_calls] {
+      log::Info("ending long-lived calls", {{"part", name}});
+      end_calls();
+    });
+  }
   rpc::ServerOptions options{
       .listen_address = config_.Get("grpc-addr"),
       .tls = {.cert_file = config_.Get("tls-cert"),
@@ -146,6 +157,7 @@ int ServiceRuntime::Serve(std::vector<std::pair<std::string, grpc::Service*>> se
       .services = std::move(services),
       .readiness_checks = std::move(readiness_checks),
       .drain_timeout = DurationOrExit(config_, "drain-timeout"),
+      .before_drain = std::move(before_drain),
   };
   auto server = rpc::Server::Start(std::move(options), *registry_);
   if (!server.ok()) ExitWith("cannot start the gRPC server", server.status());

@@ -63,8 +63,13 @@ class ServiceRuntime {
   // Run in reverse order of registration, after the gRPC server has drained.
   void Defer(std::string name, std::function<void()> stop);
 
-  // Starts the gRPC server, serves until SIGTERM/SIGINT, then: health NOT_SERVING, drain
-  // in-flight calls, run the deferred stops. Returns the process exit code.
+  // Registers how to end calls that would last the whole drain (long-lived streams): run
+  // in order of registration once health is NOT_SERVING, before in-flight calls drain.
+  void BeforeDrain(std::string name, std::function<void()> end_calls);
+
+  // Starts the gRPC server, serves until SIGTERM/SIGINT, then: health NOT_SERVING, the
+  // BeforeDrain hooks, drain in-flight calls, run the deferred stops. Returns the process exit
+  // code.
   int Serve(std::vector<std::pair<std::string, grpc::Service*>> services,
             std::vector<rpc::ReadinessCheck> readiness_checks);
 
@@ -78,6 +83,7 @@ class ServiceRuntime {
   rpc::StaticKeyAuthenticator authenticator_;
   std::unique_ptr<WorkerPool> rpc_workers_;
   std::vector<std::pair<std::string, std::function<void()>>> deferred_;
+  std::vector<std::pair<std::string, std::function<void()>>> before_drain_;
 };
 
 }  // namespace sundesk::runtime

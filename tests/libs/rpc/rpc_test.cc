@@ -1,5 +1,7 @@
 // libs/rpc against a real gRPC server on a loopback port chosen by the kernel.
 #include <atomic>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -81,8 +83,10 @@ class RpcTest : public ::testing::Test {
     auth_.Add("client-secret", {.role = Role::kClient, .tenant_id = "t1", .key_id = "k1"});
   }
 
-  void StartServer(absl::Duration drain = absl::Seconds(5)) {
+  void StartServer(absl::Duration drain = absl::Seconds(5),
+                   std::vector<std::function<void()>> before_drain = {}) {
     ServerOptions options;
+    options.before_drain = std::move(before_drain);
     options.services = {{"sundesk.rpctest.v1.EchoService", &handlers_}};
     options.readiness_checks = {{"dependency", [this] {
                                    return dependency_up_.load() ? absl::OkStatus()
@@ -177,6 +181,35 @@ TEST_F(RpcTest, ShutdownDrainsTheCallInFlight) {
   EXPECT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.message(), "slow");
   EXPECT_FALSE(server_->serving());
+}
+
+TEST_F(RpcTest, BeforeDrainHooksRunOnceInOrderAfterHealthTurnsAndBeforeTheDrain) {
+  std::vector<std::string> ran;
+  bool serving_when_hooked = true;
+  bool call_done_when_hooked = true;
+  std::atomic<bool> call_done{false};
+  StartServer(absl::Seconds(10), {[&] {
+                                    ran.push_back("first");
+                                    serving_when_hooked = server_->serving();
+                                    call_done_when_hooked = call_done.load();
+                                  },
+                                  [&] { ran.push_back("second"); }});
+  dependency_up_ = true;
+  ASSERT_TRUE(testing::WaitFor([&] { return server_->serving(); }, absl::Seconds(5)));
+  EchoResponse resp;
+  grpc::Status st;
+  std::thread caller([&] {
+    st = Echo("admin-secret", "slow", &resp, /*delay_ms=*/500);
+    call_done = true;
+  });
+  ASSERT_TRUE(handlers_.in_flight.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  server_->Shutdown();
+  server_->Shutdown();  // idempotent: the hooks do not run again
+  caller.join();
+  EXPECT_TRUE(st.ok()) << "the call in flight still drained: " << st.error_message();
+  EXPECT_EQ(ran, (std::vector<std::string>{"first", "second"}));
+  EXPECT_FALSE(serving_when_hooked) << "health is NOT_SERVING before the hooks run";
+  EXPECT_FALSE(call_done_when_hooked) << "the hooks run before the drain, not after it";
 }
 
 TEST_F(RpcTest, MetricsUseGoGrpcPrometheusNames) {
