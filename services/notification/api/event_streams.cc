@@ -4,14 +4,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
+#include "libs/rpc/status.h"
 
 namespace sundesk::notification {
 
 // What the reader thread and the reactor share. The reactor is gone (null) after OnDone.
 struct EventStreams::Stream {
-  std::string tenant_id;
   std::vector<std::string> types;
   absl::Mutex mu;
+  // Set once, with `fetched`, when the stream's start is resolved; read after `started`.
+  std::string tenant_id;
+  bool started ABSL_GUARDED_BY(mu) = false;
   int64_t fetched ABSL_GUARDED_BY(mu) = 0;  // feed position read up to
   std::deque<FeedEntry> buffer ABSL_GUARDED_BY(mu);
   bool writing ABSL_GUARDED_BY(mu) = false;
@@ -170,21 +173,38 @@ EventStreams::~EventStreams() {
 }
 
 grpc::ServerWriteReactor<events::v1::Event>* EventStreams::Open(
-    grpc::CallbackServerContext* context, std::string tenant_id, std::vector<std::string> types,
-    int64_t after) {
+    grpc::CallbackServerContext* context, std::vector<std::string> types, WorkerPool* workers,
+    Resolve resolve) {
   auto stream = std::make_shared<Stream>();
-  stream->tenant_id = std::move(tenant_id);
   stream->types = std::move(types);
   auto* reactor = new Reactor(*this, stream, context);
   {
     absl::MutexLock lock(&stream->mu);
-    stream->fetched = after;
     stream->reactor = reactor;
   }
   {
     absl::MutexLock lock(&mu_);
     streams_.insert(stream);
     gauge_.Set(static_cast<double>(streams_.size()));
+  }
+  auto start = [stream, resolve = std::move(resolve)]() mutable {
+    // Holds the reactor while it runs; a call already gone (cancelled) needs nothing.
+    Hold<Stream, Reactor> held(*stream);
+    if (held.get() == nullptr) return;
+    absl::StatusOr<Start> where = std::move(resolve)();
+    if (!where.ok()) {
+      held.get()->End(rpc::ToGrpcStatus(where.status()));
+      return;
+    }
+    absl::MutexLock lock(&stream->mu);
+    stream->tenant_id = std::move(where->tenant_id);
+    stream->fetched = where->after;
+    stream->started = true;
+  };
+  if (workers == nullptr) {
+    start();
+  } else {
+    workers->Schedule(std::move(start));
   }
   return reactor;
 }
@@ -208,6 +228,7 @@ void EventStreams::Fill(const std::shared_ptr<Stream>& s) {
   bool too_slow = false;
   {
     absl::MutexLock lock(&s->mu);
+    if (!s->started && !s->finished) return;
     if (s->finished) {
       if (!s->cancelled && absl::Now() - s->finished_at > options_.slow_reader_timeout) {
         s->cancelled = true;

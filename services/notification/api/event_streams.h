@@ -9,10 +9,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
+#include "libs/core/worker_pool.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -51,10 +54,20 @@ class EventStreams {
   EventStreams(const EventStreams&) = delete;
   EventStreams& operator=(const EventStreams&) = delete;
 
-  // A reactor streaming `tenant_id`'s events of `types` after feed position `after`.
+  // Where a stream starts: whose feed, and the feed position it follows.
+  struct Start {
+    std::string tenant_id;
+    int64_t after = 0;
+  };
+  using Resolve = absl::AnyInvocable<absl::StatusOr<Start>() &&>;
+
+  // A reactor streaming the events of `types` from where `resolve` says. `resolve` does
+  // the blocking part of opening a stream (the tenant check, the cursor lookup) on
+  // `workers`, not on gRPC's callback thread (null `workers`: on the caller's thread); its
+  // error ends the call with that status. Nothing is read for the stream before it ran.
   grpc::ServerWriteReactor<events::v1::Event>* Open(grpc::CallbackServerContext* context,
-                                                    std::string tenant_id,
-                                                    std::vector<std::string> types, int64_t after);
+                                                    std::vector<std::string> types,
+                                                    WorkerPool* workers, Resolve resolve);
 
   int open_streams() const;
   // Streams ended for a slow reader so far.

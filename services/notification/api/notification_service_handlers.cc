@@ -159,31 +159,29 @@ grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandl
   }
   absl::StatusOr<rpc::Principal> principal = rpc::Authenticate(*context, auth_);
   if (!principal.ok()) return new Finished(rpc::ToGrpcStatus(principal.status()));
-  absl::StatusOr<std::string> tenant =
-      subscriptions_.Tenant(ToCaller(*principal), request->tenant_id());
-  if (!tenant.ok()) return new Finished(rpc::ToGrpcStatus(tenant.status()));
   std::vector<std::string> types(request->event_types().begin(), request->event_types().end());
   if (absl::Status st = CheckEventTypes("event_types", types); !st.ok()) {
     return new Finished(rpc::ToGrpcStatus(st));
   }
-  absl::StatusOr<int64_t> after = absl::UnavailableError("unset");
-  if (request->after_cursor().empty()) {
-    after = feed_->Head(*tenant);  // from now on
-  } else {
-    absl::StatusOr<std::optional<int64_t>> position =
-        feed_->PositionOf(*tenant, request->after_cursor());
-    if (!position.ok()) {
-      after = position.status();
-    } else if (!position->has_value()) {
-      after = absl::FailedPreconditionError(
+  // The tenant check (the ticket service, when not cached) and the cursor lookup
+  // (PostgreSQL) block: they run on the worker pool. The request is gone once the call is,
+  // so what they need is copied.
+  auto resolve = [this, caller = ToCaller(*principal), tenant_id = request->tenant_id(),
+                  cursor = request->after_cursor()]() -> absl::StatusOr<EventStreams::Start> {
+    SUNDESK_ASSIGN_OR_RETURN(std::string tenant, subscriptions_.Tenant(caller, tenant_id));
+    if (cursor.empty()) {
+      SUNDESK_ASSIGN_OR_RETURN(int64_t head, feed_->Head(tenant));  // from now on
+      return EventStreams::Start{.tenant_id = std::move(tenant), .after = head};
+    }
+    SUNDESK_ASSIGN_OR_RETURN(std::optional<int64_t> position, feed_->PositionOf(tenant, cursor));
+    if (!position.has_value()) {
+      return absl::FailedPreconditionError(
           "after_cursor: unknown, or older than the retained feed; resynchronise and start "
           "without a cursor");
-    } else {
-      after = **position;
     }
-  }
-  if (!after.ok()) return new Finished(rpc::ToGrpcStatus(after.status()));
-  return streams_->Open(context, *tenant, std::move(types), *after);
+    return EventStreams::Start{.tenant_id = std::move(tenant), .after = *position};
+  };
+  return streams_->Open(context, std::move(types), workers_, std::move(resolve));
 }
 
 }  // namespace sundesk::notification

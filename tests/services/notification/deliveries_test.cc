@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/core/worker_pool.h"
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/envelope.h"
 #include "libs/kafka/outbox_relay.h"
@@ -180,8 +181,10 @@ class DeliveriesTest : public ::testing::Test {
                                 {.poll_interval = absl::Milliseconds(50),
                                  .max_buffered = 8,
                                  .slow_reader_timeout = absl::Seconds(1)});
-    handlers_ =
-        new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_, feed_, streams_);
+    // As in the service: handlers' blocking work (incl. opening a stream) on a worker pool.
+    workers_ = new WorkerPool(4, "rpc");
+    handlers_ = new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_, feed_,
+                                                streams_, workers_);
     rpc::ServerOptions options;
     options.services = {{pb::NotificationService::service_full_name(), handlers_}};
     auto grpc_server = rpc::Server::Start(std::move(options), *registry_);
@@ -207,6 +210,7 @@ class DeliveriesTest : public ::testing::Test {
     if (relay_thread_ != nullptr) relay_thread_->join();
     if (server_ != nullptr) server_->Shutdown();
     delete streams_;
+    delete workers_;
     delete feed_;
     delete stub_;
     delete server_;
@@ -329,6 +333,7 @@ class DeliveriesTest : public ::testing::Test {
   static inline std::thread* consumer_thread_ = nullptr;
   static inline PgEventFeed* feed_ = nullptr;
   static inline EventStreams* streams_ = nullptr;
+  static inline WorkerPool* workers_ = nullptr;
   static inline NotificationServiceHandlers* handlers_ = nullptr;
   static inline rpc::Server* server_ = nullptr;
   static inline pb::NotificationService::Stub* stub_ = nullptr;
