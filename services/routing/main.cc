@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
                      "an AgentSession without any message for this long ends (UNAVAILABLE)"});
   options.push_back({"session-poll-interval", "1s",
                      "how often sessions re-read their offers (offers of other replicas)"});
+  options.push_back({"kafka-session-timeout", "45s",
+                     "a queue consumer that stops answering leaves the group after this (its "
+                     "partitions move to another replica, or to its own restart)"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("routing", config);
 
@@ -98,6 +102,9 @@ int main(int argc, char** argv) {
   consumer_options.client_id = "sundesk-routing";
   consumer_options.topics = {routing::kTicketEventsTopic, routing::kSlaEventsTopic};
   consumer_options.fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait");
+  consumer_options.properties = {
+      {"session.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(
+                                 runtime::DurationOrExit(config, "kafka-session-timeout")))}};
   auto consumer = kafka::Consumer::Create(
       std::move(consumer_options),
       [&](const kafka::Message& m) { return routing::ApplyQueueEvent(queue, m); });

@@ -1,5 +1,7 @@
 #include "services/routing/domain/offers.h"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -61,6 +63,9 @@ absl::StatusOr<int> OfferService::Dispatch() {
   if (absl::Status st = WithdrawOffShift(); !st.ok()) {
     log::Warn("offers of agents off shift not withdrawn", {{"error", st.ToString()}});
   }
+  // No claim trusts a load Redis forgot: routing waits until the loads are rebuilt.
+  SUNDESK_ASSIGN_OR_RETURN(bool loads_known, EnsureLoads());
+  if (!loads_known) return done;
   std::optional<QueuePosition> after;
   for (;;) {
     SUNDESK_ASSIGN_OR_RETURN(std::vector<QueueEntry> page,
@@ -103,9 +108,19 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
         const absl::Time started = clock_.Now();
         absl::StatusOr<std::optional<MatchDecision>> decision = router_.Route(ticket, excluded);
         if (absl::IsAborted(decision.status())) {
-          // A claim on this ticket outlived its offer (a replica died between the claim and
-          // storing the offer): the ticket waits with no open offer, so nobody holds it.
+          // Someone holds the ticket although it waits here with no open offer: a claim that
+          // outlived its offer (a replica died between the claim and storing the offer), or
+          // an assignment routing has not heard of yet (a replica died between AssignTicket
+          // and its commit, or a hand assignment). The ticket service says which.
           SUNDESK_ASSIGN_OR_RETURN(std::string holder, presence_.Holder(t.ticket_id));
+          SUNDESK_ASSIGN_OR_RETURN(TicketAssignment current, assigner_.Current(t.ticket_id));
+          if (!current.assignee_id.empty()) {
+            TakenBy(current.assignee_id, holder, t.ticket_id);
+            RouteOutcome outcome;
+            outcome.assigned_agent = current.assignee_id;
+            outcome.assigned_version = current.version;
+            return outcome;
+          }
           if (!holder.empty())
             SUNDESK_RETURN_IF_ERROR(presence_.Release(holder, t.ticket_id).status());
           decision = router_.Route(ticket, excluded);
@@ -120,11 +135,18 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
         SUNDESK_ASSIGN_OR_RETURN(TenantInfo tenant, tenants_.GetTenant(t.tenant_id));
         RouteOutcome outcome;
         if (tenant.auto_assign) {
-          SUNDESK_ASSIGN_OR_RETURN(int64_t version, assigner_.Assign(t.ticket_id, claimed->agent_id,
-                                                                     "", claimed->stage));
-          fresh_claim = false;  // the claim is now the agent's load
-          outcome.assigned_agent = claimed->agent_id;
-          outcome.assigned_version = version;
+          SUNDESK_ASSIGN_OR_RETURN(
+              TicketAssignment assigned,
+              assigner_.Assign(t.ticket_id, claimed->agent_id, "", claimed->stage));
+          fresh_claim = false;  // the claim is now the agent's load, or goes back just below
+          outcome.assigned_agent = assigned.assignee_id;
+          outcome.assigned_version = assigned.version;
+          if (assigned.assignee_id != claimed->agent_id) {
+            // Assigned to someone else meanwhile: it stays theirs, and leaves the queue.
+            TakenBy(assigned.assignee_id, claimed->agent_id, t.ticket_id);
+            claimed.reset();
+            return outcome;
+          }
           if (observer_ != nullptr) {
             observer_->Offer("auto_assigned");
             observer_->Waited(clock_.Now() - entry.queued_time);
@@ -166,6 +188,34 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
     Changed(offer_agent);
   }
   return *held && claimed.has_value();
+}
+
+absl::StatusOr<bool> OfferService::EnsureLoads() {
+  SUNDESK_ASSIGN_OR_RETURN(bool ready, presence_.LoadsReady());
+  if (ready) return true;
+  SUNDESK_ASSIGN_OR_RETURN(bool locked, presence_.LockLoadRebuild(absl::Seconds(30)));
+  if (!locked) return false;  // another replica is rebuilding them
+  // Claims wait until the marker is back, so between the two reads only releases (a ticket
+  // solved, an offer answered: stored first, released after) and hand assignments (added
+  // as they arrive) change what agents hold. What left between the reads goes; what came
+  // stays.
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<Holding> first, offers_.Holdings());
+  SUNDESK_RETURN_IF_ERROR(presence_.AddHoldings(first));
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<Holding> second, offers_.Holdings());
+  std::vector<Holding> a = first;
+  std::vector<Holding> b = second;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  std::vector<Holding> gone;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(gone));
+  std::vector<Holding> came;
+  std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(came));
+  SUNDESK_RETURN_IF_ERROR(presence_.RemoveHoldings(gone));
+  SUNDESK_RETURN_IF_ERROR(presence_.AddHoldings(came));
+  SUNDESK_RETURN_IF_ERROR(presence_.MarkLoadsReady());
+  log::Warn("agents' loads rebuilt from routing's records (Redis had lost them)",
+            {{"holdings", absl::StrCat(second.size())}});
+  return true;
 }
 
 absl::Status OfferService::AnswerDue(const DueOffer& due) {
@@ -212,36 +262,53 @@ absl::StatusOr<Offer> OfferService::Accept(absl::string_view agent_id, absl::str
   const absl::Time now = clock_.Now();
   bool ticket_gone = false;
   bool accepted_now = false;
+  std::string taken_by;  // the ticket's assignee when it is someone else
   SUNDESK_ASSIGN_OR_RETURN(
       std::optional<Offer> after,
-      offers_.Update(
-          offer_id, now, /*skip_locked=*/false, [&](const Offer& o) -> absl::StatusOr<OfferAnswer> {
-            ticket_gone = accepted_now = false;  // a retried transaction runs again
-            if (o.state == OfferState::kAccepted) return OfferAnswer{.state = o.state};
-            if (o.state != OfferState::kOpen) return NotOpen(o);
-            if (o.expire_time <= now) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("offer '", o.offer_id, "' expired"));
-            }
-            absl::StatusOr<int64_t> version =
-                assigner_.Assign(o.ticket_id, o.agent_id, o.offer_id, o.stage);
-            if (absl::IsFailedPrecondition(version.status()) ||
-                absl::IsNotFound(version.status())) {
-              ticket_gone = true;
-              return OfferAnswer{.state = OfferState::kWithdrawn,
-                                 .withdraw_reason = WithdrawReason::kTicketChanged};
-            }
-            SUNDESK_RETURN_IF_ERROR(version.status());
-            accepted_now = true;
-            return OfferAnswer{.state = OfferState::kAccepted, .assigned_version = *version};
-          }));
+      offers_.Update(offer_id, now, /*skip_locked=*/false,
+                     [&](const Offer& o) -> absl::StatusOr<OfferAnswer> {
+                       ticket_gone = accepted_now = false;  // a retried transaction runs again
+                       taken_by.clear();
+                       if (o.state == OfferState::kAccepted) return OfferAnswer{.state = o.state};
+                       if (o.state != OfferState::kOpen) return NotOpen(o);
+                       if (o.expire_time <= now) {
+                         return absl::FailedPreconditionError(
+                             absl::StrCat("offer '", o.offer_id, "' expired"));
+                       }
+                       absl::StatusOr<TicketAssignment> assigned =
+                           assigner_.Assign(o.ticket_id, o.agent_id, o.offer_id, o.stage);
+                       if (absl::IsFailedPrecondition(assigned.status()) ||
+                           absl::IsNotFound(assigned.status())) {
+                         ticket_gone = true;
+                         return OfferAnswer{.state = OfferState::kWithdrawn,
+                                            .withdraw_reason = WithdrawReason::kTicketChanged};
+                       }
+                       SUNDESK_RETURN_IF_ERROR(assigned.status());
+                       if (assigned->assignee_id != o.agent_id) {
+                         // Assigned to someone else since the offer was made (by hand, say): the
+                         // accept does not take it over.
+                         ticket_gone = true;
+                         taken_by = assigned->assignee_id;
+                         return OfferAnswer{.state = OfferState::kWithdrawn,
+                                            .withdraw_reason = WithdrawReason::kTicketChanged};
+                       }
+                       accepted_now = true;
+                       return OfferAnswer{.state = OfferState::kAccepted,
+                                          .assigned_version = assigned->version};
+                     }));
   if (!after.has_value()) return absl::InternalError("offer update skipped while waiting");
   if (ticket_gone) {
-    ReleaseClaim(*after);
+    if (!taken_by.empty()) {
+      TakenBy(taken_by, after->agent_id, after->ticket_id);
+    } else {
+      ReleaseClaim(*after);
+    }
     if (observer_ != nullptr) observer_->Offer("withdrawn");
     Changed(after->agent_id);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "offer '", after->offer_id, "' is no longer open: its ticket cannot be assigned any more"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("offer '", after->offer_id, "' is no longer open: its ticket ",
+                     taken_by.empty() ? "cannot be assigned any more"
+                                      : "was assigned to another agent meanwhile"));
   }
   if (accepted_now) {
     if (observer_ != nullptr) {
@@ -331,6 +398,20 @@ void OfferService::ReleaseClaim(const Offer& offer) {
   // the ticket's next event or a reconciliation; the offer's outcome stands either way.
   if (absl::Status st = presence_.Release(offer.agent_id, offer.ticket_id).status(); !st.ok()) {
     log::Warn("claim not released", {{"offer_id", offer.offer_id}, {"error", st.ToString()}});
+  }
+}
+
+void OfferService::TakenBy(const std::string& assignee, const std::string& claimant,
+                           const std::string& ticket_id) {
+  // The assignee first: the ticket's holder becomes it, so the claimant's release below
+  // leaves the holder alone.
+  if (absl::Status st = presence_.AddHoldings({{assignee, ticket_id}}); !st.ok()) {
+    log::Warn("load of an assignment made elsewhere not counted",
+              {{"ticket_id", ticket_id}, {"error", st.ToString()}});
+  }
+  if (claimant.empty() || claimant == assignee) return;
+  if (absl::Status st = presence_.Release(claimant, ticket_id).status(); !st.ok()) {
+    log::Warn("claim not released", {{"ticket_id", ticket_id}, {"error", st.ToString()}});
   }
 }
 

@@ -118,17 +118,34 @@ class OfferStore {
   // The agent's open offers, and those of `offer_ids` (the agent's) in whatever state.
   virtual absl::StatusOr<std::vector<Offer>> AgentOffers(
       absl::string_view agent_id, const std::vector<std::string>& offer_ids) = 0;
+  // What routing's own records say each agent holds: open offers (their claims) first, then
+  // the tickets assigned to agents and neither solved nor closed (routing's copy of the
+  // ticket service's assignments). The loads are rebuilt from it when Redis lost them.
+  virtual absl::StatusOr<std::vector<Holding>> Holdings() = 0;
+};
+
+// A ticket's assignment as the ticket service has it.
+struct TicketAssignment {
+  std::string assignee_id;  // empty: unassigned
+  int64_t version = 0;      // the ticket's version
 };
 
 // The ticket service, as routing assigns through it with its SERVICE key.
 class TicketAssigner {
  public:
   virtual ~TicketAssigner() = default;
-  // Returns the ticket's version after the assignment. FAILED_PRECONDITION or NOT_FOUND when
-  // the ticket cannot be assigned (solved, closed, gone); UNAVAILABLE when the ticket
-  // service cannot be asked.
-  virtual absl::StatusOr<int64_t> Assign(absl::string_view ticket_id, absl::string_view agent_id,
-                                         absl::string_view offer_id, int stage) = 0;
+  // Assigns the ticket to `agent_id` unless someone else is its assignee already (assigned
+  // by hand, or by a routing decision this replica has not heard of): routing never takes
+  // a ticket over. Returns the assignment after the call: `assignee_id == agent_id` when the
+  // agent has it (now or already), another agent's when it was left alone. FAILED_PRECONDITION
+  // or NOT_FOUND when the ticket cannot be assigned (solved, closed, gone); UNAVAILABLE when
+  // the ticket service cannot be asked.
+  virtual absl::StatusOr<TicketAssignment> Assign(absl::string_view ticket_id,
+                                                  absl::string_view agent_id,
+                                                  absl::string_view offer_id, int stage) = 0;
+  // The ticket's current assignment. FAILED_PRECONDITION when it is solved or closed,
+  // NOT_FOUND when gone, UNAVAILABLE when the ticket service cannot be asked.
+  virtual absl::StatusOr<TicketAssignment> Current(absl::string_view ticket_id) = 0;
 };
 
 // Told when an agent's offers changed (made, answered, expired, withdrawn) by this process,
@@ -180,10 +197,16 @@ class OfferService {
   void set_observer(RoutingObserver* observer) { observer_ = observer; }
 
   // One pass: answers due offers (expired, ticket changed), withdraws the open offers of
-  // agents whose shift has ended (follow-the-sun: the ticket goes to someone on shift), then
-  // routes every queued ticket without an open offer. Returns how many offers were made or tickets
-  // auto-assigned.
+  // agents whose shift has ended (follow-the-sun: the ticket goes to someone on shift), makes
+  // sure the agents' loads are known (EnsureLoads), then routes every queued ticket without
+  // an open offer. Returns how many offers were made or tickets auto-assigned.
   absl::StatusOr<int> Dispatch();
+
+  // When the presence store lost the loads (Redis restarted empty or flushed), rebuilds them
+  // from routing's own records (OfferStore::Holdings: open offers and assigned open tickets)
+  // before any claim is made again; one replica at a time. True when the loads are known
+  // (now or already); false when another replica is rebuilding them.
+  absl::StatusOr<bool> EnsureLoads();
 
   // The agent accepts: the ticket service assigns the ticket before this returns. Accepting
   // an accepted offer returns it again. NOT_FOUND for an unknown offer or another agent's;
@@ -214,6 +237,10 @@ class OfferService {
   absl::Status WithdrawOffShift();
   // A claim routing holds for an offer that was not accepted goes back.
   void ReleaseClaim(const Offer& offer);
+  // The ticket service gave the ticket to `assignee` without routing: it counts in that
+  // agent's load, and `claimant`'s claim on it (if another agent's) goes back.
+  void TakenBy(const std::string& assignee, const std::string& claimant,
+               const std::string& ticket_id);
   void Changed(const std::string& agent_id);
   absl::StatusOr<Offer> Lookup(absl::string_view agent_id, absl::string_view offer_id);
 

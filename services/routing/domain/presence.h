@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,6 +28,19 @@ enum class ClaimOutcome {
   kHeldByOther,  // another agent holds the ticket
 };
 
+// One ticket counted in one agent's load: assigned to it (routing's copy of the ticket
+// service's assignment) or offered to it (an open offer's claim).
+struct Holding {
+  std::string agent_id;
+  std::string ticket_id;
+  bool operator<(const Holding& o) const {
+    return agent_id != o.agent_id ? agent_id < o.agent_id : ticket_id < o.ticket_id;
+  }
+  bool operator==(const Holding& o) const {
+    return agent_id == o.agent_id && ticket_id == o.ticket_id;
+  }
+};
+
 // Where live presence, load and capacity claims are kept (Redis in production, a fake in
 // unit tests). Thread-safe.
 class PresenceStore {
@@ -45,7 +59,8 @@ class PresenceStore {
 
   // Atomically: unless the agent holds `capacity` tickets (or another agent holds this
   // one), the agent now holds `ticket_id` and its last assignment is `now`. Idempotent by
-  // ticket id.
+  // ticket id. UNAVAILABLE while the loads are not known (LoadsReady() is false: the store
+  // lost its data and nobody has rebuilt them yet), so that no claim trusts an empty load.
   virtual absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id,
                                              absl::string_view ticket_id, int capacity,
                                              absl::Time now) = 0;
@@ -54,6 +69,20 @@ class PresenceStore {
   virtual absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) = 0;
   // The agent holding `ticket_id`; empty when none.
   virtual absl::StatusOr<std::string> Holder(absl::string_view ticket_id) = 0;
+
+  // The agents hold these tickets whatever their capacity (an assignment made outside
+  // routing, or loads being rebuilt); each ticket's holder becomes its agent. Idempotent.
+  virtual absl::Status AddHoldings(const std::vector<Holding>& holdings) = 0;
+  // The agents no longer hold these tickets (as Release). Idempotent.
+  virtual absl::Status RemoveHoldings(const std::vector<Holding>& holdings) = 0;
+  // Whether the loads are known: false on a store that lost its data (restarted empty,
+  // flushed) until MarkLoadsReady(); claims wait meanwhile.
+  virtual absl::StatusOr<bool> LoadsReady() = 0;
+  // Takes the right to rebuild the loads for `ttl` (one replica at a time); false when
+  // another holds it.
+  virtual absl::StatusOr<bool> LockLoadRebuild(absl::Duration ttl) = 0;
+  // The loads are known again (and the rebuild lock is given back).
+  virtual absl::Status MarkLoadsReady() = 0;
 };
 
 // Told after an agent's status changed (for AgentPresenceChanged and metrics).

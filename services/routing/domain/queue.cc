@@ -71,6 +71,10 @@ absl::Status TicketQueue::OnTicket(const TicketCopy& ticket, absl::Time at) {
   if (finished || held != ticket.assignee_id) {
     SUNDESK_RETURN_IF_ERROR(ReleaseIfHeld(presence_, held, ticket.ticket_id));
   }
+  // An open ticket counts in its assignee's load, however it was assigned.
+  if (!finished && !ticket.assignee_id.empty()) {
+    SUNDESK_RETURN_IF_ERROR(presence_.AddHoldings({{ticket.assignee_id, ticket.ticket_id}}));
+  }
   return absl::OkStatus();
 }
 
@@ -80,6 +84,16 @@ absl::Status TicketQueue::OnAssignee(absl::string_view ticket_id, int64_t versio
   SUNDESK_ASSIGN_OR_RETURN(QueueStore::Applied applied,
                            store_.ApplyAssignee(ticket_id, version, agent_id, at));
   if (!applied.applied) return absl::OkStatus();
+  // The new assignee's load counts the ticket whoever assigned it (routing's own
+  // assignments hold it already; an ADMIN's AssignTicket adds it here, above capacity if
+  // the admin so chose), before the previous one's drops.
+  const bool finished =
+      applied.before.has_value() && (applied.before->status == kTicketStatusSolved ||
+                                     applied.before->status == kTicketStatusClosed);
+  if (!agent_id.empty() && !finished) {
+    SUNDESK_RETURN_IF_ERROR(
+        presence_.AddHoldings({{std::string(agent_id), std::string(ticket_id)}}));
+  }
   if (previous_agent_id != agent_id) {
     SUNDESK_RETURN_IF_ERROR(ReleaseIfHeld(presence_, previous_agent_id, ticket_id));
   }

@@ -315,4 +315,23 @@ absl::StatusOr<std::vector<Offer>> PgOfferStore::AgentOffers(
   return offers;
 }
 
+absl::StatusOr<std::vector<Holding>> PgOfferStore::Holdings() {
+  // One statement, so both parts are read from the same snapshot.
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn->Execute(absl::StrCat(
+          "SELECT agent_id, ticket_id::text AS ticket_id, 0 AS part FROM routing.offers "
+          "WHERE state = 1 UNION ALL SELECT assignee_id, ticket_id::text, 1 FROM routing.tickets "
+          "WHERE assignee_id <> '' AND status NOT IN (",
+          kTicketStatusSolved, ", ", kTicketStatusClosed, ") ORDER BY part")));
+  std::vector<Holding> holdings;
+  holdings.reserve(r.rows());
+  for (int row = 0; row < r.rows(); ++row) {
+    holdings.push_back(
+        {std::string(r.Text(row, "agent_id")), std::string(r.Text(row, "ticket_id"))});
+  }
+  return holdings;
+}
+
 }  // namespace sundesk::routing

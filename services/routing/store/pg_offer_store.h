@@ -27,6 +27,7 @@ class PgOfferStore final : public OfferStore {
   absl::StatusOr<std::vector<Offer>> OpenOffers(int limit) override;
   absl::StatusOr<std::vector<Offer>> AgentOffers(
       absl::string_view agent_id, const std::vector<std::string>& offer_ids) override;
+  absl::StatusOr<std::vector<Holding>> Holdings() override;
 
  private:
   pg::Pool& pool_;

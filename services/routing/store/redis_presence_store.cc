@@ -24,9 +24,11 @@ end
 return previous
 )lua";
 
-// KEYS: load set, ticket owner, last assignment. ARGV: ticket, agent, capacity, now_ms.
-// 2 = claimed, 1 = already held by this agent, 0 = at capacity, -1 = held by another.
+// KEYS: load set, ticket owner, last assignment, loads-ready marker. ARGV: ticket, agent,
+// capacity, now_ms. 2 = claimed, 1 = already held by this agent, 0 = at capacity, -1 =
+// held by another, -2 = loads unknown (the marker is gone: Redis lost its data).
 constexpr char kClaimLua[] = R"lua(
+if redis.call('EXISTS', KEYS[4]) == 0 then return -2 end
 local owner = redis.call('GET', KEYS[2])
 if owner then
   if owner == ARGV[2] then return 1 end
@@ -45,6 +47,28 @@ if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return redis.call('SREM', KEYS[1], ARGV[1])
 )lua";
 
+// KEYS: load set 1, ticket owner 1, load set 2, ... ARGV: ticket 1, agent 1, ticket 2, ...
+// Each agent holds its ticket regardless of capacity; the ticket's owner becomes the agent.
+constexpr char kAddHoldingsLua[] = R"lua(
+for i = 1, #ARGV, 2 do
+  redis.call('SADD', KEYS[i], ARGV[i])
+  redis.call('SET', KEYS[i + 1], ARGV[i + 1])
+end
+return 0
+)lua";
+
+// Same keys and arguments: each agent no longer holds its ticket (as kReleaseLua).
+constexpr char kRemoveHoldingsLua[] = R"lua(
+for i = 1, #ARGV, 2 do
+  if redis.call('GET', KEYS[i + 1]) == ARGV[i + 1] then redis.call('DEL', KEYS[i + 1]) end
+  redis.call('SREM', KEYS[i], ARGV[i])
+end
+return 0
+)lua";
+
+// Holdings per script call (two keys and two arguments each).
+constexpr size_t kHoldingsBatch = 500;
+
 std::string Millis(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
 
 absl::Status Unexpected(const redis::Reply& reply, absl::string_view what) {
@@ -59,7 +83,9 @@ RedisPresenceStore::RedisPresenceStore(redis::Pool& pool, std::string prefix)
       prefix_(std::move(prefix)),
       set_status_(kSetStatusLua),
       claim_(kClaimLua),
-      release_(kReleaseLua) {}
+      release_(kReleaseLua),
+      add_holdings_(kAddHoldingsLua),
+      remove_holdings_(kRemoveHoldingsLua) {}
 
 std::string RedisPresenceStore::PresenceKey(absl::string_view agent_id) const {
   return absl::StrCat(prefix_, "presence:", agent_id);
@@ -73,6 +99,7 @@ std::string RedisPresenceStore::LastKey(absl::string_view agent_id) const {
 std::string RedisPresenceStore::TicketKey(absl::string_view ticket_id) const {
   return absl::StrCat(prefix_, "ticket:", ticket_id);
 }
+std::string RedisPresenceStore::ReadyKey() const { return absl::StrCat(prefix_, "loads-ready"); }
 
 absl::StatusOr<PresenceStatus> RedisPresenceStore::SetStatus(absl::string_view agent_id,
                                                              PresenceStatus status, absl::Time now,
@@ -130,7 +157,7 @@ absl::StatusOr<ClaimOutcome> RedisPresenceStore::Claim(absl::string_view agent_i
   SUNDESK_ASSIGN_OR_RETURN(
       redis::Reply r,
       claim_.Run(
-          pool_, {LoadKey(agent_id), TicketKey(ticket_id), LastKey(agent_id)},
+          pool_, {LoadKey(agent_id), TicketKey(ticket_id), LastKey(agent_id), ReadyKey()},
           {std::string(ticket_id), std::string(agent_id), absl::StrCat(capacity), Millis(now)}));
   if (r.type != redis::ReplyType::kInteger) return Unexpected(r, "Claim");
   switch (r.integer) {
@@ -142,6 +169,10 @@ absl::StatusOr<ClaimOutcome> RedisPresenceStore::Claim(absl::string_view agent_i
       return ClaimOutcome::kAtCapacity;
     case -1:
       return ClaimOutcome::kHeldByOther;
+    case -2:
+      return absl::UnavailableError(
+          "redis: agents' loads are not known (Redis lost its data); claims wait for their "
+          "rebuild");
   }
   return Unexpected(r, "Claim");
 }
@@ -159,6 +190,56 @@ absl::StatusOr<std::string> RedisPresenceStore::Holder(absl::string_view ticket_
   SUNDESK_ASSIGN_OR_RETURN(redis::Reply r, pool_.Command({"GET", TicketKey(ticket_id)}));
   if (r.is_error()) return redis::ErrorReplyStatus(r.str);
   return r.is_nil() ? std::string() : r.str;
+}
+
+absl::Status RedisPresenceStore::RunHoldings(const redis::Script& script,
+                                             const std::vector<Holding>& holdings,
+                                             absl::string_view what) {
+  for (size_t start = 0; start < holdings.size(); start += kHoldingsBatch) {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    for (size_t i = start; i < holdings.size() && i < start + kHoldingsBatch; ++i) {
+      keys.push_back(LoadKey(holdings[i].agent_id));
+      keys.push_back(TicketKey(holdings[i].ticket_id));
+      args.push_back(holdings[i].ticket_id);
+      args.push_back(holdings[i].agent_id);
+    }
+    SUNDESK_ASSIGN_OR_RETURN(redis::Reply r, script.Run(pool_, keys, args));
+    if (r.type != redis::ReplyType::kInteger) return Unexpected(r, what);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisPresenceStore::AddHoldings(const std::vector<Holding>& holdings) {
+  return RunHoldings(add_holdings_, holdings, "AddHoldings");
+}
+
+absl::Status RedisPresenceStore::RemoveHoldings(const std::vector<Holding>& holdings) {
+  return RunHoldings(remove_holdings_, holdings, "RemoveHoldings");
+}
+
+absl::StatusOr<bool> RedisPresenceStore::LoadsReady() {
+  SUNDESK_ASSIGN_OR_RETURN(redis::Reply r, pool_.Command({"EXISTS", ReadyKey()}));
+  if (r.type != redis::ReplyType::kInteger) return Unexpected(r, "EXISTS");
+  return r.integer == 1;
+}
+
+absl::StatusOr<bool> RedisPresenceStore::LockLoadRebuild(absl::Duration ttl) {
+  SUNDESK_ASSIGN_OR_RETURN(
+      redis::Reply r, pool_.Command({"SET", absl::StrCat(prefix_, "loads-rebuild"), "1", "NX", "PX",
+                                     absl::StrCat(absl::ToInt64Milliseconds(ttl))}));
+  if (r.is_error()) return redis::ErrorReplyStatus(r.str);
+  return !r.is_nil();
+}
+
+absl::Status RedisPresenceStore::MarkLoadsReady() {
+  const std::vector<std::vector<std::string>> commands = {
+      {"SET", ReadyKey(), "1"}, {"DEL", absl::StrCat(prefix_, "loads-rebuild")}};
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, pool_.Pipeline(commands));
+  for (const redis::Reply& r : replies) {
+    if (r.is_error()) return redis::ErrorReplyStatus(r.str);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sundesk::routing

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "libs/redis/pool.h"
 #include "libs/redis/script.h"
@@ -15,6 +16,9 @@ namespace sundesk::routing {
 //   <p>load:<agent>      set of the ticket ids the agent holds (SCARD = active tickets)
 //   <p>last:<agent>      unix ms of the agent's last claim
 //   <p>ticket:<ticket>   the agent holding the ticket
+//   <p>loads-ready       present while the loads are known (set after a rebuild); a server
+//                        restarted empty or flushed lacks it, and claims wait for a rebuild
+//   <p>loads-rebuild     the replica rebuilding the loads (a lock with a TTL)
 //
 // Claims run as one Lua script, so concurrent claims from any number of routing replicas
 // never put more than `capacity` tickets on an agent, and a ticket on more than one agent.
@@ -31,19 +35,30 @@ class RedisPresenceStore final : public PresenceStore {
                                      int capacity, absl::Time now) override;
   absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) override;
   absl::StatusOr<std::string> Holder(absl::string_view ticket_id) override;
+  absl::Status AddHoldings(const std::vector<Holding>& holdings) override;
+  absl::Status RemoveHoldings(const std::vector<Holding>& holdings) override;
+  absl::StatusOr<bool> LoadsReady() override;
+  absl::StatusOr<bool> LockLoadRebuild(absl::Duration ttl) override;
+  absl::Status MarkLoadsReady() override;
 
   std::string PresenceKey(absl::string_view agent_id) const;
   std::string LoadKey(absl::string_view agent_id) const;
   std::string LastKey(absl::string_view agent_id) const;
   std::string TicketKey(absl::string_view ticket_id) const;
+  std::string ReadyKey() const;
 
  private:
+  absl::Status RunHoldings(const redis::Script& script, const std::vector<Holding>& holdings,
+                           absl::string_view what);
+
   redis::Pool& pool_;
   const std::string prefix_;
   // Each script is loaded once per server and then run by its SHA1.
   const redis::Script set_status_;
   const redis::Script claim_;
   const redis::Script release_;
+  const redis::Script add_holdings_;
+  const redis::Script remove_holdings_;
 };
 
 }  // namespace sundesk::routing

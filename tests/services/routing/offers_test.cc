@@ -210,7 +210,7 @@ class OffersTest : public ::testing::Test {
     // Keys are added before any server reads them (the authenticator is not for writing
     // while in use).
     for (const char* agent : {"ana", "bo", "bea", "bodil", "cai", "cleo", "dag", "disa", "eli",
-                              "fia", "gus", "greta"}) {
+                              "fia", "gus", "greta", "hana", "hugo", "ivar", "iris"}) {
       auth_->Add(AgentKey(agent), {.role = rpc::Role::kAgent, .agent_id = agent, .key_id = agent});
     }
     workers_ = new WorkerPool(8, "rpc");
@@ -376,11 +376,11 @@ class OffersTest : public ::testing::Test {
   }
 
   // An agent certified for `tenant`, speaking Swedish (its AGENT key is made in SetUp).
-  static void NewAgent(const std::string& agent_id, const std::string& tenant) {
+  static void NewAgent(const std::string& agent_id, const std::string& tenant, int capacity = 3) {
     Agent a;
     a.display_name = agent_id;
     a.languages = {{"sv", 5}};
-    a.capacity = 3;
+    a.capacity = capacity;
     a.time_zone = "Europe/Stockholm";
     a.tier = 1;
     a.certifications = {{tenant, std::nullopt}};
@@ -405,6 +405,22 @@ class OffersTest : public ::testing::Test {
         tickets_->GetTicket({.role = ticket::CallerRole::kAdmin, .key_id = "admin"}, ticket_id);
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? t->assignee_id : "";
+  }
+
+  // An ADMIN's AssignTicket (empty `agent`: UnassignTicket) in the ticket service.
+  static void AssignByHand(const std::string& ticket_id, const std::string& agent) {
+    const ticket::Caller admin{.role = ticket::CallerRole::kAdmin, .key_id = "admin"};
+    if (agent.empty()) {
+      auto done = tickets_->UnassignTicket(admin, {.ticket_id = ticket_id});
+      ASSERT_TRUE(done.ok()) << done.status();
+    } else {
+      auto done = tickets_->AssignTicket(admin, {.ticket_id = ticket_id, .agent_id = agent});
+      ASSERT_TRUE(done.ok()) << done.status();
+    }
+  }
+  static int Load(const std::string& agent) {
+    auto record = presence_store_->Get(agent);
+    return record.ok() ? record->active_tickets : -1;
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
@@ -892,6 +908,114 @@ TEST_F(OffersTest, StartUpReconciliationQueuesOpenTicketsRoutingDoesNotHold) {
   // Running it again changes nothing.
   ASSERT_TRUE(ReconcileQueue(*queue_, waiting, *clock_).ok());
   EXPECT_TRUE(queued());
+}
+
+TEST_F(OffersTest, TicketsAssignedByHandCountInTheLoadUntilTheyLeaveTheAgent) {
+  const std::string tenant = NewTenant("Tyrell");
+  NewAgent("hana", tenant, /*capacity=*/1);
+  NewAgent("hugo", tenant);
+  // Nobody is available: the ticket waits, and an admin gives it to Hana by hand.
+  const std::string first = NewTicket(tenant, "Projector shows no picture");
+  auto queued = [&](const std::string& ticket_id) {
+    auto page = queue_->List("test", {.tenant_id = tenant}, std::nullopt, 50, "");
+    if (!page.ok()) return false;
+    for (const auto& t : page->tickets) {
+      if (t.entry.ticket.ticket_id == ticket_id) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(testing::WaitFor([&] { return queued(first); }, absl::Seconds(20)));
+  AssignByHand(first, "hana");
+  EXPECT_TRUE(testing::WaitFor([&] { return Load("hana") == 1; }, absl::Seconds(20)));
+
+  // Hana is full (capacity 1): a new ticket goes to Hugo although both are available.
+  Desktop hana(*stub_, "hana");
+  Desktop hugo(*stub_, "hugo");
+  for (Desktop* d : {&hana, &hugo}) {
+    ASSERT_TRUE(d->SetStatus(pb::PRESENCE_STATUS_AVAILABLE));
+    ASSERT_TRUE(d->NextAck().has_value());
+  }
+  const std::string second = NewTicket(tenant, "Mouse double-clicks");
+  auto offer = hugo.NextOffer();
+  ASSERT_TRUE(offer.has_value());
+  EXPECT_EQ(offer->offer().ticket_id(), second);
+  ASSERT_TRUE(hugo.Accept(offer->offer().offer_id()));
+  ASSERT_TRUE(hugo.NextAck().has_value());
+  EXPECT_FALSE(hana.NextOffer(absl::Milliseconds(1)).has_value());
+
+  // Reassigned by hand to Hugo: Hana's load drops, Hugo's counts both.
+  AssignByHand(first, "hugo");
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return Load("hana") == 0 && Load("hugo") == 2; }, absl::Seconds(20)))
+      << "hana " << Load("hana") << ", hugo " << Load("hugo");
+  // Unassigned: Hugo's load drops and the ticket waits again; Hana, free now, gets it.
+  AssignByHand(first, "");
+  EXPECT_TRUE(testing::WaitFor([&] { return Load("hugo") == 1; }, absl::Seconds(20)));
+  auto again = hana.NextOffer();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->offer().ticket_id(), first);
+  ASSERT_TRUE(hana.Reject(again->offer().offer_id()));
+  ASSERT_TRUE(hana.NextAck().has_value());
+  EXPECT_TRUE(testing::WaitFor([&] { return Load("hana") == 0; }, absl::Seconds(20)));
+
+  // Assigned by hand to Hugo again and solved: his load drops; so does closing the other.
+  AssignByHand(first, "hugo");
+  EXPECT_TRUE(testing::WaitFor([&] { return Load("hugo") == 2; }, absl::Seconds(20)));
+  const ticket::Caller admin{.role = ticket::CallerRole::kAdmin, .key_id = "admin"};
+  for (auto to : {ticket::TicketStatus::kOpen, ticket::TicketStatus::kSolved}) {
+    (void)tickets_->TransitionTicket(admin, {.ticket_id = first, .to_status = to});
+  }
+  EXPECT_TRUE(testing::WaitFor([&] { return Load("hugo") == 1; }, absl::Seconds(20)));
+  // The other one goes all the way to CLOSED (through SOLVED, as the workflow requires).
+  for (auto to : {ticket::TicketStatus::kOpen, ticket::TicketStatus::kSolved,
+                  ticket::TicketStatus::kClosed}) {
+    auto moved = tickets_->TransitionTicket(admin, {.ticket_id = second, .to_status = to});
+    ASSERT_TRUE(moved.ok()) << moved.status();
+  }
+  EXPECT_TRUE(testing::WaitFor([&] { return Load("hugo") == 0; }, absl::Seconds(20)));
+}
+
+TEST_F(OffersTest, AnAcceptAfterAHandReassignmentDoesNotTakeTheTicketOver) {
+  const std::string tenant = NewTenant("Cyberdyne");
+  NewAgent("ivar", tenant);
+  NewAgent("iris", tenant);
+  Desktop ivar(*stub_, "ivar");
+  ASSERT_TRUE(ivar.SetStatus(pb::PRESENCE_STATUS_AVAILABLE));
+  ASSERT_TRUE(ivar.NextAck().has_value());
+  const std::string ticket_id = NewTicket(tenant, "Phone system down");
+  auto offer = ivar.NextOffer();
+  ASSERT_TRUE(offer.has_value());
+
+  // An admin gives the ticket to Iris while Ivar's offer is open, and Ivar accepts at once:
+  // whether routing has heard of the reassignment yet or not, the accept is refused and the
+  // ticket stays Iris's.
+  AssignByHand(ticket_id, "iris");
+  pb::AcceptOfferRequest accept;
+  accept.set_offer_id(offer->offer().offer_id());
+  pb::AcceptOfferResponse accepted;
+  auto ctx = Ctx(AgentKey("ivar"));
+  grpc::Status st = stub_->AcceptOffer(ctx.get(), accept, &accepted);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_EQ(Assignee(ticket_id), "iris");
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return Load("ivar") == 0 && Load("iris") == 1; }, absl::Seconds(20)))
+      << "ivar " << Load("ivar") << ", iris " << Load("iris");
+  auto stored = offer_store_->Get(offer->offer().offer_id());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->state, OfferState::kWithdrawn);
+
+  // The check itself, without the race: routing's assigner never takes over a ticket that
+  // has an assignee, and reports who has it.
+  const std::string other = NewTicket(tenant, "Fax eats paper");
+  AssignByHand(other, "iris");
+  auto result = assigner_->Assign(other, "ivar", "", 0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->assignee_id, "iris");
+  EXPECT_EQ(Assignee(other), "iris");
+  auto current = assigner_->Current(other);
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ(current->assignee_id, "iris");
+  EXPECT_GT(current->version, 1);
 }
 
 }  // namespace

@@ -72,6 +72,8 @@ class QueueTest : public ::testing::Test {
     tokens_ = new ticket::PageTokenSigner("queue-test");
     store_ = new PgQueueStore(*pool_, *clock_, *ids_);
     presence_ = new RedisPresenceStore(*redis_, "test:routing:");
+    // The loads start known (routing's dispatcher would rebuild them; none here yet).
+    ASSERT_TRUE(presence_->MarkLoadsReady().ok());
     policies_ = new PgRoutingPolicyStore(*pool_);
     queue_ = new TicketQueue(*store_, *presence_, *policies_, *clock_, *tokens_);
     StartConsumer();

@@ -70,6 +70,8 @@ class RoutingServiceTest : public ::testing::Test {
     ASSERT_TRUE(redis_pool.ok()) << redis_pool.status();
     redis_ = redis_pool->release();
     presence_store_ = new RedisPresenceStore(*redis_, "test:routing:");
+    // The loads start known (routing's dispatcher would rebuild them; none here yet).
+    ASSERT_TRUE(presence_store_->MarkLoadsReady().ok());
 
     auto pg_server = testing::PostgresServer::Start();
     ASSERT_TRUE(pg_server.ok()) << pg_server.status();
