@@ -20,6 +20,8 @@
 // those of the baseline run earlier in the same process (aim >= 0.90).
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
@@ -61,6 +63,8 @@ struct Sinks {
 
 Sinks& SharedSinks() {
   static Sinks* sinks = [] {
+    // As the services run (libs/runtime): without abseil's Mutex deadlock detection.
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
     auto* s = new Sinks();
     for (int i = 0; i < kHealthy; ++i) s->healthy.push_back(*testing::HttpSink::Start());
     s->dead = *testing::HttpSink::Start([](const testing::HttpSinkRequest&) {
@@ -110,6 +114,14 @@ void Report(benchmark::State& state, const std::string& name, double per_s, doub
       state.counters["healthy_vs_baseline"] = per_s / it->second.per_s;
       state.counters["baseline_p99_ms"] = it->second.p99_ms;
     }
+  }
+  // The whole pipeline beside the sender alone, from the same run.
+  if (name.rfind("PipelineSteady/", 0) == 0) {
+    const auto saturated = Results().find("WebhooksSaturation/baseline");
+    if (saturated != Results().end())
+      state.counters["sender_alone_per_s"] = saturated->second.per_s;
+    const auto steady = Results().find("WebhooksSteady/baseline");
+    if (steady != Results().end()) state.counters["sender_alone_p99_ms"] = steady->second.p99_ms;
   }
 }
 
@@ -211,6 +223,31 @@ void Steady(benchmark::State& state, bool with_dead_endpoint) {
          Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.5));
 }
 
+// SUNDESK_NOTIFICATION_BENCH_PG_STATS=1: the pipeline's PostgreSQL loads pg_stat_statements
+// and each pipeline case prints its statements by total execution time (calls, total and
+// mean ms), to see where the database's time goes.
+bool PgStatsWanted() { return std::getenv("SUNDESK_NOTIFICATION_BENCH_PG_STATS") != nullptr; }
+
+void PrintPgStats(pg::Pool& pool, const std::string& name) {
+  if (!PgStatsWanted()) return;
+  auto conn = pool.Acquire();
+  if (!conn.ok()) return;
+  auto r = (*conn)->Execute(
+      "SELECT calls, round(total_exec_time::numeric, 1)::text, "
+      "round(mean_exec_time::numeric, 3)::text, left(regexp_replace(query, '\\s+', ' ', 'g'), "
+      "110) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12");
+  if (r.ok()) {
+    std::fprintf(stderr, "-- %s: PostgreSQL statements (calls, total ms, mean ms, query)\n",
+                 name.c_str());
+    for (int i = 0; i < r->rows(); ++i) {
+      std::fprintf(stderr, "%8s %10s %8s  %s\n", std::string(r->Text(i, 0)).c_str(),
+                   std::string(r->Text(i, 1)).c_str(), std::string(r->Text(i, 2)).c_str(),
+                   std::string(r->Text(i, 3)).c_str());
+    }
+  }
+  (void)(*conn)->Execute("SELECT pg_stat_statements_reset()");
+}
+
 // A throwaway PostgreSQL with the service's schema and one webhook subscription per sink,
 // each for its own tenant (so one event makes one delivery).
 struct Pipeline {
@@ -223,11 +260,17 @@ struct Pipeline {
 Pipeline& SharedPipeline() {
   static Pipeline* p = [] {
     auto* p = new Pipeline();
-    p->postgres = *testing::PostgresServer::Start();
+    testing::PostgresServerOptions options;
+    if (PgStatsWanted()) options.settings["shared_preload_libraries"] = "pg_stat_statements";
+    p->postgres = *testing::PostgresServer::Start(options);
     const std::string dsn = *p->postgres->CreateDatabase("notification_bench");
     p->pool = *pg::Pool::Create({.dsn = dsn, .size = 8});
     absl::Status st = pg::RunMigrations(*p->pool, kSchema, AllMigrations());
     if (!st.ok()) std::fprintf(stderr, "migrations: %s\n", st.ToString().c_str());
+    if (PgStatsWanted()) {
+      auto conn = p->pool->Acquire();
+      if (conn.ok()) (void)(*conn)->Execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    }
     SystemClock clock;
     UuidV7Generator ids(clock);
     PgSubscriptionStore store(*p->pool);
@@ -354,10 +397,11 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
       latencies_ms.push_back(absl::ToDoubleMilliseconds(requests[j].received - it->second));
     }
   }
-  Report(state,
-         absl::StrCat("PipelineSteady/", with_dead_endpoint ? "one_dead_endpoint" : "baseline", "/",
-                      state.range(0)),
-         static_cast<double>(latencies_ms.size()) / absl::ToDoubleSeconds(wall),
+  const std::string name =
+      absl::StrCat("PipelineSteady/", with_dead_endpoint ? "one_dead_endpoint" : "baseline", "/",
+                   state.range(0));
+  PrintPgStats(*p.pool, name);
+  Report(state, name, static_cast<double>(latencies_ms.size()) / absl::ToDoubleSeconds(wall),
          Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.5));
   state.counters["offered_per_s"] = rate;
 }
@@ -386,12 +430,14 @@ BENCHMARK(BM_Pipeline_Baseline)
     ->Name("PipelineSteady/baseline")
     ->Arg(500)
     ->Arg(2000)
+    ->Arg(5000)
     ->Iterations(1)
     ->UseRealTime();
 BENCHMARK(BM_Pipeline_OneDead)
     ->Name("PipelineSteady/one_dead_endpoint")
     ->Arg(500)
     ->Arg(2000)
+    ->Arg(5000)
     ->Iterations(1)
     ->UseRealTime();
 

@@ -1,6 +1,7 @@
 #include "services/notification/delivery/dispatcher.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -51,12 +52,14 @@ void Dispatcher::Start(DueDelivery due) {
   std::string body;
   if (!event.ParseFromString(due.payload) ||
       !google::protobuf::util::MessageToJsonString(event, &body).ok()) {
-    Record({.due = std::move(due), .result = NotSent("stored event unreadable")});
+    ++outstanding_;
+    Complete(std::move(due), NotSent("stored event unreadable"));
     return;
   }
   if (due.channel == ChannelKind::kEmail) {
     if (emails_ == nullptr) {
-      Record({.due = std::move(due), .result = NotSent("no SMTP relay configured")});
+      ++outstanding_;
+      Complete(std::move(due), NotSent("no SMTP relay configured"));
       return;
     }
     ++outstanding_;
@@ -71,7 +74,8 @@ void Dispatcher::Start(DueDelivery due) {
   }
   if (!due.secret_error.empty()) {
     std::string why = due.secret_error;
-    Record({.due = std::move(due), .result = NotSent(std::move(why))});
+    ++outstanding_;
+    Complete(std::move(due), NotSent(std::move(why)));
     return;
   }
   ++outstanding_;
@@ -85,25 +89,50 @@ void Dispatcher::Start(DueDelivery due) {
   });
 }
 
-void Dispatcher::Record(const Completed& done) {
+void Dispatcher::RecordAll(const std::deque<Completed>& done) {
+  if (done.empty()) return;
   const absl::Time now = clock_.Now();
-  AttemptDecision decision = DecideAfterAttempt(
-      done.result, done.due.delivery.attempts, options_.schedule, now,
-      done.result.circuit_open && done.result.retry_after ? now + *done.result.retry_after : now,
-      rng_);
-  absl::Status st = store_.RecordAttempt(done.due, done.result, decision, now);
-  if (!st.ok()) {
-    // The lease runs out and the delivery is attempted again: at least once.
-    log::Warn("notification: could not record a delivery attempt",
-              {{"delivery_id", done.due.delivery.delivery_id}, {"error", st.ToString()}});
+  std::vector<AttemptOutcome> outcomes;
+  outcomes.reserve(done.size());
+  for (const Completed& c : done) {
+    outcomes.push_back(
+        {.due = &c.due,
+         .result = c.result,
+         .decision = DecideAfterAttempt(
+             c.result, c.due.delivery.attempts, options_.schedule, now,
+             c.result.circuit_open && c.result.retry_after ? now + *c.result.retry_after : now,
+             rng_)});
+  }
+  // All of them in one transaction; if that fails, each alone, so one that cannot be
+  // recorded does not hold the others back.
+  absl::Status st = store_.RecordAttempts(outcomes, now);
+  if (st.ok()) {
+    for (const AttemptOutcome& o : outcomes) Count(o, now);
     return;
   }
-  if (metrics_ == nullptr || !decision.counted) return;
-  const char* channel = ChannelLabel(done.due.channel);
-  if (decision.state == DeliveryState::kDelivered) {
-    metrics_->Delivered(channel, done.due.event_time ? now - *done.due.event_time
-                                                     : now - done.due.delivery.create_time);
-  } else if (decision.dead_lettered) {
+  if (outcomes.size() > 1) {
+    log::Warn("notification: could not record a batch of delivery attempts, recording each",
+              {{"attempts", static_cast<int64_t>(outcomes.size())}, {"error", st.ToString()}});
+  }
+  for (const AttemptOutcome& o : outcomes) {
+    st = outcomes.size() > 1 ? store_.RecordAttempts(absl::MakeConstSpan(&o, 1), now) : st;
+    if (!st.ok()) {
+      // The lease runs out and the delivery is attempted again: at least once.
+      log::Warn("notification: could not record a delivery attempt",
+                {{"delivery_id", o.due->delivery.delivery_id}, {"error", st.ToString()}});
+      continue;
+    }
+    Count(o, now);
+  }
+}
+
+void Dispatcher::Count(const AttemptOutcome& o, absl::Time now) {
+  if (metrics_ == nullptr || !o.decision.counted) return;
+  const char* channel = ChannelLabel(o.due->channel);
+  if (o.decision.state == DeliveryState::kDelivered) {
+    metrics_->Delivered(
+        channel, o.due->event_time ? now - *o.due->event_time : now - o.due->delivery.create_time);
+  } else if (o.decision.dead_lettered) {
     metrics_->DeadLettered(channel);
   } else {
     metrics_->Retried(channel);
@@ -129,10 +158,8 @@ void Dispatcher::Run() {
       }
       done.swap(completed_);
     }
-    for (const Completed& c : done) {
-      --outstanding_;
-      Record(c);
-    }
+    outstanding_ -= static_cast<int>(done.size());
+    RecordAll(done);
     if (absl::Now() < next_poll) continue;
     const int room = std::min(options_.batch_size, options_.max_outstanding - outstanding_);
     int claimed = 0;

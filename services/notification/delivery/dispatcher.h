@@ -31,8 +31,9 @@ struct DispatcherOptions {
 };
 
 // Moves due deliveries along: claims them from PostgreSQL, hands webhooks to the
-// WebhookSender (many in flight), and records each attempt's outcome (DELIVERED, RETRYING
-// with its backoff, or DEAD with a DLQ record through the outbox). Emails go to the
+// WebhookSender (many in flight), and records the attempts' outcomes (DELIVERED, RETRYING
+// with its backoff, or DEAD with a DLQ record through the outbox), all that finished since
+// the loop last looked in one transaction. Emails go to the
 // EmailSender when one is configured; without an SMTP relay they are dead-lettered at once
 // ("no SMTP relay configured") so nobody believes them delivered.
 //
@@ -56,7 +57,9 @@ class Dispatcher {
     AttemptResult result;
   };
   void Start(DueDelivery due);
-  void Record(const Completed& done);
+  // Records the outcomes of finished attempts (one transaction for all of them).
+  void RecordAll(const std::deque<Completed>& done);
+  void Count(const AttemptOutcome& outcome, absl::Time now);
   void Complete(DueDelivery due, const AttemptResult& result);
 
   PgDeliveryStore& store_;

@@ -1,14 +1,18 @@
 #include "services/notification/store/pg_delivery_store.h"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/kafka/outbox.h"
 #include "libs/pg/transaction.h"
 #include "services/notification/domain/subscription.h"
+#include "services/notification/store/pg_array.h"
 #include "services/notification/store/schema.h"
 
 namespace sundesk::notification {
@@ -68,59 +72,109 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvent(const events::v1::Event& event,
 
 absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::Event> events,
                                                   absl::Time now) {
-  // Tenants' feed heads are locked in one order (tenant id) by every transaction, so two
-  // replicas' batches never deadlock; each tenant's events keep their consumed order.
+  if (events.empty()) return 0;
+  now = Micros(now);
+  // Each tenant's events in consumed order, tenants in one order (see the feed heads below).
   std::vector<const events::v1::Event*> ordered;
   ordered.reserve(events.size());
   for (const auto& e : events) ordered.push_back(&e);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const auto* a, const auto* b) { return a->tenant_id() < b->tenant_id(); });
+  std::vector<std::optional<absl::Time>> event_times;
+  std::vector<std::string> payloads;
+  event_times.reserve(ordered.size());
+  payloads.reserve(ordered.size());
+  // How many events each tenant has in the batch, keyed by the id as PostgreSQL prints it.
+  std::map<std::string, int64_t> per_tenant;
+  for (const events::v1::Event* e : ordered) {
+    std::optional<absl::Time> event_time;
+    if (e->has_time()) {
+      event_time =
+          absl::FromUnixSeconds(e->time().seconds()) + absl::Nanoseconds(e->time().nanos());
+    }
+    event_times.push_back(event_time);
+    payloads.push_back(e->SerializeAsString());
+    ++per_tenant[absl::AsciiStrToLower(e->tenant_id())];
+  }
+  PgArray head_tenants, head_counts;
+  for (const auto& [tenant, count] : per_tenant) {
+    head_tenants.Add(tenant);
+    head_counts.Add(count);
+  }
+  PgArray tenants, event_ids, types, times;
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    tenants.Add(ordered[i]->tenant_id());
+    event_ids.Add(ordered[i]->event_id());
+    types.Add(ordered[i]->type());
+    times.Add(event_times[i]);
+  }
   int created = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     created = 0;
-    for (const events::v1::Event* e : ordered) {
-      const events::v1::Event& event = *e;
-      std::optional<absl::Time> event_time;
-      if (event.has_time()) {
-        event_time =
-            absl::FromUnixSeconds(event.time().seconds()) + absl::Nanoseconds(event.time().nanos());
-      }
-      const std::string payload = event.SerializeAsString();
-      // The tenant's feed first: its head row is locked until COMMIT, which keeps positions
-      // in commit order (see 0005_event_feed.sql).
-      SUNDESK_ASSIGN_OR_RETURN(
-          pg::Result head,
-          tx.Execute("INSERT INTO notification.event_feed_heads AS h (tenant_id, position) "
-                     "VALUES ($1, 1) ON CONFLICT (tenant_id) DO UPDATE SET position = "
-                     "h.position + 1 RETURNING position",
-                     {event.tenant_id()}));
-      SUNDESK_ASSIGN_OR_RETURN(int64_t position, head.Int64(0, 0));
-      SUNDESK_RETURN_IF_ERROR(
-          tx.Execute("INSERT INTO notification.event_feed (tenant_id, position, event_id, "
-                     "event_type, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6) "
-                     "ON CONFLICT (tenant_id, event_id) DO NOTHING",
-                     {event.tenant_id(), position, event.event_id(), event.type(),
-                      pg::Param::Bytea(payload), Micros(now)})
-              .status());
-      // Subscriptions that existed when the event happened: "from then on" (API.md).
-      SUNDESK_ASSIGN_OR_RETURN(
-          pg::Result subs,
-          tx.Execute("SELECT subscription_id FROM notification.subscriptions WHERE tenant_id = $1 "
-                     "AND delete_time IS NULL AND (event_types = '{}' OR $2 = ANY(event_types)) "
-                     "AND ($3::timestamptz IS NULL OR create_time <= $3::timestamptz)",
-                     {event.tenant_id(), event.type(), event_time}));
-      for (int i = 0; i < subs.rows(); ++i) {
-        SUNDESK_ASSIGN_OR_RETURN(
-            pg::Result r,
-            tx.Execute("INSERT INTO notification.deliveries (delivery_id, subscription_id, "
-                       "tenant_id, event_id, event_type, event_time, payload, state, create_time, "
-                       "next_attempt_time) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) "
-                       "ON CONFLICT (subscription_id, event_id) DO NOTHING",
-                       {ids_.NewId(), subs.Text(i, 0), event.tenant_id(), event.event_id(),
-                        event.type(), event_time, pg::Param::Bytea(payload), Micros(now)}));
-        created += static_cast<int>(r.affected_rows());
-      }
+    // The tenants' feed heads first, locked in tenant order by every transaction (so two
+    // replicas' batches never deadlock) until COMMIT, which keeps positions in commit order
+    // (see 0005_event_feed.sql). Each head moves past all of its tenant's events at once.
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result heads,
+        tx.Execute("INSERT INTO notification.event_feed_heads AS h (tenant_id, position) "
+                   "SELECT t, n FROM unnest($1::uuid[], $2::bigint[]) AS u(t, n) ORDER BY t "
+                   "ON CONFLICT (tenant_id) DO UPDATE SET position = h.position + "
+                   "EXCLUDED.position RETURNING tenant_id::text, position",
+                   {head_tenants.Param(), head_counts.Param()}));
+    // The next free position of each tenant's first event in the batch.
+    std::map<std::string, int64_t> next_position;
+    for (int i = 0; i < heads.rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(int64_t last, heads.Int64(i, 1));
+      const std::string tenant(heads.Text(i, 0));
+      next_position[tenant] = last - per_tenant[tenant] + 1;
     }
+    PgArray positions, payload_array;
+    for (size_t i = 0; i < ordered.size(); ++i) {
+      positions.Add(next_position[absl::AsciiStrToLower(ordered[i]->tenant_id())]++);
+      payload_array.AddBytea(payloads[i]);
+    }
+    SUNDESK_RETURN_IF_ERROR(
+        tx.Execute("INSERT INTO notification.event_feed (tenant_id, position, event_id, "
+                   "event_type, payload, received_at) SELECT * , $6::timestamptz FROM "
+                   "unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bytea[]) "
+                   "ON CONFLICT (tenant_id, event_id) DO NOTHING",
+                   {tenants.Param(), positions.Param(), event_ids.Param(), types.Param(),
+                    payload_array.Param(), now})
+            .status());
+    // Subscriptions that existed when each event happened: "from then on" (API.md).
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result subs,
+        tx.Execute("SELECT u.n, s.subscription_id FROM unnest($1::uuid[], $2::text[], "
+                   "$3::timestamptz[]) WITH ORDINALITY AS u(t, type, at, n) "
+                   "JOIN notification.subscriptions s ON s.tenant_id = u.t AND "
+                   "s.delete_time IS NULL AND (s.event_types = '{}' OR u.type = "
+                   "ANY(s.event_types)) AND (u.at IS NULL OR s.create_time <= u.at) "
+                   "ORDER BY u.n, s.subscription_id",
+                   {tenants.Param(), types.Param(), times.Param()}));
+    if (subs.rows() == 0) return absl::OkStatus();
+    PgArray ids, sub_ids, d_tenants, d_event_ids, d_types, d_times, d_payloads;
+    for (int row = 0; row < subs.rows(); ++row) {
+      SUNDESK_ASSIGN_OR_RETURN(int64_t n, subs.Int64(row, 0));
+      const size_t i = static_cast<size_t>(n - 1);
+      ids.Add(ids_.NewId());
+      sub_ids.Add(subs.Text(row, 1));
+      d_tenants.Add(ordered[i]->tenant_id());
+      d_event_ids.Add(ordered[i]->event_id());
+      d_types.Add(ordered[i]->type());
+      d_times.Add(event_times[i]);
+      d_payloads.AddBytea(payloads[i]);
+    }
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result inserted,
+        tx.Execute("INSERT INTO notification.deliveries (delivery_id, subscription_id, "
+                   "tenant_id, event_id, event_type, event_time, payload, state, create_time, "
+                   "next_attempt_time) SELECT *, 1, $8::timestamptz, $8::timestamptz FROM "
+                   "unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
+                   "$6::timestamptz[], $7::bytea[]) "
+                   "ON CONFLICT (subscription_id, event_id) DO NOTHING",
+                   {ids.Param(), sub_ids.Param(), d_tenants.Param(), d_event_ids.Param(),
+                    d_types.Param(), d_times.Param(), d_payloads.Param(), now}));
+    created = static_cast<int>(inserted.affected_rows());
     return absl::OkStatus();
   }));
   return created;
@@ -178,33 +232,61 @@ absl::StatusOr<std::vector<DueDelivery>> PgDeliveryStore::ClaimDue(absl::Time no
 
 absl::Status PgDeliveryStore::RecordAttempt(const DueDelivery& due, const AttemptResult& result,
                                             const AttemptDecision& decision, absl::Time now) {
+  const AttemptOutcome outcome{.due = &due, .result = result, .decision = decision};
+  return RecordAttempts(absl::MakeConstSpan(&outcome, 1), now);
+}
+
+absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> outcomes,
+                                             absl::Time now) {
+  if (outcomes.empty()) return absl::OkStatus();
   now = Micros(now);
+  PgArray ids, states, attempts, errors, http, attempted, counted, next, delivered;
+  for (const AttemptOutcome& o : outcomes) {
+    ids.Add(o.due->delivery.delivery_id);
+    states.Add(static_cast<int>(o.decision.state));
+    attempts.Add(o.decision.attempts);
+    errors.Add(o.result.error);
+    http.Add(o.result.http_status);
+    attempted.Add(o.decision.counted ? std::optional<absl::Time>(now) : std::nullopt);
+    counted.Add(o.decision.counted);
+    next.Add(o.decision.next_attempt_time
+                 ? std::optional<absl::Time>(Micros(*o.decision.next_attempt_time))
+                 : std::nullopt);
+    delivered.Add(o.decision.state == DeliveryState::kDelivered ? std::optional<absl::Time>(now)
+                                                                : std::nullopt);
+  }
   return pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
-    std::optional<absl::Time> next;
-    if (decision.next_attempt_time) next = Micros(*decision.next_attempt_time);
-    std::optional<absl::Time> delivered;
-    if (decision.state == DeliveryState::kDelivered) delivered = now;
-    std::optional<absl::Time> attempted;
-    if (decision.counted) attempted = now;
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,
-        tx.Execute(
-            "UPDATE notification.deliveries SET state = $2, attempts = $3, "
-            "last_error = CASE WHEN $7 THEN $4 ELSE last_error END, "
-            "last_http_status = CASE WHEN $7 THEN $5 ELSE last_http_status END, "
-            "last_attempt_time = COALESCE($6, last_attempt_time), "
-            "next_attempt_time = $8, deliver_time = $9, lease_until = NULL "
-            "WHERE delivery_id = $1",
-            {due.delivery.delivery_id, static_cast<int>(decision.state), decision.attempts,
-             result.error, result.http_status, attempted, decision.counted, next, delivered}));
-    if (r.affected_rows() == 0 || !decision.dead_lettered) return absl::OkStatus();
-    events::v1::Event event;
-    if (!event.ParseFromString(due.payload)) {
-      return absl::DataLossError(
-          absl::StrCat("delivery ", due.delivery.delivery_id, ": stored event does not parse"));
+        tx.Execute("UPDATE notification.deliveries d SET state = u.state, attempts = u.attempts, "
+                   "last_error = CASE WHEN u.counted THEN u.error ELSE d.last_error END, "
+                   "last_http_status = CASE WHEN u.counted THEN u.http ELSE d.last_http_status "
+                   "END, last_attempt_time = COALESCE(u.attempted, d.last_attempt_time), "
+                   "next_attempt_time = u.next, deliver_time = u.delivered, lease_until = NULL "
+                   "FROM unnest($1::uuid[], $2::smallint[], $3::integer[], $4::text[], "
+                   "$5::integer[], $6::timestamptz[], $7::boolean[], $8::timestamptz[], "
+                   "$9::timestamptz[]) AS u(delivery_id, state, attempts, error, http, "
+                   "attempted, counted, next, delivered) "
+                   "WHERE d.delivery_id = u.delivery_id RETURNING d.delivery_id::text",
+                   {ids.Param(), states.Param(), attempts.Param(), errors.Param(), http.Param(),
+                    attempted.Param(), counted.Param(), next.Param(), delivered.Param()}));
+    // Dead letters of the deliveries that were still there (not deleted meanwhile).
+    absl::flat_hash_set<std::string> updated;
+    for (int i = 0; i < r.rows(); ++i) updated.insert(std::string(r.Text(i, 0)));
+    for (const AttemptOutcome& o : outcomes) {
+      if (!o.decision.dead_lettered ||
+          !updated.contains(absl::AsciiStrToLower(o.due->delivery.delivery_id))) {
+        continue;
+      }
+      events::v1::Event event;
+      if (!event.ParseFromString(o.due->payload)) {
+        return absl::DataLossError(absl::StrCat("delivery ", o.due->delivery.delivery_id,
+                                                ": stored event does not parse"));
+      }
+      SUNDESK_RETURN_IF_ERROR(kafka::InsertOutboxRecord(
+          tx, kSchema, DeadLetterRecord(event, o.due->delivery, o.decision.attempts, o.result)));
     }
-    return kafka::InsertOutboxRecord(
-        tx, kSchema, DeadLetterRecord(event, due.delivery, decision.attempts, result));
+    return absl::OkStatus();
   });
 }
 

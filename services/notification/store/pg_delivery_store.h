@@ -29,6 +29,13 @@ struct DueDelivery {
   std::optional<absl::Time> event_time;
 };
 
+// One attempt's outcome and what follows from it, for RecordAttempts.
+struct AttemptOutcome {
+  const DueDelivery* due = nullptr;
+  AttemptResult result;
+  AttemptDecision decision;
+};
+
 // Deliveries in PostgreSQL schema `notification`.
 class PgDeliveryStore final : public DeliveryStore {
  public:
@@ -40,7 +47,8 @@ class PgDeliveryStore final : public DeliveryStore {
   // existed when it happened; (subscription, event id) already there adds nothing. Returns
   // how many were new. Durable when OK: the consumer commits the offset after.
   absl::StatusOr<int> RecordEvent(const events::v1::Event& event, absl::Time now);
-  // The same for several events in one transaction (one commit for a consumer's batch).
+  // The same for several events in one transaction (one commit for a consumer's batch),
+  // with a fixed number of statements whatever the batch's size.
   absl::StatusOr<int> RecordEvents(absl::Span<const events::v1::Event> events, absl::Time now);
 
   // Up to `limit` deliveries due at `now` (PENDING or RETRYING, not leased by another
@@ -53,6 +61,10 @@ class PgDeliveryStore final : public DeliveryStore {
   // delivery deleted meanwhile (its subscription was) is left alone.
   absl::Status RecordAttempt(const DueDelivery& due, const AttemptResult& result,
                              const AttemptDecision& decision, absl::Time now);
+  // The same for many attempts in one transaction: one UPDATE for all of them, plus the
+  // DLQ outbox records of those now DEAD. All or nothing: on an error none is recorded
+  // (their leases run out and they are attempted again).
+  absl::Status RecordAttempts(absl::Span<const AttemptOutcome> outcomes, absl::Time now);
 
   absl::StatusOr<std::vector<Delivery>> ListDeliveries(const ListDeliveriesQuery& q) override;
   absl::StatusOr<std::optional<Delivery>> GetDelivery(const std::string& delivery_id) override;

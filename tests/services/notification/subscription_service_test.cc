@@ -21,6 +21,7 @@
 #include "services/notification/api/notification_service_handlers.h"
 #include "services/notification/delivery/host_resolver.h"
 #include "services/notification/store/pg_delivery_store.h"
+#include "services/notification/store/pg_event_feed.h"
 #include "services/notification/store/pg_subscription_store.h"
 #include "services/notification/store/schema.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
@@ -465,6 +466,121 @@ TEST_F(SubscriptionIntegrationTest, SecretsAreSealedAtRestResealedOnRotationAndO
     EXPECT_THAT(d.secret_error, ::testing::HasSubstr("\"k2\""));
   }
   EXPECT_TRUE(found);
+}
+
+TEST_F(SubscriptionIntegrationTest, BatchedIntakeAndAttemptRecordsKeepTheirGuarantees) {
+  // Two fresh tenants: A with a subscription to everything and one to another type only,
+  // B with one to everything.
+  const std::string tenant_a = ids_->NewId();
+  const std::string tenant_b = ids_->NewId();
+  auto subscribe = [&](const std::string& tenant, std::vector<std::string> types) {
+    Subscription s{.subscription_id = ids_->NewId(),
+                   .tenant_id = tenant,
+                   .event_types = std::move(types),
+                   .channel = ChannelKind::kWebhook,
+                   .target = "https://93.184.216.34/batch",
+                   .secret = kSecret,
+                   .create_time = absl::Now() - absl::Hours(1)};
+    EXPECT_TRUE(store_->CreateSubscription(s, std::nullopt).ok());
+    return s.subscription_id;
+  };
+  const std::string all_a = subscribe(tenant_a, {});
+  subscribe(tenant_a, {"SlaBreached"});
+  const std::string all_b = subscribe(tenant_b, {});
+  auto event = [&](const std::string& tenant) {
+    events::v1::TicketCreated payload;
+    payload.mutable_ticket()->set_ticket_id(ids_->NewId());
+    auto e = kafka::NewEvent(*ids_, clock_,
+                             {.source = "sundesk/ticket",
+                              .tenant_id = tenant,
+                              .subject = payload.ticket().ticket_id(),
+                              .sequence = 1},
+                             payload);
+    EXPECT_TRUE(e.ok());
+    return *e;
+  };
+  const events::v1::Event a1 = event(tenant_a), b1 = event(tenant_b), a2 = event(tenant_a),
+                          a3 = event(tenant_a);
+  // Tenants interleaved, and one event twice in the same batch (a redelivery).
+  const std::vector<events::v1::Event> batch = {a1, b1, a2, a1, a3};
+  auto created = delivery_store_->RecordEvents(batch, absl::Now());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(*created, 4);                                       // a1, a2, a3 to all_a; b1 to all_b
+  created = delivery_store_->RecordEvents(batch, absl::Now());  // the whole batch again
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(*created, 0);
+
+  // Each tenant's feed has its events once, in consumed order, positions increasing.
+  PgEventFeed feed(*pool_);
+  auto feed_a = feed.Read(tenant_a, 0, {}, 10);
+  ASSERT_TRUE(feed_a.ok()) << feed_a.status();
+  ASSERT_EQ(feed_a->size(), 3u);
+  EXPECT_EQ((*feed_a)[0].event_id, a1.event_id());
+  EXPECT_EQ((*feed_a)[1].event_id, a2.event_id());
+  EXPECT_EQ((*feed_a)[2].event_id, a3.event_id());
+  EXPECT_LT((*feed_a)[0].position, (*feed_a)[1].position);
+  EXPECT_LT((*feed_a)[1].position, (*feed_a)[2].position);
+  auto feed_b = feed.Read(tenant_b, 0, {}, 10);
+  ASSERT_TRUE(feed_b.ok()) << feed_b.status();
+  ASSERT_EQ(feed_b->size(), 1u);
+  EXPECT_EQ((*feed_b)[0].event_id, b1.event_id());
+
+  // Outcomes recorded together: one delivered, one dead (with its DLQ record), one retrying.
+  auto claimed = delivery_store_->ClaimDue(absl::Now(), 1000, absl::Minutes(1));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  std::vector<const DueDelivery*> ours;
+  for (const DueDelivery& d : *claimed) {
+    if (d.delivery.subscription_id == all_a || d.delivery.subscription_id == all_b) {
+      ours.push_back(&d);
+    }
+  }
+  ASSERT_EQ(ours.size(), 4u);
+  auto outbox_rows = [&] {
+    auto conn = pool_->Acquire();
+    EXPECT_TRUE(conn.ok());
+    auto r = (*conn)->Execute("SELECT count(*) FROM notification.outbox WHERE topic = $1",
+                              {kDeadLetterTopic});
+    EXPECT_TRUE(r.ok());
+    return *r->Int64(0, 0);
+  };
+  const int64_t dead_letters_before = outbox_rows();
+  const absl::Time now = absl::Now();
+  std::vector<AttemptOutcome> outcomes = {
+      {.due = ours[0],
+       .result = {.http_status = 200},
+       .decision = {.state = DeliveryState::kDelivered, .attempts = 1}},
+      {.due = ours[1],
+       .result = {.http_status = 410, .error = "HTTP 410 \"gone\", {braces}"},
+       .decision = {.state = DeliveryState::kDead, .attempts = 1, .dead_lettered = true}},
+      {.due = ours[2],
+       .result = {.http_status = 503, .error = "HTTP 503"},
+       .decision = {.state = DeliveryState::kRetrying,
+                    .attempts = 1,
+                    .next_attempt_time = now + absl::Minutes(5)}}};
+  ASSERT_TRUE(delivery_store_->RecordAttempts(outcomes, now).ok());
+  EXPECT_EQ(outbox_rows(), dead_letters_before + 1);
+  auto delivered = delivery_store_->GetDelivery(ours[0]->delivery.delivery_id);
+  ASSERT_TRUE(delivered.ok() && delivered->has_value());
+  EXPECT_EQ((*delivered)->state, DeliveryState::kDelivered);
+  EXPECT_TRUE((*delivered)->deliver_time.has_value());
+  auto dead = delivery_store_->GetDelivery(ours[1]->delivery.delivery_id);
+  ASSERT_TRUE(dead.ok() && dead->has_value());
+  EXPECT_EQ((*dead)->state, DeliveryState::kDead);
+  EXPECT_EQ((*dead)->last_error, "HTTP 410 \"gone\", {braces}");
+  EXPECT_EQ((*dead)->last_http_status, 410);
+  auto retrying = delivery_store_->GetDelivery(ours[2]->delivery.delivery_id);
+  ASSERT_TRUE(retrying.ok() && retrying->has_value());
+  EXPECT_EQ((*retrying)->state, DeliveryState::kRetrying);
+  EXPECT_EQ((*retrying)->attempts, 1);
+  ASSERT_TRUE((*retrying)->next_attempt_time.has_value());
+  EXPECT_GT(*(*retrying)->next_attempt_time, now + absl::Minutes(4));
+  // Not due yet, and the fourth is still leased: nothing to claim of ours now.
+  claimed = delivery_store_->ClaimDue(absl::Now(), 1000, absl::Minutes(1));
+  ASSERT_TRUE(claimed.ok());
+  for (const DueDelivery& d : *claimed) {
+    EXPECT_NE(d.delivery.subscription_id, all_a);
+    EXPECT_NE(d.delivery.subscription_id, all_b);
+  }
 }
 
 }  // namespace
