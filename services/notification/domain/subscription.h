@@ -40,7 +40,9 @@ struct Subscription {
 // Whether `subscription` wants events of `event_type`.
 bool Wants(const Subscription& subscription, const std::string& event_type);
 
-// AIP-155: a create remembered by (tenant, request_id) with a fingerprint of its body.
+// AIP-155: a create remembered by (tenant, request_id) with a fingerprint of its body. The
+// fingerprint leaves the webhook secret out (a digest of it could be checked against
+// guesses): a replay's secret is compared with the stored one by the store instead.
 struct CreateRecord {
   std::string request_id;
   std::string fingerprint;
@@ -50,14 +52,20 @@ struct StoredSubscription {
   Subscription subscription;
   // True when the request_id was seen before: `subscription` is the earlier one.
   bool replayed = false;
-  std::string fingerprint;  // of the earlier request, when replayed
+  // Of the earlier request, when replayed; empty for a record whose fingerprint was
+  // removed (written before fingerprints left the secret out, see migration 0008).
+  std::string fingerprint;
+  // When replayed: whether this request's webhook secret equals the earlier one's (as
+  // stored, sealed or not; two emails have none and are equal).
+  bool same_secret = true;
 };
 
 class SubscriptionStore {
  public:
   virtual ~SubscriptionStore() = default;
   // Inserts `subscription`, or, when `record` names a request_id the tenant used before
-  // (deleted subscriptions included), returns that request's subscription instead.
+  // (deleted subscriptions included), returns that request's subscription instead, with
+  // whether `subscription.secret` is the one stored with it.
   virtual absl::StatusOr<StoredSubscription> CreateSubscription(
       const Subscription& subscription, const std::optional<CreateRecord>& record) = 0;
   // Live subscriptions of `tenant_id` with ids after `after_id` (empty: from the first),

@@ -14,17 +14,18 @@
 namespace sundesk::notification {
 namespace {
 
-// A digest of everything a create request asks for, so a reused request_id with another
-// body is told apart from a retry.
+// A digest of what a create request asks for, so a reused request_id with another body is
+// told apart from a retry. The webhook secret is left out: a stored digest of it could be
+// checked against guesses of a weak secret. The store compares a replay's secret with the
+// stored (sealed) one instead. "v2:" tells these from the older digests, which had it.
 std::string Fingerprint(const CreateSubscriptionInput& in, const std::string& tenant_id) {
-  std::string canonical =
-      absl::StrCat(tenant_id, "\x1f", absl::StrJoin(in.event_types, ","), "\x1f",
-                   in.has_webhook ? "w" : "e", "\x1f", in.webhook_url, "\x1f", in.webhook_secret,
-                   "\x1f", in.email_address, "\x1f", in.display_name);
+  std::string canonical = absl::StrCat(tenant_id, "\x1f", absl::StrJoin(in.event_types, ","),
+                                       "\x1f", in.has_webhook ? "w" : "e", "\x1f", in.webhook_url,
+                                       "\x1f", in.email_address, "\x1f", in.display_name);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return absl::StrCat("v2:", absl::BytesToHexString(absl::string_view(
+                                 reinterpret_cast<const char*>(digest), sizeof(digest))));
 }
 
 // The instant at PostgreSQL's precision (microseconds), so a subscription read back equals
@@ -119,7 +120,10 @@ absl::StatusOr<Subscription> SubscriptionService::Create(const Caller& caller,
     record = CreateRecord{.request_id = in.request_id, .fingerprint = fingerprint};
   }
   SUNDESK_ASSIGN_OR_RETURN(StoredSubscription stored, store_.CreateSubscription(s, record));
-  if (stored.replayed && stored.fingerprint != fingerprint) {
+  // A record from before fingerprints left the secret out has none: only its secret can be
+  // compared, and the request_id was this tenant's, so a matching secret is taken as a retry.
+  const bool same_body = stored.fingerprint.empty() || stored.fingerprint == fingerprint;
+  if (stored.replayed && (!same_body || !stored.same_secret)) {
     return absl::AlreadyExistsError(absl::StrCat(
         "request_id: \"", absl::CEscape(in.request_id), "\" was already used for subscription ",
         stored.subscription.subscription_id, " with a different request; use a new request_id"));

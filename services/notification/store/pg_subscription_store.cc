@@ -1,5 +1,7 @@
 #include "services/notification/store/pg_subscription_store.h"
 
+#include <openssl/crypto.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -81,11 +83,13 @@ absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
       out.replayed = false;
       return absl::OkStatus();
     }
-    SUNDESK_ASSIGN_OR_RETURN(pg::Result earlier,
-                             tx.Execute(absl::StrCat("SELECT ", kColumns,
-                                                     " FROM notification.subscriptions "
-                                                     "WHERE tenant_id = $1 AND request_id = $2"),
-                                        {s.tenant_id, record->request_id}));
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result earlier,
+        tx.Execute(absl::StrCat("SELECT ", kColumns,
+                                ", webhook_secret, webhook_secret_key_id, webhook_secret_sealed "
+                                "FROM notification.subscriptions "
+                                "WHERE tenant_id = $1 AND request_id = $2"),
+                   {s.tenant_id, record->request_id}));
     if (earlier.rows() != 1) {
       // The conflicting row's transaction rolled back between our INSERT and SELECT.
       return absl::AbortedError("subscriptions: concurrent create with the same request_id");
@@ -93,6 +97,25 @@ absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
     SUNDESK_ASSIGN_OR_RETURN(out.subscription, FromRow(earlier, 0));
     out.replayed = true;
     out.fingerprint = std::string(earlier.Text(0, "request_fingerprint"));
+    // The earlier secret, opened if sealed (under the earlier row's id), compared in
+    // constant time; it goes no further than this comparison.
+    std::string earlier_secret;
+    if (earlier.IsNull(0, "webhook_secret_key_id")) {
+      earlier_secret = std::string(earlier.Text(0, "webhook_secret"));
+    } else {
+      SealedSecret stored{.key_id = std::string(earlier.Text(0, "webhook_secret_key_id"))};
+      SUNDESK_ASSIGN_OR_RETURN(stored.sealed, earlier.Bytea(0, "webhook_secret_sealed"));
+      if (secrets_ == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("subscription ", out.subscription.subscription_id,
+                         ": webhook secret sealed with key \"", stored.key_id,
+                         "\", but no --webhook-secret-keys are configured"));
+      }
+      SUNDESK_ASSIGN_OR_RETURN(earlier_secret,
+                               secrets_->Open(stored, out.subscription.subscription_id));
+    }
+    out.same_secret = earlier_secret.size() == s.secret.size() &&
+                      CRYPTO_memcmp(earlier_secret.data(), s.secret.data(), s.secret.size()) == 0;
     return absl::OkStatus();
   }));
   return out;

@@ -17,15 +17,21 @@ class FakeSubscriptionStore final : public SubscriptionStore {
     if (record) {
       auto it = requests_.find(s.tenant_id + "|" + record->request_id);
       if (it != requests_.end()) {
-        return StoredSubscription{.subscription = rows_.at(it->second.first),
+        const Subscription& earlier = rows_.at(it->second.first);
+        return StoredSubscription{.subscription = earlier,
                                   .replayed = true,
-                                  .fingerprint = it->second.second};
+                                  .fingerprint = it->second.second,
+                                  .same_secret = earlier.secret == s.secret};
       }
       requests_[s.tenant_id + "|" + record->request_id] = {s.subscription_id, record->fingerprint};
+      fingerprints_.push_back(record->fingerprint);
     }
     rows_[s.subscription_id] = s;
     return StoredSubscription{.subscription = s};
   }
+  // Every fingerprint stored, in order (what the database would hold).
+  const std::vector<std::string>& fingerprints() const { return fingerprints_; }
+
   absl::StatusOr<std::vector<Subscription>> ListSubscriptions(const std::string& tenant_id,
                                                               const std::string& after_id,
                                                               int limit) override {
@@ -56,6 +62,7 @@ class FakeSubscriptionStore final : public SubscriptionStore {
   std::map<std::string, Subscription> rows_;
   std::map<std::string, bool> deleted_;
   std::map<std::string, std::pair<std::string, std::string>> requests_;
+  std::vector<std::string> fingerprints_;
 };
 
 // Answers from a fixed table; unknown names do not resolve.

@@ -217,6 +217,30 @@ TEST_F(SubscriptionServiceTest, SameRequestIdReturnsTheFirstSubscription) {
   EXPECT_NE(b->subscription_id, first->subscription_id);
 }
 
+TEST_F(SubscriptionServiceTest, TheStoredFingerprintDoesNotDependOnTheSecret) {
+  // Two requests that differ only in their secret leave the same fingerprint: nothing of
+  // the secret is in it to be checked against guesses.
+  CreateSubscriptionInput one = Webhook();
+  one.request_id = "req-secret-1";
+  CreateSubscriptionInput two = Webhook();
+  two.request_id = "req-secret-2";
+  two.webhook_secret = "a-wholly-different-secret";
+  ASSERT_TRUE(service_.Create(client_a_, one).ok());
+  ASSERT_TRUE(service_.Create(client_a_, two).ok());
+  ASSERT_EQ(store_.fingerprints().size(), 2u);
+  EXPECT_EQ(store_.fingerprints()[0], store_.fingerprints()[1]);
+  EXPECT_THAT(store_.fingerprints()[0], StartsWith("v2:"));
+  // Another body does change it.
+  CreateSubscriptionInput three = Webhook();
+  three.request_id = "req-secret-3";
+  three.display_name = "Other";
+  ASSERT_TRUE(service_.Create(client_a_, three).ok());
+  EXPECT_NE(store_.fingerprints()[2], store_.fingerprints()[0]);
+  // The secret still tells a retry from another request: the store compares it.
+  one.webhook_secret = "not-the-first-secret";
+  EXPECT_EQ(service_.Create(client_a_, one).status().code(), absl::StatusCode::kAlreadyExists);
+}
+
 TEST_F(SubscriptionServiceTest, ListPagesThroughOneTenantOnly) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(service_.Create(client_a_, Webhook()).ok());
   ASSERT_TRUE(service_.Create(client_b_, Webhook()).ok());

@@ -265,8 +265,13 @@ TEST_F(SubscriptionIntegrationTest, RetriedCreateReturnsTheSameSubscription) {
   // The same request_id from another tenant is that tenant's own.
   ASSERT_TRUE(Create("client-b", r, &other).ok());
   EXPECT_NE(other.subscription_id(), first.subscription_id());
+  // Only the secret differs: compared with the stored one (it is not in the fingerprint).
+  pb::CreateSubscriptionRequest other_secret = r;
+  other_secret.mutable_webhook()->set_secret("another-secret-0123456789");
+  grpc::Status st = Create("client-a", other_secret, &other);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   r.mutable_webhook()->set_url("https://93.184.216.35/other");
-  grpc::Status st = Create("client-a", r, &other);
+  st = Create("client-a", r, &other);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(st.error_message(), StartsWith("request_id: "));
 }
@@ -421,6 +426,24 @@ TEST_F(SubscriptionIntegrationTest, SecretsAreSealedAtRestResealedOnRotationAndO
   row = SecretRow(*pool_, fresh.subscription_id);
   EXPECT_EQ(row.plain, "");
   EXPECT_EQ(row.key_id, "k1");
+
+  // A replayed create compares its secret with the sealed one.
+  Subscription keyed = fresh;
+  keyed.subscription_id = ids_->NewId();
+  const CreateRecord record{.request_id = "sealed-replay", .fingerprint = "v2:test"};
+  ASSERT_TRUE(sealing.CreateSubscription(keyed, record).ok());
+  Subscription retry = keyed;
+  retry.subscription_id = ids_->NewId();
+  auto replayed = sealing.CreateSubscription(retry, record);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_TRUE(replayed->replayed);
+  EXPECT_TRUE(replayed->same_secret);
+  EXPECT_EQ(replayed->subscription.subscription_id, keyed.subscription_id);
+  retry.secret = "whsec-another-0123456789";
+  replayed = sealing.CreateSubscription(retry, record);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_TRUE(replayed->replayed);
+  EXPECT_FALSE(replayed->same_secret);
 
   // Rotation: k2 seals, k1 still opens; resealing moves every row to k2.
   auto k2 = SecretBox::Parse(
