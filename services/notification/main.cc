@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
                      "how long a claimed delivery is kept from other dispatchers (after a "
                      "crash, its attempt is made again once this passes); > webhook-timeout"});
   options.push_back({"webhook-per-endpoint", "16", "webhook attempts in flight per endpoint"});
+  options.push_back({"webhook-breaker-failures", "5",
+                     "consecutive retryable failures of an endpoint that open its breaker"});
+  options.push_back({"webhook-breaker-open", "30s",
+                     "how long an open breaker holds an endpoint's deliveries before a probe"});
   options.push_back({"kafka-session-timeout", "45s",
                      "a consumer that stops answering leaves the group after this (its "
                      "partitions move to another replica)"});
@@ -158,7 +162,10 @@ int main(int argc, char** argv) {
       notification::WebhookSenderOptions{
           .timeout = runtime::DurationOrExit(config, "webhook-timeout"),
           .max_per_endpoint = static_cast<int>(runtime::IntOrExit(config, "webhook-per-endpoint")),
-          .allow_private_targets = allow_private});
+          .allow_private_targets = allow_private,
+          .breaker = {.failure_threshold =
+                          static_cast<int>(runtime::IntOrExit(config, "webhook-breaker-failures")),
+                      .open_duration = runtime::DurationOrExit(config, "webhook-breaker-open")}});
   std::unique_ptr<notification::EmailSender> emails;
   if (!config.Get("smtp-url").empty()) {
     emails = std::make_unique<notification::EmailSender>(

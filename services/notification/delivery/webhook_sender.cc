@@ -196,7 +196,21 @@ void WebhookSender::Finish(Transfer* t, int code) {
                                   : std::string(curl_easy_strerror(static_cast<CURLcode>(code)));
     if (code == CURLE_OPERATION_TIMEDOUT) r.error = absl::StrCat("timeout: ", r.error);
   }
+  const bool was_open = breakers_.IsOpen(t->endpoint);
   breakers_.Record(t->endpoint, Classify(r));
+  // Opening and closing are logged: a stall of an endpoint's deliveries shows its cause.
+  if (const bool open = breakers_.IsOpen(t->endpoint); open != was_open) {
+    if (open) {
+      log::Warn("notification: webhook endpoint's circuit breaker opened",
+                {{"endpoint", t->endpoint},
+                 {"error", r.error},
+                 {"open_ms",
+                  absl::ToInt64Milliseconds(breakers_.OpenUntil(t->endpoint) - clock_.Now())}});
+    } else {
+      log::Info("notification: webhook endpoint's circuit breaker closed",
+                {{"endpoint", t->endpoint}});
+    }
+  }
   --in_flight_;
   --in_flight_by_endpoint_[t->endpoint];
   curl_multi_remove_handle(Multi(multi_), t->easy);

@@ -102,9 +102,16 @@ class NotificationCrashTest : public ::testing::Test {
                  {"SUNDESK_TICKET_ADDR", absl::StrCat("127.0.0.1:", ticket_port_)},
                  {"SUNDESK_WEBHOOK_ALLOW_LOOPBACK", "true"},
                  {"SUNDESK_DELIVERY_BACKOFF", "200ms"},
+                 {"SUNDESK_DELIVERY_BACKOFF_MAX", "2s"},
+                 {"SUNDESK_DELIVERY_ATTEMPTS", "30"},
                  {"SUNDESK_DISPATCH_INTERVAL", "50ms"},
-                 {"SUNDESK_WEBHOOK_TIMEOUT", "2s"},
-                 {"SUNDESK_DELIVERY_LEASE", "3s"},
+                 // On a loaded machine the slow sink can miss a short timeout several
+                 // times in a row; the breaker's default 30 s open (twice or more) then
+                 // held every delivery for minutes. This test is about the crash: a
+                 // generous timeout, a short open breaker and attempts to spare.
+                 {"SUNDESK_WEBHOOK_TIMEOUT", "5s"},
+                 {"SUNDESK_WEBHOOK_BREAKER_OPEN", "1s"},
+                 {"SUNDESK_DELIVERY_LEASE", "8s"},
                  {"SUNDESK_KAFKA_SESSION_TIMEOUT", "6s"},
                  {"SUNDESK_DRAIN_TIMEOUT", "2s"}},
          .log_path = log_dir_.path() + "/notification.log"});
