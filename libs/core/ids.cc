@@ -3,6 +3,9 @@
 #include <array>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "openssl/sha.h"
 
 namespace sundesk {
 
@@ -40,6 +43,17 @@ std::string UuidV7Generator::NewId() {
     out.push_back(kHex[b[i] & 0x0f]);
   }
   return out;
+}
+
+std::string NameBasedUuid(absl::string_view name) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest);
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x80);  // version 8
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 9562 variant
+  const std::string hex =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20, 12));
 }
 
 bool IsUuid(absl::string_view s) {

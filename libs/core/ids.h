@@ -36,6 +36,11 @@ class UuidV7Generator final : public IdGenerator {
 // A UUID in canonical 8-4-4-4-12 lowercase hex form.
 bool IsUuid(absl::string_view s);
 
+// The same UUID for the same `name`, on every replica and after every restart: the first
+// 16 bytes of SHA-256(name) as a version 8 UUID (RFC 9562). For ids a retry must repeat —
+// e.g. an event written again after a crash, which consumers then de-duplicate by id.
+std::string NameBasedUuid(absl::string_view name);
+
 // The Unix-millisecond timestamp a UUIDv7 carries.
 int64_t UuidV7Millis(absl::string_view uuid);
 

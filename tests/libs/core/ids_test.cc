@@ -41,6 +41,20 @@ TEST(UuidV7, LaterMillisecondSortsLater) {
   EXPECT_EQ(UuidV7Millis(b) - UuidV7Millis(a), 1);
 }
 
+TEST(NameBasedUuid, SameNameSameIdVersion8) {
+  // Expected values computed independently (Python hashlib: SHA-256, first 16 bytes,
+  // version and variant bits set).
+  EXPECT_EQ(NameBasedUuid("sundesk/routing/offer/1/expired"),
+            "16112f78-e981-8e12-8e57-fafad948d9d4");
+  EXPECT_EQ(NameBasedUuid(""), "e3b0c442-98fc-8c14-9afb-f4c8996fb924");
+  const std::string a = NameBasedUuid("sundesk/sla/t1/breach");
+  EXPECT_EQ(a, NameBasedUuid("sundesk/sla/t1/breach"));
+  EXPECT_NE(a, NameBasedUuid("sundesk/sla/t1/warning"));
+  EXPECT_TRUE(IsUuid(a)) << a;
+  EXPECT_EQ(a[14], '8') << a;
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos) << a;
+}
+
 TEST(IsUuid, RejectsMalformed) {
   EXPECT_FALSE(IsUuid(""));
   EXPECT_FALSE(IsUuid("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2"));   // short
