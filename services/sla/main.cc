@@ -1,5 +1,6 @@
 // The sla service: composes configuration, stores, handlers, the ticket-event consumer, the
 // timer sweep and the gRPC server.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -30,9 +31,11 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
-  options.push_back({"timer-interval", "200ms", "how often due warnings and breaches are swept"});
+  options.push_back({"timer-interval", "200ms",
+                     "longest wait between sweeps (a sweep also wakes at the next deadline)"});
   options.push_back({"timer-threads", "4", "threads sweeping due timers (and replans)"});
-  options.push_back({"timer-batch", "100", "due tickets claimed per sweep transaction"});
+  options.push_back({"timer-batch", "500", "due tickets claimed per sweep transaction"});
+  options.push_back({"event-batch", "1000", "ticket events applied per transaction (at most)"});
   options.push_back(
       {"clock-count-interval", "15s", "how often the sundesk_sla_clocks gauge is recounted"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
@@ -53,14 +56,23 @@ int main(int argc, char** argv) {
   sla::SlaMetrics metrics(service->registry(), clock);
   sla::TicketClocks clocks(clock_store, engine, &metrics);
 
-  // Ticket events in: at least once, applied idempotently (processed_events, sequence).
-  auto consumer = kafka::Consumer::Create(
+  // Ticket events in: at least once, applied idempotently (processed_events, sequence), what
+  // has arrived applied in batches of up to --event-batch per transaction.
+  const int64_t event_batch = runtime::IntOrExit(config, "event-batch");
+  if (event_batch < 1 || event_batch > 100000) {
+    log::Error("--event-batch must be 1..100000");
+    return 2;
+  }
+  auto consumer = kafka::Consumer::CreateBatched(
       {.bootstrap_servers = config.Get("kafka-bootstrap"),
        .group_id = "sundesk-sla",
        .topics = {"sundesk.ticket.events.v1"},
        .client_id = "sundesk-sla",
        .fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait")},
-      [&](const kafka::Message& m) { return sla::HandleTicketEventRecord(clocks, m); });
+      [&](absl::Span<const kafka::Message> batch) {
+        return sla::HandleTicketEventRecords(clocks, batch);
+      },
+      static_cast<int>(event_batch));
   if (!consumer.ok()) {
     log::Error("bad Kafka consumer configuration", {{"status", consumer.status().ToString()}});
     return 2;
@@ -81,6 +93,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::Notification stop_timers;
+  // The earliest deadline any thread saw pending: every sweeper sleeps until then (or
+  // --timer-interval, which also bounds how late a deadline stored by another replica is
+  // seen), so a deadline is swept when it falls due, not at the next poll.
   std::vector<std::thread> timer_workers;
   for (int64_t i = 0; i < timer_threads; ++i) {
     timer_workers.emplace_back([&] {
@@ -94,7 +109,16 @@ int main(int argc, char** argv) {
         }
         const bool more =
             (fired.ok() && *fired == timer_batch) || (replanned.ok() && *replanned == timer_batch);
-        if (!more) stop_timers.WaitForNotificationWithTimeout(timer_interval);
+        if (more) continue;
+        absl::Time wake = clock.Now() + timer_interval;
+        if (absl::StatusOr<absl::Time> next = clocks.NextDue(); next.ok() && *next < wake) {
+          wake = *next;
+        }
+        absl::Duration wait = wake - clock.Now();
+        // A due ticket another sweeper holds: look again shortly rather than spin.
+        const bool did_work = (fired.ok() && *fired > 0) || (replanned.ok() && *replanned > 0);
+        if (!did_work) wait = std::max(wait, absl::Milliseconds(5));
+        if (wait > absl::ZeroDuration()) stop_timers.WaitForNotificationWithTimeout(wait);
       }
     });
   }

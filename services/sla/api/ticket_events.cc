@@ -1,5 +1,8 @@
 #include "services/sla/api/ticket_events.h"
 
+#include <optional>
+#include <vector>
+
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/kafka/envelope.h"
@@ -58,7 +61,10 @@ TicketEvent FromEvent(const events::v1::Event& e) {
   return out;
 }
 
-absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message& message) {
+namespace {
+
+// The record's event, or nullopt (logged) for one that is not a ticket event.
+std::optional<TicketEvent> Decode(const kafka::Message& message) {
   absl::StatusOr<events::v1::Event> event = kafka::ParseEvent(message);
   if (!event.ok() || event->subject().empty() || !IsUuid(event->event_id())) {
     log::Warn("skipping a record that is not a ticket event",
@@ -67,9 +73,25 @@ absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message&
                {"offset", std::to_string(message.offset)},
                {"error", event.ok() ? "no subject, or an event id that is not a UUID"
                                     : event.status().ToString()}});
-    return absl::OkStatus();
+    return std::nullopt;
   }
-  return clocks.Apply(FromEvent(*event));
+  return FromEvent(*event);
+}
+
+}  // namespace
+
+absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message& message) {
+  return HandleTicketEventRecords(clocks, absl::MakeConstSpan(&message, 1));
+}
+
+absl::Status HandleTicketEventRecords(TicketClocks& clocks,
+                                      absl::Span<const kafka::Message> messages) {
+  std::vector<TicketEvent> events;
+  events.reserve(messages.size());
+  for (const kafka::Message& m : messages) {
+    if (std::optional<TicketEvent> e = Decode(m)) events.push_back(*std::move(e));
+  }
+  return clocks.ApplyBatch(events);
 }
 
 }  // namespace sundesk::sla

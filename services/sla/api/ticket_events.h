@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "libs/kafka/consumer.h"
 #include "services/sla/domain/sla_model.h"
 #include "services/sla/domain/ticket_clocks.h"
@@ -16,5 +17,9 @@ TicketEvent FromEvent(const events::v1::Event& event);
 // event is logged and skipped (retrying cannot fix it); an error applying one is returned,
 // so the consumer retries it.
 absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message& message);
+
+// The same for a batch of records, applied in one transaction (TicketClocks::ApplyBatch).
+absl::Status HandleTicketEventRecords(TicketClocks& clocks,
+                                      absl::Span<const kafka::Message> messages);
 
 }  // namespace sundesk::sla

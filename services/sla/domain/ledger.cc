@@ -39,7 +39,8 @@ std::string LedgerHash(const LedgerEntry& entry) {
 }
 
 void AppendToLedger(std::vector<LedgerEntry>& ledger, LedgerEntry entry) {
-  entry.set_sequence(static_cast<int64_t>(ledger.size()) + 1);
+  // `ledger` may hold only the stored tail of the chain (its last entry) before new ones.
+  entry.set_sequence(ledger.empty() ? 1 : ledger.back().sequence() + 1);
   entry.set_prev_hash(ledger.empty() ? "" : ledger.back().hash());
   entry.set_hash(LedgerHash(entry));
   ledger.push_back(std::move(entry));

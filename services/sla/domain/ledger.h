@@ -14,7 +14,8 @@ namespace sundesk::sla {
 // (it covers `prev_hash`, which chains it to the entry before).
 std::string LedgerHash(const LedgerEntry& entry);
 
-// Gives `entry` the next sequence and the chain's hashes and appends it.
+// Gives `entry` the next sequence and the chain's hashes and appends it. `ledger` may be the
+// whole chain or only its last entry.
 void AppendToLedger(std::vector<LedgerEntry>& ledger, LedgerEntry entry);
 
 // OK when sequences run 1, 2, 3, ..., each prev_hash is the previous hash and each hash is

@@ -254,7 +254,46 @@ absl::Status MoveToPolicy(const PolicyCatalog& catalog, Step& step, TicketSla& s
     // Already past the new target: breached now, counting or not.
     if (!c.breached && c.elapsed >= c.target) step.Breach(c, t, /*from_timer=*/false);
   }
+  // A target the ticket is not measured against yet (added to the policy, or a policy with
+  // more targets) starts at `t` with nothing elapsed: first_response unless an agent has
+  // replied, resolution unless the ticket is solved. next_response and periodic_update start
+  // with the next comment that starts them.
+  if (!Finished(sla.ticket.status)) {
+    for (Metric m : {Metric::kFirstResponse, Metric::kResolution}) {
+      if (p.Target(m) <= absl::ZeroDuration()) continue;
+      if (m == Metric::kFirstResponse && sla.agent_replied) continue;
+      const SlaClock* c = sla.Find(m);
+      if (c != nullptr && !c->canceled) continue;  // measured: running, met or breached
+      step.Start(m, c != nullptr ? c->cycle + 1 : 1, t);
+    }
+  }
   return absl::OkStatus();
+}
+
+// A change of a policy's match fields: the ticket is matched again at the change (as a
+// TicketUpdated would) and moves to the policy it now matches, or loses its clocks if none.
+absl::Status Rematch(const PolicyCatalog& catalog, Step& step, TicketSla& sla, const Replan& r) {
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<Policy> policies, catalog.Policies(sla.ticket.tenant_id));
+  const Policy* p = MatchPolicy(policies, sla.ticket);
+  if (!sla.calendar_id.empty()) {
+    step.FireDue(r.change_time);
+    for (SlaClock& c : sla.clocks) step.Settle(c, r.change_time);  // on the old calendar
+  }
+  const std::string new_id = p ? p->policy_id : "";
+  if (new_id == sla.policy_id) {
+    if (p == nullptr || p->policy_id != r.policy_id) return absl::OkStatus();
+    // Still under the changed policy: whatever else the update changed applies.
+    return MoveToPolicy(catalog, step, sla, *p, r.change_time, /*only_changed=*/true);
+  }
+  if (p == nullptr) {
+    for (SlaClock& c : sla.clocks) {
+      if (!c.stopped()) step.Cancel(c, r.change_time);
+    }
+    sla.policy_id.clear();
+    sla.calendar_id.clear();
+    return absl::OkStatus();
+  }
+  return MoveToPolicy(catalog, step, sla, *p, r.change_time, /*only_changed=*/false);
 }
 
 // Applies the ticket's pending replans in order, each at its change_time: what was due
@@ -267,7 +306,20 @@ absl::Status ApplyReplans(const PolicyCatalog& catalog, TicketSla& sla,
   for (const Replan& r : pending) {
     if (r.replan_id <= sla.replanned_through) continue;
     sla.replanned_through = r.replan_id;
-    if (!sla.created || sla.calendar_id.empty()) continue;
+    if (!sla.created) continue;
+    if (!r.tenant_id.empty()) {
+      if (r.tenant_id != sla.ticket.tenant_id) continue;
+      std::shared_ptr<const BusinessCalendar> before;
+      if (!sla.calendar_id.empty()) {
+        SUNDESK_ASSIGN_OR_RETURN(before, catalog.CalendarById(sla.calendar_id));
+      }
+      Step step(sla, before, nullptr, "");
+      step.set_cause_setting(absl::StrCat("policies/", r.policy_id, "@", r.version));
+      SUNDESK_RETURN_IF_ERROR(Rematch(catalog, step, sla, r));
+      for (SlaSignal& s : step.TakeSignals()) signals.push_back(std::move(s));
+      continue;
+    }
+    if (sla.calendar_id.empty()) continue;
     const bool calendar_change = !r.calendar_id.empty();
     if (calendar_change ? r.calendar_id != sla.calendar_id : r.policy_id != sla.policy_id) {
       continue;
@@ -287,8 +339,10 @@ absl::Status ApplyReplans(const PolicyCatalog& catalog, TicketSla& sla,
                                catalog.CalendarById(sla.calendar_id));
       step.set_calendar(std::move(after));
       for (SlaClock& c : sla.clocks) {
-        // A clock counted past the change already runs on the new calendar.
-        if (!c.counting || c.stopped() || c.counted_until != r.change_time) continue;
+        // A clock counted past the change (an event applied before this replan was
+        // visible, within the change's commit) keeps that time as counted and re-plans from
+        // there: its deadline never stays on the old calendar.
+        if (!c.counting || c.stopped()) continue;
         const absl::Time deadline = c.deadline;
         const absl::Time warn_time = c.warn_time;
         step.Plan(c);
@@ -431,6 +485,7 @@ absl::StatusOr<std::vector<SlaSignal>> SlaEngine::Apply(TicketSla& sla,
     }
     case TicketEvent::Kind::kCommentAdded: {
       sla.last_sequence = event.sequence;
+      if (event.is_public && event.author_kind == AuthorKind::kAgent) sla.agent_replied = true;
       if (!event.is_public || current == nullptr) break;
       const TicketStatus status = sla.ticket.status;
       if (event.author_kind == AuthorKind::kAgent) {

@@ -54,6 +54,9 @@ class SlaEngine {
  public:
   SlaEngine(const PolicyCatalog& catalog, const Clock& clock) : catalog_(catalog), clock_(clock) {}
 
+  // The same engine reading policies and calendars from `catalog` (a store's transaction).
+  SlaEngine WithCatalog(const PolicyCatalog& catalog) const { return SlaEngine(catalog, clock_); }
+
   // Applies `event` to `sla` (a default TicketSla for a ticket not seen before). Warnings and
   // breaches due at or before the event's time fire first, so the ledger stays in time order.
   absl::StatusOr<std::vector<SlaSignal>> Apply(TicketSla& sla, const TicketEvent& event) const;

@@ -130,6 +130,9 @@ struct Replan {
   // A policy change: the tickets under `policy_id` take its current targets, calendar and
   // warn_at_percent from `change_time` on.
   std::string policy_id;
+  // Set when the change was to the policy's match fields (priority, channel, tag): every
+  // ticket of this tenant is matched again from `change_time` on.
+  std::string tenant_id;
   int64_t version = 0;  // the calendar's or policy's version after the change
   absl::Time change_time;
 };
@@ -143,6 +146,7 @@ struct TicketSla {
   std::string policy_id;  // empty: no policy matched, no clocks
   std::string calendar_id;
   int warn_at_percent = 0;
+  bool agent_replied = false;    // a public agent comment was applied
   std::vector<SlaClock> clocks;  // at most one per metric: its current cycle
   std::vector<LedgerEntry> ledger;
   // The last replan applied, and (loaded with the state, not stored) those still to apply,

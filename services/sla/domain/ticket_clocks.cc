@@ -13,18 +13,31 @@ void TicketClocks::Tell(const std::vector<SlaSignal>& signals, bool from_timer) 
   for (const SlaSignal& s : signals) observer_->Published(s, from_timer);
 }
 
-absl::Status TicketClocks::Apply(const TicketEvent& event) {
-  if (event.kind == TicketEvent::Kind::kOther) return absl::OkStatus();  // no clock cares
-  // A transaction may run the mutation again after a serialization failure: only the last
-  // run's signals were committed.
-  std::vector<SlaSignal> committed;
-  SUNDESK_RETURN_IF_ERROR(
-      store_.Update(event.ticket.ticket_id, event.event_id,
-                    [&](TicketSla& sla) -> absl::StatusOr<std::vector<SlaSignal>> {
-                      SUNDESK_ASSIGN_OR_RETURN(committed, engine_.Apply(sla, event));
-                      return committed;
-                    }));
-  Tell(committed, /*from_timer=*/false);
+absl::Status TicketClocks::Apply(const TicketEvent& event) { return ApplyBatch({event}); }
+
+absl::Status TicketClocks::ApplyBatch(const std::vector<TicketEvent>& events) {
+  std::vector<const TicketEvent*> relevant;
+  std::vector<ClockStore::Item> items;
+  for (const TicketEvent& e : events) {
+    if (e.kind == TicketEvent::Kind::kOther) continue;  // no clock cares
+    relevant.push_back(&e);
+    items.push_back(
+        {.ticket_id = e.ticket.ticket_id, .tenant_id = e.ticket.tenant_id, .event_id = e.event_id});
+  }
+  if (items.empty()) return absl::OkStatus();
+  // A transaction may run the mutations again after a serialization failure: only the
+  // items of the committed run count.
+  std::vector<std::vector<SlaSignal>> signals(items.size());
+  SUNDESK_ASSIGN_OR_RETURN(
+      std::vector<size_t> applied,
+      store_.UpdateBatch(items,
+                         [&](size_t i, TicketSla& sla, const PolicyCatalog& catalog)
+                             -> absl::StatusOr<std::vector<SlaSignal>> {
+                           SUNDESK_ASSIGN_OR_RETURN(
+                               signals[i], engine_.WithCatalog(catalog).Apply(sla, *relevant[i]));
+                           return signals[i];
+                         }));
+  for (size_t i : applied) Tell(signals[i], /*from_timer=*/false);
   return absl::OkStatus();
 }
 
@@ -33,11 +46,14 @@ absl::StatusOr<int> TicketClocks::FireDue(absl::Time now, int limit) {
   std::map<std::string, std::vector<SlaSignal>> committed;
   SUNDESK_ASSIGN_OR_RETURN(
       int claimed,
-      store_.UpdateDue(now, limit, [&](TicketSla& sla) -> absl::StatusOr<std::vector<SlaSignal>> {
-        SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired, engine_.FireDue(sla));
-        committed[sla.ticket.ticket_id] = fired;
-        return fired;
-      }));
+      store_.UpdateDue(now, limit,
+                       [&](TicketSla& sla,
+                           const PolicyCatalog& catalog) -> absl::StatusOr<std::vector<SlaSignal>> {
+                         SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired,
+                                                  engine_.WithCatalog(catalog).FireDue(sla));
+                         committed[sla.ticket.ticket_id] = fired;
+                         return fired;
+                       }));
   for (const auto& [ticket_id, signals] : committed) Tell(signals, /*from_timer=*/true);
   return claimed;
 }
@@ -46,12 +62,16 @@ absl::StatusOr<int> TicketClocks::Replan(int limit) {
   std::map<std::string, std::vector<SlaSignal>> committed;
   SUNDESK_ASSIGN_OR_RETURN(
       int claimed,
-      store_.Replan(limit, [&](TicketSla& sla) -> absl::StatusOr<std::vector<SlaSignal>> {
-        // The pending replans apply first, then whatever the new plan makes due by now.
-        SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired, engine_.FireDue(sla));
-        committed[sla.ticket.ticket_id] = fired;
-        return fired;
-      }));
+      store_.Replan(limit,
+                    [&](TicketSla& sla,
+                        const PolicyCatalog& catalog) -> absl::StatusOr<std::vector<SlaSignal>> {
+                      // The pending replans apply first, then whatever the new plan makes
+                      // due by now.
+                      SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired,
+                                               engine_.WithCatalog(catalog).FireDue(sla));
+                      committed[sla.ticket.ticket_id] = fired;
+                      return fired;
+                    }));
   // Not timer lateness: a new plan can make a deadline due that already passed.
   for (const auto& [ticket_id, signals] : committed) Tell(signals, /*from_timer=*/false);
   return claimed;

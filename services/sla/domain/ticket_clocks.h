@@ -17,28 +17,44 @@ namespace sundesk::sla {
 
 class ClockStore {
  public:
-  using Mutation = absl::FunctionRef<absl::StatusOr<std::vector<SlaSignal>>(TicketSla&)>;
+  // Changes one ticket's state with the catalog to read policies and calendars from: the
+  // store's, consistent with the state and its pending replans.
+  using Mutation =
+      absl::FunctionRef<absl::StatusOr<std::vector<SlaSignal>>(TicketSla&, const PolicyCatalog&)>;
+  // The same for item `index` of a batch.
+  using ItemMutation = absl::FunctionRef<absl::StatusOr<std::vector<SlaSignal>>(
+      size_t index, TicketSla&, const PolicyCatalog&)>;
+  struct Item {
+    std::string ticket_id;
+    std::string tenant_id;  // the event's (for a ticket not seen yet)
+    std::string event_id;   // empty: not deduplicated
+  };
   virtual ~ClockStore() = default;
 
-  // In one transaction that holds the ticket's lock: unless `event_id` was processed before
-  // (then nothing happens), runs `mutate` on the stored state (a default TicketSla for a
-  // ticket not seen yet), stores the state, its new ledger entries and `event_id`, and
-  // publishes the returned signals in the same commit.
-  virtual absl::Status Update(const std::string& ticket_id, const std::string& event_id,
-                              Mutation mutate) = 0;
+  // In one transaction that holds the items' tickets' locks: skips each item whose
+  // `event_id` was processed before (or comes twice in `items`), runs `mutate` on the others
+  // in order (items of one ticket see each other's changes; a ticket not seen yet starts as
+  // a default TicketSla), stores the changed states, their new ledger entries and the event
+  // ids, and publishes the returned signals in the same commit. Returns the indexes of the
+  // items applied in the committed attempt.
+  virtual absl::StatusOr<std::vector<size_t>> UpdateBatch(const std::vector<Item>& items,
+                                                          ItemMutation mutate) = 0;
 
   // Claims up to `limit` tickets whose next timer is due by `now` and that no other replica
-  // holds, and updates each as Update does (without an event id), all in one commit.
+  // holds, and updates each as UpdateBatch does (without an event id), all in one commit.
   // Returns how many it claimed.
   virtual absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate) = 0;
+
+  // The earliest instant a stored ticket has a timer due; absl::InfiniteFuture() if none.
+  virtual absl::StatusOr<absl::Time> NextDue() = 0;
 
   // NOT_FOUND for a ticket not seen yet.
   virtual absl::StatusOr<TicketSla> Get(const std::string& ticket_id) = 0;
 
   // Takes the oldest settings change (calendar or policy update) whose tickets are not all
   // re-planned yet and that no other replica walks, and updates its next `limit` tickets as
-  // Update does (each TicketSla comes with its pending replans), all in one commit. Returns
-  // how many tickets it updated; 0 when no replan is pending.
+  // UpdateBatch does (each TicketSla comes with its pending replans), all in one commit.
+  // Returns how many tickets it updated; 0 when no replan is pending.
   virtual absl::StatusOr<int> Replan(int limit, Mutation mutate) = 0;
 };
 
@@ -57,6 +73,12 @@ class TicketClocks {
 
   // Applies one ticket event; at-least-once safe (by event id and by sequence).
   absl::Status Apply(const TicketEvent& event);
+  // Applies `events` in order in one transaction (several may concern one ticket); as
+  // at-least-once safe as Apply.
+  absl::Status ApplyBatch(const std::vector<TicketEvent>& events);
+
+  // When the next timer falls due (absl::InfiniteFuture() if none is pending).
+  absl::StatusOr<absl::Time> NextDue() { return store_.NextDue(); }
 
   // Fires up to `limit` tickets' due warnings and breaches; returns how many tickets.
   absl::StatusOr<int> FireDue(absl::Time now, int limit);

@@ -2,13 +2,20 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
+#include "libs/kafka/envelope.h"
 #include "libs/kafka/outbox.h"
 #include "libs/pg/transaction.h"
 #include "services/sla/store/migrations.h"
+#include "services/sla/store/pg_settings_store.h"
 #include "services/sla/store/sla_events.h"
 #include "services/sla/store/sla_proto.h"
 
@@ -19,7 +26,8 @@ constexpr char kConsumer[] = "sla.ticket-events";
 
 constexpr absl::string_view kTicketColumns =
     "ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, status, "
-    "policy_id, calendar_id, warn_at_percent, assignee_id, replanned_through";
+    "policy_id, calendar_id, warn_at_percent, assignee_id, replanned_through, tags, "
+    "agent_replied";
 constexpr absl::string_view kClockColumns =
     "metric, cycle, target_ns, elapsed_ns, counted_until, counting, warned, breached, met, "
     "canceled, start_time, stop_time, deadline, warn_time";
@@ -40,21 +48,195 @@ absl::StatusOr<int> IntColumn(const pg::Result& r, int row, absl::string_view co
   return static_cast<int>(v);
 }
 
-// The replans after the ticket's last one that concern its calendar or policy.
-absl::StatusOr<std::vector<Replan>> PendingReplans(pg::Connection& conn, const TicketSla& sla) {
-  SUNDESK_ASSIGN_OR_RETURN(
-      pg::Result r,
-      conn.Execute("SELECT replan_id, calendar_id, policy_id, version, old_time_zone, "
-                   "old_always_open, old_body, change_time FROM sla.replans "
-                   "WHERE NOT done AND replan_id > $1 AND ((calendar_id <> '' AND calendar_id = "
-                   "$2) OR (policy_id <> '' AND policy_id = $3)) ORDER BY replan_id",
-                   {sla.replanned_through, sla.calendar_id, sla.policy_id}));
+// A PostgreSQL array literal ("{...}") built element by element, each element quoted; the
+// text of an element is what pg::Param would send for the value.
+class ArrayLiteral {
+ public:
+  void Add(const pg::Param& p) {
+    out_ += out_.empty() ? "{" : ",";
+    if (p.is_null()) {
+      out_ += "NULL";
+      return;
+    }
+    out_ += '"';
+    for (char c : p.value()) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  std::string Take() {
+    std::string out = out_.empty() ? "{}" : out_ + "}";
+    out_.clear();
+    return out;
+  }
+
+ private:
+  std::string out_;
+};
+
+// The columns of several rows, for INSERT ... SELECT FROM unnest($1::type[], ...).
+class Columns {
+ public:
+  explicit Columns(size_t n) : columns_(n) {}
+  void AddRow(std::vector<pg::Param> row) {
+    for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Add(row[i]);
+    ++rows_;
+  }
+  size_t rows() const { return rows_; }
+  std::vector<pg::Param> Take() {
+    std::vector<pg::Param> out;
+    for (ArrayLiteral& c : columns_) out.emplace_back(c.Take());
+    return out;
+  }
+
+ private:
+  std::vector<ArrayLiteral> columns_;
+  size_t rows_ = 0;
+};
+
+// The elements of a text[] as PostgreSQL prints it: {a,"b c","d\"e"} (no NULLs, one dimension).
+absl::StatusOr<std::vector<std::string>> ParseTextArray(absl::string_view s) {
+  if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
+    return absl::DataLossError(absl::StrCat("not a text[]: ", s.substr(0, 64)));
+  }
+  std::vector<std::string> out;
+  size_t i = 1;
+  const size_t end = s.size() - 1;
+  while (i < end) {
+    std::string item;
+    if (s[i] == '"') {
+      for (++i; i < end && s[i] != '"'; ++i) {
+        if (s[i] == '\\' && i + 1 < end) ++i;
+        item += s[i];
+      }
+      ++i;  // the closing quote
+    } else {
+      for (; i < end && s[i] != ','; ++i) item += s[i];
+    }
+    out.push_back(std::move(item));
+    if (i < end && s[i] == ',') ++i;
+  }
+  return out;
+}
+
+std::string TextArray(const std::vector<std::string>& items) {
+  ArrayLiteral a;
+  for (const std::string& s : items) a.Add(s);
+  return a.Take();
+}
+
+absl::StatusOr<TicketSla> TicketFromRow(const pg::Result& t, int i) {
+  TicketSla sla;
+  sla.ticket.ticket_id = std::string(t.Text(i, "ticket_id"));
+  sla.ticket.tenant_id = std::string(t.Text(i, "tenant_id"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.created, t.Bool(i, "created"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.last_sequence, t.Int64(i, "last_sequence"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.create_time, TimeOr(t, i, "create_time", absl::UnixEpoch()));
+  SUNDESK_ASSIGN_OR_RETURN(int priority, IntColumn(t, i, "priority"));
+  sla.ticket.priority = static_cast<Priority>(priority);
+  SUNDESK_ASSIGN_OR_RETURN(int channel, IntColumn(t, i, "channel"));
+  sla.ticket.channel = static_cast<Channel>(channel);
+  SUNDESK_ASSIGN_OR_RETURN(int status, IntColumn(t, i, "status"));
+  sla.ticket.status = static_cast<TicketStatus>(status);
+  sla.policy_id = std::string(t.Text(i, "policy_id"));
+  sla.calendar_id = std::string(t.Text(i, "calendar_id"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.warn_at_percent, IntColumn(t, i, "warn_at_percent"));
+  sla.ticket.assignee_id = std::string(t.Text(i, "assignee_id"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.replanned_through, t.Int64(i, "replanned_through"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.ticket.tags, ParseTextArray(t.Text(i, "tags")));
+  SUNDESK_ASSIGN_OR_RETURN(sla.agent_replied, t.Bool(i, "agent_replied"));
+  return sla;
+}
+
+absl::StatusOr<SlaClock> ClockFromRow(const pg::Result& c, int i) {
+  SlaClock clock;
+  SUNDESK_ASSIGN_OR_RETURN(int metric, IntColumn(c, i, "metric"));
+  clock.metric = static_cast<Metric>(metric);
+  SUNDESK_ASSIGN_OR_RETURN(clock.cycle, IntColumn(c, i, "cycle"));
+  SUNDESK_ASSIGN_OR_RETURN(int64_t target, c.Int64(i, "target_ns"));
+  clock.target = absl::Nanoseconds(target);
+  SUNDESK_ASSIGN_OR_RETURN(int64_t elapsed, c.Int64(i, "elapsed_ns"));
+  clock.elapsed = absl::Nanoseconds(elapsed);
+  SUNDESK_ASSIGN_OR_RETURN(clock.counted_until, c.Time(i, "counted_until"));
+  SUNDESK_ASSIGN_OR_RETURN(clock.counting, c.Bool(i, "counting"));
+  SUNDESK_ASSIGN_OR_RETURN(clock.warned, c.Bool(i, "warned"));
+  SUNDESK_ASSIGN_OR_RETURN(clock.breached, c.Bool(i, "breached"));
+  SUNDESK_ASSIGN_OR_RETURN(clock.met, c.Bool(i, "met"));
+  SUNDESK_ASSIGN_OR_RETURN(clock.canceled, c.Bool(i, "canceled"));
+  SUNDESK_ASSIGN_OR_RETURN(clock.start_time, c.Time(i, "start_time"));
+  if (!c.IsNull(i, "stop_time")) {
+    SUNDESK_ASSIGN_OR_RETURN(absl::Time stop, c.Time(i, "stop_time"));
+    clock.stop_time = stop;
+  }
+  SUNDESK_ASSIGN_OR_RETURN(clock.deadline, TimeOr(c, i, "deadline", absl::InfiniteFuture()));
+  SUNDESK_ASSIGN_OR_RETURN(clock.warn_time, TimeOr(c, i, "warn_time", absl::InfiniteFuture()));
+  return clock;
+}
+
+absl::StatusOr<LedgerEntry> EntryFromRow(const pg::Result& l, int i) {
+  SUNDESK_ASSIGN_OR_RETURN(std::string bytes, l.Bytea(i, "entry"));
+  LedgerEntry entry;
+  if (!entry.ParseFromString(bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("sla.ledger: an entry of ticket ", l.Text(i, "ticket_id"), " is unreadable"));
+  }
+  return entry;
+}
+
+// The ticket row's values as stored (ticket_id first), also to tell whether a row changed.
+std::vector<pg::Param> TicketRow(const TicketSla& sla) {
+  return {sla.ticket.ticket_id,
+          sla.ticket.tenant_id,
+          sla.created,
+          sla.last_sequence,
+          sla.created ? std::optional<absl::Time>(sla.create_time) : std::nullopt,
+          static_cast<int>(sla.ticket.priority),
+          static_cast<int>(sla.ticket.channel),
+          static_cast<int>(sla.ticket.status),
+          sla.policy_id,
+          sla.calendar_id,
+          sla.warn_at_percent,
+          Finite(SlaEngine::NextDue(sla)),
+          sla.ticket.assignee_id,
+          sla.replanned_through,
+          TextArray(sla.ticket.tags),
+          sla.agent_replied};
+}
+
+bool SameRow(const std::vector<pg::Param>& a, const std::vector<pg::Param>& b) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].is_null() != b[i].is_null() || a[i].value() != b[i].value()) return false;
+  }
+  return true;
+}
+
+std::vector<pg::Param> ClockRow(const std::string& ticket_id, const SlaClock& c) {
+  return {ticket_id,
+          static_cast<int>(c.metric),
+          c.cycle,
+          absl::ToInt64Nanoseconds(c.target),
+          absl::ToInt64Nanoseconds(c.elapsed),
+          c.counted_until,
+          c.counting,
+          c.warned,
+          c.breached,
+          c.met,
+          c.canceled,
+          c.start_time,
+          c.stop_time,
+          Finite(c.deadline),
+          Finite(c.warn_time)};
+}
+
+absl::StatusOr<std::vector<Replan>> ReplansFromRows(const pg::Result& r) {
   std::vector<Replan> out;
   for (int i = 0; i < r.rows(); ++i) {
     Replan replan;
     SUNDESK_ASSIGN_OR_RETURN(replan.replan_id, r.Int64(i, "replan_id"));
     replan.calendar_id = std::string(r.Text(i, "calendar_id"));
     replan.policy_id = std::string(r.Text(i, "policy_id"));
+    replan.tenant_id = std::string(r.Text(i, "tenant_id"));
     SUNDESK_ASSIGN_OR_RETURN(replan.version, r.Int64(i, "version"));
     SUNDESK_ASSIGN_OR_RETURN(replan.change_time, r.Time(i, "change_time"));
     if (!r.IsNull(i, "old_body")) {
@@ -75,137 +257,331 @@ absl::StatusOr<std::vector<Replan>> PendingReplans(pg::Connection& conn, const T
   return out;
 }
 
-// The ticket's state as stored; `found` false when there is no row. With `lock`, also the
-// replans still to apply to it.
-absl::StatusOr<TicketSla> Load(pg::Connection& conn, const std::string& ticket_id, bool lock,
-                               bool* found) {
-  SUNDESK_ASSIGN_OR_RETURN(pg::Result t,
-                           conn.Execute(absl::StrCat("SELECT ", kTicketColumns,
-                                                     " FROM sla.ticket_slas WHERE ticket_id = $1",
-                                                     lock ? " FOR UPDATE" : ""),
-                                        {ticket_id}));
-  TicketSla sla;
-  *found = t.rows() > 0;
-  if (!*found) return sla;
-  sla.ticket.ticket_id = ticket_id;
-  sla.ticket.tenant_id = std::string(t.Text(0, "tenant_id"));
-  SUNDESK_ASSIGN_OR_RETURN(sla.created, t.Bool(0, "created"));
-  SUNDESK_ASSIGN_OR_RETURN(sla.last_sequence, t.Int64(0, "last_sequence"));
-  SUNDESK_ASSIGN_OR_RETURN(sla.create_time, TimeOr(t, 0, "create_time", absl::UnixEpoch()));
-  SUNDESK_ASSIGN_OR_RETURN(int priority, IntColumn(t, 0, "priority"));
-  sla.ticket.priority = static_cast<Priority>(priority);
-  SUNDESK_ASSIGN_OR_RETURN(int channel, IntColumn(t, 0, "channel"));
-  sla.ticket.channel = static_cast<Channel>(channel);
-  SUNDESK_ASSIGN_OR_RETURN(int status, IntColumn(t, 0, "status"));
-  sla.ticket.status = static_cast<TicketStatus>(status);
-  sla.policy_id = std::string(t.Text(0, "policy_id"));
-  sla.calendar_id = std::string(t.Text(0, "calendar_id"));
-  SUNDESK_ASSIGN_OR_RETURN(sla.warn_at_percent, IntColumn(t, 0, "warn_at_percent"));
-  sla.ticket.assignee_id = std::string(t.Text(0, "assignee_id"));
-  SUNDESK_ASSIGN_OR_RETURN(sla.replanned_through, t.Int64(0, "replanned_through"));
-  if (lock && (!sla.calendar_id.empty() || !sla.policy_id.empty())) {
-    SUNDESK_ASSIGN_OR_RETURN(sla.pending_replans, PendingReplans(conn, sla));
-  }
-
-  SUNDESK_ASSIGN_OR_RETURN(pg::Result c,
-                           conn.Execute(absl::StrCat("SELECT ", kClockColumns,
-                                                     " FROM sla.clocks WHERE ticket_id = $1 "
-                                                     "ORDER BY metric"),
-                                        {ticket_id}));
-  for (int i = 0; i < c.rows(); ++i) {
-    SlaClock clock;
-    SUNDESK_ASSIGN_OR_RETURN(int metric, IntColumn(c, i, "metric"));
-    clock.metric = static_cast<Metric>(metric);
-    SUNDESK_ASSIGN_OR_RETURN(clock.cycle, IntColumn(c, i, "cycle"));
-    SUNDESK_ASSIGN_OR_RETURN(int64_t target, c.Int64(i, "target_ns"));
-    clock.target = absl::Nanoseconds(target);
-    SUNDESK_ASSIGN_OR_RETURN(int64_t elapsed, c.Int64(i, "elapsed_ns"));
-    clock.elapsed = absl::Nanoseconds(elapsed);
-    SUNDESK_ASSIGN_OR_RETURN(clock.counted_until, c.Time(i, "counted_until"));
-    SUNDESK_ASSIGN_OR_RETURN(clock.counting, c.Bool(i, "counting"));
-    SUNDESK_ASSIGN_OR_RETURN(clock.warned, c.Bool(i, "warned"));
-    SUNDESK_ASSIGN_OR_RETURN(clock.breached, c.Bool(i, "breached"));
-    SUNDESK_ASSIGN_OR_RETURN(clock.met, c.Bool(i, "met"));
-    SUNDESK_ASSIGN_OR_RETURN(clock.canceled, c.Bool(i, "canceled"));
-    SUNDESK_ASSIGN_OR_RETURN(clock.start_time, c.Time(i, "start_time"));
-    if (!c.IsNull(i, "stop_time")) {
-      SUNDESK_ASSIGN_OR_RETURN(absl::Time stop, c.Time(i, "stop_time"));
-      clock.stop_time = stop;
+// The replans among `all` (pending, oldest first) still to apply to `sla`.
+std::vector<Replan> PendingFor(const std::vector<Replan>& all, const TicketSla& sla) {
+  std::vector<Replan> out;
+  for (const Replan& r : all) {
+    if (r.replan_id <= sla.replanned_through) continue;
+    if (!r.tenant_id.empty()) {  // a re-match: every ticket of the tenant
+      if (r.tenant_id == sla.ticket.tenant_id) out.push_back(r);
+      continue;
     }
-    SUNDESK_ASSIGN_OR_RETURN(clock.deadline, TimeOr(c, i, "deadline", absl::InfiniteFuture()));
-    SUNDESK_ASSIGN_OR_RETURN(clock.warn_time, TimeOr(c, i, "warn_time", absl::InfiniteFuture()));
+    if ((!r.calendar_id.empty() && r.calendar_id == sla.calendar_id) ||
+        (!r.policy_id.empty() && r.policy_id == sla.policy_id)) {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+// Reads an ordinary full ticket (GetTicketSla): row, clocks and the whole ledger.
+absl::StatusOr<TicketSla> Load(pg::Connection& conn, const std::string& ticket_id, bool* found) {
+  SUNDESK_ASSIGN_OR_RETURN(
+      std::vector<pg::Result> r,
+      conn.ExecuteAtomically(std::vector<pg::Statement>{
+          {absl::StrCat("SELECT ", kTicketColumns, " FROM sla.ticket_slas WHERE ticket_id = $1"),
+           {ticket_id}},
+          {absl::StrCat("SELECT ", kClockColumns,
+                        " FROM sla.clocks WHERE ticket_id = $1 ORDER BY metric"),
+           {ticket_id}},
+          {"SELECT ticket_id, entry FROM sla.ledger WHERE ticket_id = $1 ORDER BY sequence",
+           {ticket_id}}}));
+  *found = r[0].rows() > 0;
+  if (!*found) return TicketSla{};
+  SUNDESK_ASSIGN_OR_RETURN(TicketSla sla, TicketFromRow(r[0], 0));
+  for (int i = 0; i < r[1].rows(); ++i) {
+    SUNDESK_ASSIGN_OR_RETURN(SlaClock clock, ClockFromRow(r[1], i));
     sla.clocks.push_back(clock);
   }
-
-  SUNDESK_ASSIGN_OR_RETURN(pg::Result l,
-                           conn.Execute("SELECT entry FROM sla.ledger WHERE ticket_id = $1 "
-                                        "ORDER BY sequence",
-                                        {ticket_id}));
-  for (int i = 0; i < l.rows(); ++i) {
-    SUNDESK_ASSIGN_OR_RETURN(std::string bytes, l.Bytea(i, "entry"));
-    LedgerEntry entry;
-    if (!entry.ParseFromString(bytes)) {
-      return absl::DataLossError(
-          absl::StrCat("sla.ledger: entry ", i + 1, " of ticket ", ticket_id, " is unreadable"));
-    }
+  for (int i = 0; i < r[2].rows(); ++i) {
+    SUNDESK_ASSIGN_OR_RETURN(LedgerEntry entry, EntryFromRow(r[2], i));
     sla.ledger.push_back(std::move(entry));
   }
   return sla;
 }
 
-// Writes `sla` (the ledger from entry `ledger_stored` on), and `signals` to the outbox.
-absl::Status Save(pg::Connection& tx, const TicketSla& sla, size_t ledger_stored,
-                  const std::vector<SlaSignal>& signals) {
-  const std::string& id = sla.ticket.ticket_id;
-  SUNDESK_RETURN_IF_ERROR(
-      tx.Execute("UPDATE sla.ticket_slas SET tenant_id = $2, created = $3, last_sequence = $4, "
-                 "create_time = $5, priority = $6, channel = $7, status = $8, policy_id = $9, "
-                 "calendar_id = $10, warn_at_percent = $11, next_due = $12, assignee_id = $13, "
-                 "replanned_through = $14 WHERE ticket_id = $1",
-                 {id, sla.ticket.tenant_id, sla.created, sla.last_sequence,
-                  sla.created ? std::optional<absl::Time>(sla.create_time) : std::nullopt,
-                  static_cast<int>(sla.ticket.priority), static_cast<int>(sla.ticket.channel),
-                  static_cast<int>(sla.ticket.status), sla.policy_id, sla.calendar_id,
-                  sla.warn_at_percent, Finite(SlaEngine::NextDue(sla)), sla.ticket.assignee_id,
-                  sla.replanned_through})
-          .status());
-  SUNDESK_RETURN_IF_ERROR(tx.Execute("DELETE FROM sla.clocks WHERE ticket_id = $1", {id}).status());
-  for (const SlaClock& c : sla.clocks) {
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute(absl::StrCat("INSERT INTO sla.clocks (ticket_id, ", kClockColumns,
-                                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                                "$13, $14, $15)"),
-                   {id, static_cast<int>(c.metric), c.cycle, absl::ToInt64Nanoseconds(c.target),
-                    absl::ToInt64Nanoseconds(c.elapsed), c.counted_until, c.counting, c.warned,
-                    c.breached, c.met, c.canceled, c.start_time, c.stop_time, Finite(c.deadline),
-                    Finite(c.warn_time)})
-            .status());
-  }
-  for (size_t i = ledger_stored; i < sla.ledger.size(); ++i) {
-    const LedgerEntry& e = sla.ledger[i];
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute("INSERT INTO sla.ledger (ticket_id, sequence, entry) VALUES ($1, $2, $3)",
-                   {id, e.sequence(), pg::Param::Bytea(e.SerializeAsString())})
-            .status());
-  }
-  for (const SlaSignal& s : signals) {
-    SUNDESK_RETURN_IF_ERROR(kafka::InsertOutboxEvent(tx, kSlaSchema, kSlaEventsTopic, ToEvent(s)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status MutateLocked(pg::Connection& tx, const std::string& ticket_id,
-                          ClockStore::Mutation mutate) {
-  bool found = false;
-  SUNDESK_ASSIGN_OR_RETURN(TicketSla sla, Load(tx, ticket_id, /*lock=*/true, &found));
-  if (!found) return absl::InternalError("sla.ticket_slas row vanished under its lock");
-  const size_t ledger_stored = sla.ledger.size();
-  SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> signals, mutate(sla));
-  sla.ticket.ticket_id = ticket_id;
-  return Save(tx, sla, ledger_stored, signals);
-}
-
 }  // namespace
+
+// Policies and calendars as a batch's transaction sees them (it holds kSettingsLockKey
+// shared, so no settings change commits meanwhile): the batch's tenants' read at once,
+// others on demand; BusinessCalendars reused across batches by (calendar id, version).
+class PgClockStore::TxCatalog final : public PolicyCatalog {
+ public:
+  TxCatalog(pg::Connection& tx, PgClockStore& store) : tx_(tx), store_(store) {}
+
+  static std::vector<pg::Statement> PrefetchStatements(const std::vector<std::string>& tenants) {
+    const std::string list = TextArray(tenants);
+    return {{absl::StrCat("SELECT ", kPolicyColumns,
+                          " FROM sla.policies WHERE tenant_id = ANY($1::text[]) "
+                          "ORDER BY create_time"),
+             {list}},
+            {absl::StrCat("SELECT ", kCalendarColumns,
+                          " FROM sla.calendars WHERE tenant_id = ANY($1::text[])"),
+             {list}}};
+  }
+  absl::Status Prefetched(const std::vector<std::string>& tenants, const pg::Result& policies,
+                          const pg::Result& calendars) {
+    for (const std::string& t : tenants) policies_[t];
+    SUNDESK_RETURN_IF_ERROR(AddPolicies(policies));
+    for (int i = 0; i < calendars.rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(Calendar c, CalendarFromRow(calendars, i));
+      SUNDESK_ASSIGN_OR_RETURN(calendars_[c.calendar_id], store_.Cached(c));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Policy>> Policies(const std::string& tenant_id) const override {
+    if (auto it = policies_.find(tenant_id); it != policies_.end()) return it->second;
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result r,
+        tx_.Execute(absl::StrCat("SELECT ", kPolicyColumns,
+                                 " FROM sla.policies WHERE tenant_id = $1 ORDER BY create_time"),
+                    {tenant_id}));
+    policies_[tenant_id];
+    SUNDESK_RETURN_IF_ERROR(AddPolicies(r));
+    return policies_[tenant_id];
+  }
+
+  absl::StatusOr<std::shared_ptr<const calendar::BusinessCalendar>> CalendarById(
+      const std::string& calendar_id) const override {
+    if (auto it = calendars_.find(calendar_id); it != calendars_.end()) return it->second;
+    SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
+                             tx_.Execute(absl::StrCat("SELECT ", kCalendarColumns,
+                                                      " FROM sla.calendars WHERE calendar_id = $1"),
+                                         {calendar_id}));
+    if (r.rows() == 0) return absl::NotFoundError("calendar not found");
+    SUNDESK_ASSIGN_OR_RETURN(Calendar c, CalendarFromRow(r, 0));
+    SUNDESK_ASSIGN_OR_RETURN(calendars_[calendar_id], store_.Cached(c));
+    return calendars_[calendar_id];
+  }
+
+ private:
+  absl::Status AddPolicies(const pg::Result& r) const {
+    for (int i = 0; i < r.rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(Policy p, PolicyFromRow(r, i));
+      policies_[p.tenant_id].push_back(std::move(p));
+    }
+    return absl::OkStatus();
+  }
+
+  pg::Connection& tx_;
+  PgClockStore& store_;
+  mutable absl::flat_hash_map<std::string, std::vector<Policy>> policies_;
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const calendar::BusinessCalendar>>
+      calendars_;
+};
+
+absl::StatusOr<std::shared_ptr<const calendar::BusinessCalendar>> PgClockStore::Cached(
+    const Calendar& c) {
+  const std::string key = absl::StrCat(c.calendar_id, "@", c.version);
+  {
+    absl::MutexLock lock(&calendars_mu_);
+    if (auto it = calendars_.find(key); it != calendars_.end()) return it->second;
+  }
+  SUNDESK_ASSIGN_OR_RETURN(calendar::BusinessCalendar cal,
+                           calendar::BusinessCalendar::Create(c.spec));
+  auto shared = std::make_shared<const calendar::BusinessCalendar>(std::move(cal));
+  absl::MutexLock lock(&calendars_mu_);
+  if (calendars_.size() > 10000) calendars_.clear();  // bounded; versions only grow
+  calendars_[key] = shared;
+  return shared;
+}
+
+// One batch's tickets in one transaction: loaded (locked) with the pending replans and the
+// catalog, mutated in memory, and the changed rows written back in bulk.
+class PgClockStore::Batch {
+ public:
+  Batch(pg::Connection& tx, PgClockStore& store) : tx_(tx), catalog_(tx, store) {}
+
+  // The statements that load `ticket_ids` (sorted, distinct), and the batch's tenants'
+  // policies and calendars; to run after the shared settings lock.
+  std::vector<pg::Statement> LoadStatements(const std::vector<std::string>& ticket_ids,
+                                            std::vector<std::string> tenants, bool lock) {
+    const std::string ids = TextArray(ticket_ids);
+    std::sort(tenants.begin(), tenants.end());
+    tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
+    tenants_ = tenants;
+    std::vector<pg::Statement> out = {
+        {absl::StrCat("SELECT ", kTicketColumns,
+                      " FROM sla.ticket_slas WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id",
+                      lock ? " FOR UPDATE" : ""),
+         {ids}},
+        {absl::StrCat("SELECT ticket_id, ", kClockColumns,
+                      " FROM sla.clocks WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, "
+                      "metric"),
+         {ids}},
+        // The chain's last entry is all a new entry needs.
+        {"SELECT DISTINCT ON (ticket_id) ticket_id, entry FROM sla.ledger "
+         "WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, sequence DESC",
+         {ids}},
+        {"SELECT replan_id, calendar_id, policy_id, tenant_id, version, old_time_zone, "
+         "old_always_open, old_body, change_time FROM sla.replans WHERE NOT done "
+         "ORDER BY replan_id",
+         {}}};
+    for (pg::Statement& s : TxCatalog::PrefetchStatements(tenants_)) out.push_back(std::move(s));
+    return out;
+  }
+  static constexpr size_t kLoadStatements = 6;
+
+  // Takes the results of LoadStatements (`r` points at the first).
+  absl::Status Loaded(const pg::Result* r) {
+    for (int i = 0; i < r[0].rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(TicketSla sla, TicketFromRow(r[0], i));
+      State& s = states_[sla.ticket.ticket_id];
+      s.sla = std::move(sla);
+      s.found = true;
+    }
+    for (int i = 0; i < r[1].rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(SlaClock clock, ClockFromRow(r[1], i));
+      auto it = states_.find(std::string(r[1].Text(i, "ticket_id")));
+      if (it != states_.end()) it->second.sla.clocks.push_back(clock);
+    }
+    for (int i = 0; i < r[2].rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(LedgerEntry entry, EntryFromRow(r[2], i));
+      auto it = states_.find(std::string(r[2].Text(i, "ticket_id")));
+      if (it != states_.end()) it->second.sla.ledger.push_back(std::move(entry));
+    }
+    SUNDESK_ASSIGN_OR_RETURN(replans_, ReplansFromRows(r[3]));
+    SUNDESK_RETURN_IF_ERROR(catalog_.Prefetched(tenants_, r[4], r[5]));
+    for (auto& [id, s] : states_) {
+      s.row = TicketRow(s.sla);
+      s.clocks = s.sla.clocks;
+      s.ledger_stored = s.sla.ledger.size();
+    }
+    return absl::OkStatus();
+  }
+
+  // Runs `mutate` on the ticket's state (with its pending replans).
+  absl::Status Mutate(const std::string& ticket_id, ClockStore::Mutation mutate) {
+    auto it = states_.find(ticket_id);
+    if (it == states_.end() || !it->second.found) {
+      return absl::InternalError("sla.ticket_slas row vanished under its lock");
+    }
+    TicketSla& sla = it->second.sla;
+    sla.pending_replans = PendingFor(replans_, sla);
+    SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> signals, mutate(sla, catalog_));
+    sla.pending_replans.clear();
+    sla.ticket.ticket_id = ticket_id;
+    for (SlaSignal& s : signals) signals_.push_back(std::move(s));
+    return absl::OkStatus();
+  }
+
+  // The statements that write what changed.
+  std::vector<pg::Statement> SaveStatements() {
+    Columns tickets(16), clocks(15), gone(2), ledger(3), outbox(5);
+    for (auto& [id, s] : states_) {
+      std::vector<pg::Param> row = TicketRow(s.sla);
+      if (!SameRow(row, s.row)) tickets.AddRow(std::move(row));
+      for (const SlaClock& c : s.sla.clocks) {
+        const SlaClock* before = nullptr;
+        for (const SlaClock& b : s.clocks) {
+          if (b.metric == c.metric) before = &b;
+        }
+        if (before == nullptr || !(*before == c)) clocks.AddRow(ClockRow(id, c));
+      }
+      for (const SlaClock& b : s.clocks) {
+        if (s.sla.Find(b.metric) == nullptr) gone.AddRow({id, static_cast<int>(b.metric)});
+      }
+      for (size_t i = s.ledger_stored; i < s.sla.ledger.size(); ++i) {
+        const LedgerEntry& e = s.sla.ledger[i];
+        ledger.AddRow({id, e.sequence(), absl::BytesToHexString(e.SerializeAsString())});
+      }
+    }
+    for (const SlaSignal& sig : signals_) {
+      const events::v1::Event event = ToEvent(sig);
+      const kafka::EventRecord record = kafka::ToRecord(kSlaEventsTopic, event);
+      outbox.AddRow({record.key, absl::BytesToHexString(record.value),
+                     absl::BytesToHexString(kafka::EncodeHeaders(record.headers)), event.event_id(),
+                     event.type()});
+    }
+    std::vector<pg::Statement> out;
+    if (tickets.rows() > 0) {
+      out.push_back(
+          {"UPDATE sla.ticket_slas t SET tenant_id = u.tenant_id, created = u.created, "
+           "last_sequence = u.last_sequence, create_time = u.create_time, priority = u.priority, "
+           "channel = u.channel, status = u.status, policy_id = u.policy_id, "
+           "calendar_id = u.calendar_id, warn_at_percent = u.warn_at_percent, "
+           "next_due = u.next_due, assignee_id = u.assignee_id, "
+           "replanned_through = u.replanned_through, tags = u.tags::text[], "
+           "agent_replied = u.agent_replied "
+           "FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[], "
+           "$5::timestamptz[], $6::integer[], $7::integer[], $8::integer[], $9::text[], "
+           "$10::text[], $11::integer[], $12::timestamptz[], $13::text[], $14::bigint[], "
+           "$15::text[], $16::boolean[]) "
+           "AS u (ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, "
+           "status, policy_id, calendar_id, warn_at_percent, next_due, assignee_id, "
+           "replanned_through, tags, agent_replied) WHERE t.ticket_id = u.ticket_id",
+           tickets.Take()});
+    }
+    if (gone.rows() > 0) {
+      out.push_back(
+          {"DELETE FROM sla.clocks c USING unnest($1::text[], $2::integer[]) "
+           "AS u (ticket_id, metric) WHERE c.ticket_id = u.ticket_id AND "
+           "c.metric = u.metric",
+           gone.Take()});
+    }
+    if (clocks.rows() > 0) {
+      out.push_back(
+          {absl::StrCat(
+               "INSERT INTO sla.clocks (ticket_id, ", kClockColumns,
+               ") SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], "
+               "$5::bigint[], $6::timestamptz[], $7::boolean[], $8::boolean[], $9::boolean[], "
+               "$10::boolean[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], "
+               "$14::timestamptz[], $15::timestamptz[]) "
+               "ON CONFLICT (ticket_id, metric) DO UPDATE SET cycle = EXCLUDED.cycle, "
+               "target_ns = EXCLUDED.target_ns, elapsed_ns = EXCLUDED.elapsed_ns, "
+               "counted_until = EXCLUDED.counted_until, counting = EXCLUDED.counting, "
+               "warned = EXCLUDED.warned, breached = EXCLUDED.breached, met = EXCLUDED.met, "
+               "canceled = EXCLUDED.canceled, start_time = EXCLUDED.start_time, "
+               "stop_time = EXCLUDED.stop_time, deadline = EXCLUDED.deadline, "
+               "warn_time = EXCLUDED.warn_time"),
+           clocks.Take()});
+    }
+    if (ledger.rows() > 0) {
+      out.push_back(
+          {"INSERT INTO sla.ledger (ticket_id, sequence, entry) "
+           "SELECT t, s, decode(h, 'hex') FROM unnest($1::text[], $2::bigint[], "
+           "$3::text[]) AS u (t, s, h)",
+           ledger.Take()});
+    }
+    if (outbox.rows() > 0) {
+      // Ids are drawn in the signals' order, under the tickets' locks (the relay's order).
+      std::vector<pg::Param> params = {std::string(kSlaEventsTopic)};
+      for (pg::Param& p : outbox.Take()) params.push_back(std::move(p));
+      out.push_back(
+          {"INSERT INTO sla.outbox (topic, key, payload, headers, event_id, event_type) "
+           "SELECT $1, k, decode(p, 'hex'), decode(h, 'hex'), e, y FROM unnest($2::text[], "
+           "$3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u (k, p, h, e, y, "
+           "n) "
+           "ORDER BY n",
+           std::move(params)});
+      out.push_back({"SELECT pg_notify($1, '')", {kafka::OutboxChannel(kSlaSchema)}});
+    }
+    return out;
+  }
+
+  absl::Status Save() {
+    std::vector<pg::Statement> statements = SaveStatements();
+    if (statements.empty()) return absl::OkStatus();
+    return tx_.ExecuteAtomically(statements).status();
+  }
+
+ private:
+  struct State {
+    TicketSla sla;
+    bool found = false;
+    std::vector<pg::Param> row;    // as stored
+    std::vector<SlaClock> clocks;  // as stored
+    size_t ledger_stored = 0;
+  };
+
+  pg::Connection& tx_;
+  TxCatalog catalog_;
+  std::vector<std::string> tenants_;
+  std::vector<sla::Replan> replans_;
+  std::map<std::string, State> states_;
+  std::vector<SlaSignal> signals_;
+};
 
 std::vector<pg::Migration> SlaMigrations() {
   std::vector<pg::Migration> all = Migrations();
@@ -215,43 +591,97 @@ std::vector<pg::Migration> SlaMigrations() {
   return all;
 }
 
-absl::Status PgClockStore::Update(const std::string& ticket_id, const std::string& event_id,
-                                  Mutation mutate) {
-  return pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
-    if (!event_id.empty()) {
-      SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
-                               tx.Execute("INSERT INTO sla.processed_events (consumer, event_id) "
-                                          "VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                                          {kConsumer, event_id}));
-      if (r.affected_rows() == 0) return absl::OkStatus();  // applied before
+PgClockStore::PgClockStore(pg::Pool& pool) : pool_(pool) {}
+PgClockStore::~PgClockStore() = default;
+
+absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<Item>& items,
+                                                              ItemMutation mutate) {
+  std::vector<size_t> applied;
+  if (items.empty()) return applied;
+  std::vector<std::string> ticket_ids, tenants, event_ids;
+  for (const Item& item : items) {
+    ticket_ids.push_back(item.ticket_id);
+    if (!item.tenant_id.empty()) tenants.push_back(item.tenant_id);
+    if (!item.event_id.empty()) event_ids.push_back(item.event_id);
+  }
+  std::sort(ticket_ids.begin(), ticket_ids.end());
+  ticket_ids.erase(std::unique(ticket_ids.begin(), ticket_ids.end()), ticket_ids.end());
+  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    applied.clear();
+    Batch batch(tx, *this);
+    std::vector<pg::Statement> statements = {
+        {"SELECT pg_advisory_xact_lock_shared($1)", {kSettingsLockKey}},
+        // What was applied before is recognised here and skipped.
+        {"INSERT INTO sla.processed_events (consumer, event_id) "
+         "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
+         {kConsumer, TextArray(event_ids)}},
+        // The rows exist before they are locked (in ticket_id order), so two writers of a
+        // new ticket queue up on it.
+        {"INSERT INTO sla.ticket_slas (ticket_id, tenant_id, created, last_sequence, "
+         "priority, channel, status, policy_id, calendar_id, warn_at_percent) "
+         "SELECT unnest($1::text[]), '', false, 0, 0, 0, 0, '', '', 0 ON CONFLICT DO NOTHING",
+         {TextArray(ticket_ids)}}};
+    for (pg::Statement& s : batch.LoadStatements(ticket_ids, tenants, /*lock=*/true)) {
+      statements.push_back(std::move(s));
     }
-    // The row exists before it is locked, so two writers of a new ticket queue up on it.
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute("INSERT INTO sla.ticket_slas (ticket_id, tenant_id, created, last_sequence, "
-                   "priority, channel, status, policy_id, calendar_id, warn_at_percent) "
-                   "VALUES ($1, '', false, 0, 0, 0, 0, '', '', 0) ON CONFLICT DO NOTHING",
-                   {ticket_id})
-            .status());
-    return MutateLocked(tx, ticket_id, mutate);
-  });
+    SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r, tx.ExecuteAtomically(statements));
+    absl::flat_hash_set<std::string> fresh;
+    for (int i = 0; i < r[1].rows(); ++i) fresh.insert(absl::AsciiStrToLower(r[1].Text(i, 0)));
+    SUNDESK_RETURN_IF_ERROR(batch.Loaded(&r[3]));
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Item& item = items[i];
+      // A repeated id within the batch applies once (the first time).
+      if (!item.event_id.empty() && fresh.erase(absl::AsciiStrToLower(item.event_id)) == 0) {
+        continue;
+      }
+      SUNDESK_RETURN_IF_ERROR(batch.Mutate(
+          item.ticket_id,
+          [&](TicketSla& sla, const PolicyCatalog& catalog) { return mutate(i, sla, catalog); }));
+      applied.push_back(i);
+    }
+    return batch.Save();
+  }));
+  return applied;
 }
 
 absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation mutate) {
   int claimed = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    claimed = 0;
     // Another replica's claimed tickets are skipped, not waited for: each due timer is
     // fired by the one transaction that holds its ticket, together with its outbox rows.
     SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result due, tx.Execute("SELECT ticket_id FROM sla.ticket_slas WHERE next_due <= $1 "
-                                   "ORDER BY next_due LIMIT $2 FOR UPDATE SKIP LOCKED",
-                                   {now, limit}));
-    claimed = due.rows();
-    for (int i = 0; i < due.rows(); ++i) {
-      SUNDESK_RETURN_IF_ERROR(MutateLocked(tx, std::string(due.Text(i, 0)), mutate));
+        std::vector<pg::Result> due,
+        tx.ExecuteAtomically(std::vector<pg::Statement>{
+            {"SELECT pg_advisory_xact_lock_shared($1)", {kSettingsLockKey}},
+            {"SELECT ticket_id, tenant_id FROM sla.ticket_slas WHERE next_due <= $1 "
+             "ORDER BY next_due LIMIT $2 FOR UPDATE SKIP LOCKED",
+             {now, limit}}}));
+    claimed = due[1].rows();
+    if (claimed == 0) return absl::OkStatus();
+    std::vector<std::string> ids, tenants;
+    for (int i = 0; i < claimed; ++i) {
+      ids.emplace_back(due[1].Text(i, 0));
+      tenants.emplace_back(due[1].Text(i, 1));
     }
-    return absl::OkStatus();
+    std::sort(ids.begin(), ids.end());
+    Batch batch(tx, *this);
+    SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
+                             tx.ExecuteAtomically(batch.LoadStatements(ids, tenants, false)));
+    SUNDESK_RETURN_IF_ERROR(batch.Loaded(r.data()));
+    for (const std::string& id : ids) SUNDESK_RETURN_IF_ERROR(batch.Mutate(id, mutate));
+    return batch.Save();
   }));
   return claimed;
+}
+
+absl::StatusOr<absl::Time> PgClockStore::NextDue() {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(
+      pg::Result r,
+      conn->Execute("SELECT min(next_due) FROM sla.ticket_slas WHERE next_due IS NOT NULL"));
+  if (r.rows() == 0 || r.IsNull(0, 0)) return absl::InfiniteFuture();
+  return r.Time(0, 0);
 }
 
 absl::StatusOr<int> PgClockStore::Replan(int limit, Mutation mutate) {
@@ -260,30 +690,48 @@ absl::StatusOr<int> PgClockStore::Replan(int limit, Mutation mutate) {
     claimed = 0;
     // One replica walks one replan at a time; another takes the next one meanwhile.
     SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result replan,
-        tx.Execute("SELECT replan_id, calendar_id, policy_id, after_ticket FROM sla.replans "
-                   "WHERE NOT done ORDER BY replan_id LIMIT 1 FOR UPDATE SKIP LOCKED"));
+        std::vector<pg::Result> first,
+        tx.ExecuteAtomically(std::vector<pg::Statement>{
+            {"SELECT pg_advisory_xact_lock_shared($1)", {kSettingsLockKey}},
+            {"SELECT replan_id, calendar_id, policy_id, tenant_id, after_ticket FROM sla.replans "
+             "WHERE NOT done ORDER BY replan_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             {}}}));
+    const pg::Result& replan = first[1];
     if (replan.rows() == 0) return absl::OkStatus();
     SUNDESK_ASSIGN_OR_RETURN(int64_t replan_id, replan.Int64(0, "replan_id"));
     const std::string calendar_id(replan.Text(0, "calendar_id"));
     const std::string policy_id(replan.Text(0, "policy_id"));
-    const bool by_calendar = !calendar_id.empty();
+    const std::string tenant_id(replan.Text(0, "tenant_id"));
+    // A re-match walks the tenant's tickets, a calendar change the calendar's, a policy
+    // change the policy's.
+    const char* column = !tenant_id.empty()     ? "tenant_id"
+                         : !calendar_id.empty() ? "calendar_id"
+                                                : "policy_id";
+    const std::string& value = !tenant_id.empty()     ? tenant_id
+                               : !calendar_id.empty() ? calendar_id
+                                                      : policy_id;
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result tickets,
-        tx.Execute(absl::StrCat("SELECT ticket_id FROM sla.ticket_slas WHERE ",
-                                by_calendar ? "calendar_id" : "policy_id",
+        tx.Execute(absl::StrCat("SELECT ticket_id, tenant_id FROM sla.ticket_slas WHERE ", column,
                                 " = $1 AND ticket_id > $2 ORDER BY ticket_id LIMIT $3 FOR UPDATE"),
-                   {by_calendar ? calendar_id : policy_id,
-                    std::string(replan.Text(0, "after_ticket")), limit}));
-    for (int i = 0; i < tickets.rows(); ++i) {
-      SUNDESK_RETURN_IF_ERROR(MutateLocked(tx, std::string(tickets.Text(i, 0)), mutate));
-    }
+                   {value, std::string(replan.Text(0, "after_ticket")), limit}));
     claimed = tickets.rows();
+    std::vector<std::string> ids, tenants;
+    for (int i = 0; i < claimed; ++i) {
+      ids.emplace_back(tickets.Text(i, 0));
+      tenants.emplace_back(tickets.Text(i, 1));
+    }
+    if (claimed > 0) {
+      Batch batch(tx, *this);
+      SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
+                               tx.ExecuteAtomically(batch.LoadStatements(ids, tenants, false)));
+      SUNDESK_RETURN_IF_ERROR(batch.Loaded(r.data()));
+      for (const std::string& id : ids) SUNDESK_RETURN_IF_ERROR(batch.Mutate(id, mutate));
+      SUNDESK_RETURN_IF_ERROR(batch.Save());
+    }
     return tx
         .Execute("UPDATE sla.replans SET after_ticket = $2, done = $3 WHERE replan_id = $1",
-                 {replan_id,
-                  claimed > 0 ? std::string(tickets.Text(claimed - 1, 0))
-                              : std::string(replan.Text(0, "after_ticket")),
+                 {replan_id, claimed > 0 ? ids.back() : std::string(replan.Text(0, "after_ticket")),
                   claimed < limit})
         .status();
   }));
@@ -315,13 +763,13 @@ absl::StatusOr<TicketSla> PgClockStore::Get(const std::string& ticket_id) {
   TicketSla sla;
   bool found = false;
   // One snapshot for the ticket row, its clocks and its ledger.
-  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(
-      pool_,
-      [&](pg::Connection& tx) -> absl::Status {
-        SUNDESK_ASSIGN_OR_RETURN(sla, Load(tx, ticket_id, /*lock=*/false, &found));
-        return absl::OkStatus();
-      },
-      {.isolation = pg::Isolation::kRepeatableRead, .read_only = true}));
+  SUNDESK_RETURN_IF_ERROR(
+      pg::WithTransaction(pool_,
+                          [&](pg::Connection& tx) -> absl::Status {
+                            SUNDESK_ASSIGN_OR_RETURN(sla, Load(tx, ticket_id, &found));
+                            return absl::OkStatus();
+                          },
+                          {.isolation = pg::Isolation::kRepeatableRead, .read_only = true}));
   if (!found || !sla.created) return absl::NotFoundError("ticket not seen");
   return sla;
 }

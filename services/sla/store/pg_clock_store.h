@@ -1,9 +1,12 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "services/sla/domain/ticket_clocks.h"
@@ -21,11 +24,17 @@ std::vector<pg::Migration> SlaMigrations();
 // be changed comes with its pending replans (sla.replans), which the engine applies first.
 class PgClockStore final : public ClockStore {
  public:
-  explicit PgClockStore(pg::Pool& pool) : pool_(pool) {}
+  explicit PgClockStore(pg::Pool& pool);
+  ~PgClockStore() override;
 
-  absl::Status Update(const std::string& ticket_id, const std::string& event_id,
-                      Mutation mutate) override;
+  // Each call is one transaction of a few pipelined round trips, whatever the number of
+  // items: the tickets, their clocks, their ledgers' last entries, the pending replans and
+  // the tenants' policies and calendars are read with one statement each (`= ANY`), and
+  // only changed rows are written back, each table with one statement (unnest).
+  absl::StatusOr<std::vector<size_t>> UpdateBatch(const std::vector<Item>& items,
+                                                  ItemMutation mutate) override;
   absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate) override;
+  absl::StatusOr<absl::Time> NextDue() override;
   absl::StatusOr<TicketSla> Get(const std::string& ticket_id) override;
   absl::StatusOr<int> Replan(int limit, Mutation mutate) override;
 
@@ -34,7 +43,16 @@ class PgClockStore final : public ClockStore {
   absl::StatusOr<std::map<ClockState, int64_t>> CountClocks();
 
  private:
+  class TxCatalog;
+  class Batch;
+
+  // The BusinessCalendar of `c` (by id and version, built once).
+  absl::StatusOr<std::shared_ptr<const calendar::BusinessCalendar>> Cached(const Calendar& c);
+
   pg::Pool& pool_;
+  absl::Mutex calendars_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const calendar::BusinessCalendar>> calendars_
+      ABSL_GUARDED_BY(calendars_mu_);
 };
 
 }  // namespace sundesk::sla

@@ -10,15 +10,16 @@
 #include "services/sla/store/sla_proto.h"
 
 namespace sundesk::sla {
-namespace {
 
-constexpr absl::string_view kCalendarColumns =
+const absl::string_view kCalendarColumns =
     "calendar_id, tenant_id, display_name, time_zone, always_open, body, version, create_time, "
     "update_time";
-constexpr absl::string_view kPolicyColumns =
+const absl::string_view kPolicyColumns =
     "policy_id, tenant_id, display_name, priority, channel, tag, first_response_ns, "
     "next_response_ns, periodic_update_ns, resolution_ns, calendar_id, warn_at_percent, version, "
     "create_time, update_time";
+
+namespace {
 
 std::string CalendarBody(const Calendar& c) {
   v1::Calendar body;
@@ -28,6 +29,8 @@ std::string CalendarBody(const Calendar& c) {
   ToProto(only_lists, &body);
   return body.SerializeAsString();
 }
+
+}  // namespace
 
 absl::StatusOr<Calendar> CalendarFromRow(const pg::Result& r, int row) {
   SUNDESK_ASSIGN_OR_RETURN(std::string body_bytes, r.Bytea(row, "body"));
@@ -47,12 +50,16 @@ absl::StatusOr<Calendar> CalendarFromRow(const pg::Result& r, int row) {
   return c;
 }
 
+namespace {
+
 absl::StatusOr<absl::Duration> Nanos(const pg::Result& r, int row, absl::string_view column) {
   SUNDESK_ASSIGN_OR_RETURN(int64_t ns, r.Int64(row, column));
   return absl::Nanoseconds(ns);
 }
 
 int64_t ToNanos(absl::Duration d) { return absl::ToInt64Nanoseconds(d); }
+
+}  // namespace
 
 absl::StatusOr<Policy> PolicyFromRow(const pg::Result& r, int row) {
   Policy p;
@@ -76,6 +83,8 @@ absl::StatusOr<Policy> PolicyFromRow(const pg::Result& r, int row) {
   SUNDESK_ASSIGN_OR_RETURN(p.update_time, r.Time(row, "update_time"));
   return p;
 }
+
+namespace {
 
 absl::Status MatchTaken(const Policy& p) {
   return absl::AlreadyExistsError(absl::StrCat(
@@ -138,6 +147,8 @@ absl::StatusOr<Calendar> PgSettingsStore::UpdateCalendarIn(pg::Connection& conn,
   // A change of what counts as open time re-plans the running clocks on this calendar: the
   // calendar in force until now goes with the replan, in the same commit.
   const std::string body = CalendarBody(c);
+  SUNDESK_RETURN_IF_ERROR(
+      conn.Execute("SELECT pg_advisory_xact_lock($1)", {kSettingsLockKey}).status());
   SUNDESK_RETURN_IF_ERROR(
       conn.Execute("INSERT INTO sla.replans (calendar_id, version, old_time_zone, "
                    "old_always_open, old_body, change_time) "
@@ -235,17 +246,25 @@ absl::StatusOr<Policy> PgSettingsStore::UpdatePolicy(const Policy& p, absl::Time
 
 absl::StatusOr<Policy> PgSettingsStore::UpdatePolicyIn(pg::Connection& conn, const Policy& p,
                                                        absl::Time now) {
-  // A change of targets, calendar or warning re-plans the running clocks under this policy.
+  // A change of targets, calendar or warning re-plans the running clocks under this policy;
+  // a change of its match fields re-matches every ticket of the tenant (which covers the
+  // rest too).
+  SUNDESK_RETURN_IF_ERROR(
+      conn.Execute("SELECT pg_advisory_xact_lock($1)", {kSettingsLockKey}).status());
   SUNDESK_RETURN_IF_ERROR(
       conn.Execute(
-              "INSERT INTO sla.replans (policy_id, version, change_time) "
-              "SELECT policy_id, version + 1, $2 FROM sla.policies "
+              "INSERT INTO sla.replans (policy_id, tenant_id, version, change_time) "
+              "SELECT policy_id, CASE WHEN (priority, channel, tag) IS DISTINCT FROM "
+              "($10::integer, $11::integer, $12::text) THEN tenant_id ELSE '' END, "
+              "version + 1, $2 FROM sla.policies "
               "WHERE policy_id = $1 AND version = $3 AND "
-              "(first_response_ns, next_response_ns, periodic_update_ns, resolution_ns, "
+              "((first_response_ns, next_response_ns, periodic_update_ns, resolution_ns, "
               "calendar_id, warn_at_percent) IS DISTINCT FROM "
-              "($4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::integer)",
+              "($4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::text, $9::integer) OR "
+              "(priority, channel, tag) IS DISTINCT FROM ($10::integer, $11::integer, $12::text))",
               {p.policy_id, now, p.version, ToNanos(p.first_response), ToNanos(p.next_response),
-               ToNanos(p.periodic_update), ToNanos(p.resolution), p.calendar_id, p.warn_at_percent})
+               ToNanos(p.periodic_update), ToNanos(p.resolution), p.calendar_id, p.warn_at_percent,
+               static_cast<int>(p.priority), static_cast<int>(p.channel), p.tag})
           .status());
   absl::StatusOr<pg::Result> r = conn.Execute(
       absl::StrCat("UPDATE sla.policies SET display_name = $2, priority = $3, channel = $4, "

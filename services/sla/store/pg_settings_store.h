@@ -10,6 +10,20 @@
 
 namespace sundesk::sla {
 
+// The columns PolicyFromRow and CalendarFromRow read, for SELECTs of sla.policies and
+// sla.calendars.
+extern const absl::string_view kPolicyColumns;
+extern const absl::string_view kCalendarColumns;
+absl::StatusOr<Policy> PolicyFromRow(const pg::Result& r, int row);
+absl::StatusOr<Calendar> CalendarFromRow(const pg::Result& r, int row);
+
+// The transaction-scoped advisory lock between settings changes and clock updates: an
+// UpdateCalendar or UpdatePolicy that writes a replan holds it exclusively until its
+// commit; every batch of clock updates holds it shared while it reads the pending replans
+// and the calendars and policies. So a batch sees a settings change together with its
+// replan, or neither (never the new calendar without the replan that re-plans onto it).
+inline constexpr int64_t kSettingsLockKey = 0x534c4153455454;  // "SLASETT"
+
 // Calendars and policies in PostgreSQL schema `sla`. Also the engine's PolicyCatalog.
 // UpdateCalendar and UpdatePolicy record, in the same commit, the `sla.replans` row that
 // makes the clocks they concern re-plan (PgClockStore).

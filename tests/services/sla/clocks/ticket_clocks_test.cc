@@ -105,6 +105,17 @@ class TicketClocksTest : public ::testing::Test {
     ticket->set_status(ticket::v1::TICKET_STATUS_NEW);
     return e;
   }
+  events::v1::Event StatusChanged(const std::string& ticket_id, int64_t sequence, absl::Time t,
+                                  ticket::v1::TicketStatus status) {
+    events::v1::Event e = TicketEventProto(ticket_id, sequence, t);
+    e.set_type("TicketStatusChanged");
+    auto* ticket = e.mutable_ticket_status_changed()->mutable_ticket();
+    ticket->set_ticket_id(ticket_id);
+    ticket->set_tenant_id(kTenant);
+    ticket->set_priority(common::v1::PRIORITY_HIGH);
+    ticket->set_status(status);
+    return e;
+  }
   events::v1::Event AgentReply(const std::string& ticket_id, int64_t sequence, absl::Time t) {
     events::v1::Event e = TicketEventProto(ticket_id, sequence, t);
     e.set_type("CommentAdded");
@@ -149,12 +160,16 @@ TEST_F(TicketClocksTest, TicketEventsInSlaEventsOut) {
   ASSERT_TRUE(relay.ok()) << relay.status();
   std::thread relay_thread([&] { (void)(*relay)->Run(); });
 
-  auto consumer = kafka::Consumer::Create(
+  // As the service consumes: what has arrived, in batches.
+  auto consumer = kafka::Consumer::CreateBatched(
       {.bootstrap_servers = (*kafka)->bootstrap(),
        .group_id = "sla",
        .topics = {"sundesk.ticket.events.v1"},
        .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
-      [&](const kafka::Message& m) { return HandleTicketEventRecord(clocks, m); });
+      [&](absl::Span<const kafka::Message> batch) {
+        return HandleTicketEventRecords(clocks, batch);
+      },
+      100);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   std::thread consumer_thread([&] { (void)(*consumer)->Run(); });
 
@@ -287,6 +302,82 @@ TEST_F(TicketClocksTest, TicketEventsInSlaEventsOut) {
   EXPECT_EQ(sla_events.size(), 4u);  // 2 started, 1 warning, 1 breach: no duplicate fact
 }
 
+// Events applied in batches (one transaction each) give each ticket the same clocks, ledger
+// and signals as one event at a time, also when a batch holds several events of one ticket,
+// an event twice, an event delivered again from an earlier batch, and an older event after a
+// newer one.
+TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
+  calendar::CalendarSpec always{.always_open = true};
+  AddPolicy(always, absl::Hours(1), absl::Hours(8));
+  const absl::Time t0 = absl::FromUnixSeconds(1'767'258'000);
+  FakeClock clock(t0 + absl::Minutes(30));
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+
+  // The history of a ticket: created, pending after 5 min, open again after 15, replied to
+  // (first response met) after 20, pending after 25.
+  auto history = [&](const std::string& id) {
+    return std::vector<events::v1::Event>{
+        Created(id, t0),
+        StatusChanged(id, 2, t0 + absl::Minutes(5), ticket::v1::TICKET_STATUS_PENDING),
+        StatusChanged(id, 3, t0 + absl::Minutes(15), ticket::v1::TICKET_STATUS_OPEN),
+        AgentReply(id, 4, t0 + absl::Minutes(20)),
+        StatusChanged(id, 5, t0 + absl::Minutes(25), ticket::v1::TICKET_STATUS_PENDING)};
+  };
+  const std::string one = ids_.NewId();
+  for (const events::v1::Event& e : history(one)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
+
+  const std::string batched = ids_.NewId();
+  const std::string other = ids_.NewId();
+  const std::vector<events::v1::Event> h = history(batched);
+  const std::vector<events::v1::Event> o = history(other);
+  // An older event (sequence 2) under a new id, as a reordered delivery would bring it.
+  events::v1::Event stale = h[1];
+  stale.set_event_id(ids_.NewId());
+  std::vector<TicketEvent> first = {FromEvent(h[0]), FromEvent(o[0]), FromEvent(h[1]),
+                                    FromEvent(h[1]), FromEvent(h[2]), FromEvent(o[1])};
+  ASSERT_TRUE(clocks.ApplyBatch(first).ok());
+  std::vector<TicketEvent> second = {FromEvent(h[2]), FromEvent(h[3]), FromEvent(stale),
+                                     FromEvent(h[0]), FromEvent(h[4]), FromEvent(o[2]),
+                                     FromEvent(o[3]), FromEvent(o[4])};
+  ASSERT_TRUE(clocks.ApplyBatch(second).ok());
+
+  auto a = clock_store_->Get(one);
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (const std::string& id : {batched, other}) {
+    auto b = clock_store_->Get(id);
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->last_sequence, 5);
+    EXPECT_EQ(b->clocks, a->clocks);
+    ASSERT_EQ(b->ledger.size(), a->ledger.size());
+    for (size_t i = 0; i < a->ledger.size(); ++i) {
+      EXPECT_EQ(b->ledger[i].action(), a->ledger[i].action()) << i;
+      EXPECT_EQ(b->ledger[i].metric(), a->ledger[i].metric()) << i;
+      EXPECT_EQ(b->ledger[i].elapsed().seconds(), a->ledger[i].elapsed().seconds()) << i;
+      EXPECT_EQ(b->ledger[i].time().seconds(), a->ledger[i].time().seconds()) << i;
+    }
+    EXPECT_TRUE(VerifyLedger(b->ledger).ok());
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", id, "'")),
+              Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", one, "'")));
+  }
+  const SlaClock* fr = a->Find(Metric::kFirstResponse);
+  ASSERT_NE(fr, nullptr);
+  EXPECT_TRUE(fr->met);
+  EXPECT_EQ(fr->elapsed, absl::Minutes(10));  // 5 min, paused 10, 5 more
+  const SlaClock* res = a->Find(Metric::kResolution);
+  ASSERT_NE(res, nullptr);
+  EXPECT_FALSE(res->counting);
+  EXPECT_EQ(res->elapsed, absl::Minutes(15));
+
+  // The whole of both batches again: nothing changes.
+  const int64_t ledger_rows = Count("SELECT count(*) FROM sla.ledger");
+  const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
+  ASSERT_TRUE(clocks.ApplyBatch(first).ok());
+  ASSERT_TRUE(clocks.ApplyBatch(second).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_rows);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
+}
+
 // Two replicas sweeping the same due timers: every breach goes to the outbox exactly once.
 TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
   calendar::CalendarSpec always{.always_open = true};
@@ -368,6 +459,98 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
               kTickets)
         << metric;
   }
+}
+
+// UpdatePolicy changing a policy's match fields re-matches the tenant's running tickets: those
+// it covered and no longer does move to the policy they match now, those it covers now move
+// to it (keeping their elapsed time). A target added to a policy starts on its running
+// tickets at the change (first_response only where no agent has replied).
+TEST_F(TicketClocksTest, PolicyMatchChangesRematchAndAddedTargetsStart) {
+  FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
+  const absl::Time t0 = clock.Now();
+  SlaSettings settings(*settings_store_, clock, ids_);
+  auto cal = settings.CreateCalendar(
+      "", Calendar{.tenant_id = kTenant, .display_name = "desk", .spec = {.always_open = true}});
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  auto high = settings.CreatePolicy("", Policy{.tenant_id = kTenant,
+                                               .display_name = "high",
+                                               .priority = Priority::kHigh,
+                                               .first_response = absl::Hours(1),
+                                               .resolution = absl::Hours(8),
+                                               .calendar_id = cal->calendar_id});
+  ASSERT_TRUE(high.ok()) << high.status();
+  auto any = settings.CreatePolicy("", Policy{.tenant_id = kTenant,
+                                              .display_name = "any",
+                                              .resolution = absl::Hours(24),
+                                              .calendar_id = cal->calendar_id});
+  ASSERT_TRUE(any.ok()) << any.status();
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+  auto created = [&](const std::string& id, common::v1::Priority priority) {
+    events::v1::Event e = Created(id, t0);
+    e.mutable_ticket_created()->mutable_ticket()->set_priority(priority);
+    return e;
+  };
+  const std::string urgent = ids_.NewId();    // HIGH: under "high"
+  const std::string low = ids_.NewId();       // LOW: under "any"
+  const std::string answered = ids_.NewId();  // NORMAL: under "any", replied to
+  ASSERT_TRUE(clocks.Apply(FromEvent(created(urgent, common::v1::PRIORITY_HIGH))).ok());
+  ASSERT_TRUE(clocks.Apply(FromEvent(created(low, common::v1::PRIORITY_LOW))).ok());
+  ASSERT_TRUE(clocks.Apply(FromEvent(created(answered, common::v1::PRIORITY_NORMAL))).ok());
+  ASSERT_TRUE(clocks.Apply(FromEvent(AgentReply(answered, 2, t0 + absl::Minutes(1)))).ok());
+  auto sla_of = [&](const std::string& id) {
+    auto sla = clock_store_->Get(id);
+    EXPECT_TRUE(sla.ok()) << sla.status();
+    EXPECT_TRUE(VerifyLedger(sla->ledger).ok());
+    return sla.ok() ? *sla : TicketSla{};
+  };
+  auto sweep = [&] {
+    for (;;) {
+      auto n = clocks.Replan(2);  // several commits
+      ASSERT_TRUE(n.ok()) << n.status();
+      if (*n == 0) return;
+    }
+  };
+
+  // At +10 min "high" is for LOW tickets instead.
+  clock.Advance(absl::Minutes(10));
+  const absl::Time change = clock.Now();
+  Policy to_low{.policy_id = high->policy_id, .priority = Priority::kLow};
+  ASSERT_TRUE(settings.UpdatePolicy(to_low, {"priority"}, "").ok());
+  sweep();
+  TicketSla u = sla_of(urgent);
+  EXPECT_EQ(u.policy_id, any->policy_id);
+  ASSERT_NE(u.Find(Metric::kResolution), nullptr);
+  EXPECT_EQ(u.Find(Metric::kResolution)->target, absl::Hours(24));
+  EXPECT_EQ(u.Find(Metric::kResolution)->deadline, t0 + absl::Hours(24));  // 10 min kept
+  ASSERT_NE(u.Find(Metric::kFirstResponse), nullptr);
+  EXPECT_TRUE(u.Find(Metric::kFirstResponse)->canceled);
+  EXPECT_EQ(u.ledger.back().cause_setting(), absl::StrCat("policies/", high->policy_id, "@2"));
+  TicketSla l = sla_of(low);
+  EXPECT_EQ(l.policy_id, high->policy_id);
+  EXPECT_EQ(l.Find(Metric::kResolution)->deadline, t0 + absl::Hours(8));
+  ASSERT_NE(l.Find(Metric::kFirstResponse), nullptr);  // a target "any" lacked: from the change
+  EXPECT_EQ(l.Find(Metric::kFirstResponse)->start_time, change);
+  EXPECT_EQ(l.Find(Metric::kFirstResponse)->deadline, change + absl::Hours(1));
+  EXPECT_EQ(sla_of(answered).policy_id, any->policy_id);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", low,
+                               "' AND event_type = 'SlaClockStarted'")),
+            2);
+
+  // At +20 min "any" gains a 2 h first response: it starts on `urgent` (its canceled one
+  // again, cycle 2) but not on `answered`.
+  clock.Advance(absl::Minutes(10));
+  Policy with_first{.policy_id = any->policy_id, .first_response = absl::Hours(2)};
+  ASSERT_TRUE(settings.UpdatePolicy(with_first, {"first_response"}, "").ok());
+  sweep();
+  u = sla_of(urgent);
+  const SlaClock* fr = u.Find(Metric::kFirstResponse);
+  ASSERT_NE(fr, nullptr);
+  EXPECT_EQ(fr->cycle, 2);
+  EXPECT_TRUE(fr->counting);
+  EXPECT_EQ(fr->deadline, clock.Now() + absl::Hours(2));
+  EXPECT_EQ(sla_of(answered).Find(Metric::kFirstResponse), nullptr);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 0);
 }
 
 // UpdateCalendar and UpdatePolicy re-plan the running clocks of their tickets: by the sweep,

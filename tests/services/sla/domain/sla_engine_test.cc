@@ -516,6 +516,37 @@ TEST_F(SlaEngineTest, CalendarChangeReplansKeepingTheTimeCountedBefore) {
   EXPECT_EQ(s.back().time, change + absl::Hours(7));
 }
 
+// The race of an event with a calendar update: an event applied before the update's replan
+// was visible counted past the change on the old calendar. When the replan arrives, the
+// clock keeps what it counted and re-plans from there on the new calendar (its deadline does
+// not stay on the old one).
+TEST_F(SlaEngineTest, ReplanSeenAfterAnEventCountedPastTheChangeStillReplans) {
+  catalog_.AddPolicy(
+      MakePolicy("p", Priority::kUnspecified, absl::Hours(8), absl::ZeroDuration(), "office"));
+  const absl::Time created = Local(kStockholm, 2026, 1, 8, 10, 0);  // Thu 10:00
+  Apply(Created(created));
+  const absl::Time change = created + absl::Hours(1);
+  // Applied without the replan: paused at 11:20, resumed at 11:30 (counted on office hours).
+  Apply(Status(created + absl::Minutes(80), TicketStatus::kPending));
+  Apply(Status(created + absl::Minutes(90), TicketStatus::kOpen));
+  // 1 h 20 min counted; 6 h 40 min of office hours left: Thu 17:00 and 1 h 10 min on Friday.
+  EXPECT_EQ(ViewOf(Metric::kFirstResponse).deadline, Local(kStockholm, 2026, 1, 9, 10, 10));
+
+  auto office = std::make_shared<const calendar::BusinessCalendar>(OfficeHours(kStockholm));
+  catalog_.AddCalendar("office", calendar::BusinessCalendar::AlwaysOpen());
+  sla_.pending_replans = {Replan{.replan_id = 1,
+                                 .calendar_id = "office",
+                                 .old_calendar = office,
+                                 .version = 2,
+                                 .change_time = change}};
+  EXPECT_TRUE(FireAt(created + absl::Minutes(95)).empty());
+  EXPECT_EQ(sla_.replanned_through, 1);
+  // 6 h 40 min of 24x7 time from 11:30: 18:10 the same day.
+  EXPECT_EQ(ViewOf(Metric::kFirstResponse).deadline, created + absl::Minutes(90 + 400));
+  EXPECT_EQ(Actions(Metric::kFirstResponse).back(), v1::LEDGER_ACTION_REPLANNED);
+  EXPECT_TRUE(VerifyLedger(sla_.ledger).ok());
+}
+
 // A warning or breach due before the change fires as the old plan had it.
 TEST_F(SlaEngineTest, CalendarChangeFiresWhatWasDueBeforeItFirst) {
   catalog_.AddPolicy(
