@@ -66,13 +66,4 @@ absl::Status VerifyLedger(const std::vector<LedgerEntry>& ledger) {
   return absl::OkStatus();
 }
 
-std::string DeterministicUuid(const std::string& name) {
-  std::string b = Sha256(name, 16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x80);  // version 8
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // variant 10
-  const std::string h = Hex(b);
-  return absl::StrCat(h.substr(0, 8), "-", h.substr(8, 4), "-", h.substr(12, 4), "-",
-                      h.substr(16, 4), "-", h.substr(20, 12));
-}
-
 }  // namespace sundesk::sla

@@ -22,7 +22,4 @@ void AppendToLedger(std::vector<LedgerEntry>& ledger, LedgerEntry entry);
 // right; otherwise DATA_LOSS naming the first entry that breaks the chain.
 absl::Status VerifyLedger(const std::vector<LedgerEntry>& ledger);
 
-// A UUID (RFC 9562 version 8) derived from `name` by SHA-256: the same name, the same id.
-std::string DeterministicUuid(const std::string& name);
-
 }  // namespace sundesk::sla

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "libs/core/ids.h"
 #include "libs/core/status.h"
 #include "services/sla/domain/ledger.h"
 
@@ -116,9 +117,9 @@ class Step {
                 .policy_id = sla_.policy_id,
                 .calendar_id = sla_.calendar_id};
     if (c.deadline != absl::InfiniteFuture()) s.deadline = c.deadline;
-    s.event_id = DeterministicUuid(absl::StrCat("sundesk/sla/", sla_.ticket.ticket_id, "/",
-                                                static_cast<int>(c.metric), "/", c.cycle, "/",
-                                                kKinds[static_cast<int>(kind)], id_suffix));
+    s.event_id = NameBasedUuid(absl::StrCat("sundesk/sla/", sla_.ticket.ticket_id, "/",
+                                            static_cast<int>(c.metric), "/", c.cycle, "/",
+                                            kKinds[static_cast<int>(kind)], id_suffix));
     signals_.push_back(std::move(s));
   }
 

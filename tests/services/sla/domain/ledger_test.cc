@@ -72,14 +72,5 @@ TEST(LedgerTest, RemovedOrReorderedEntryIsDetected) {
   EXPECT_EQ(VerifyLedger(swapped).code(), absl::StatusCode::kDataLoss);
 }
 
-TEST(DeterministicUuidTest, SameNameSameUuid) {
-  const std::string a = DeterministicUuid("sundesk/sla/t1/4/1/breached");
-  EXPECT_EQ(a, DeterministicUuid("sundesk/sla/t1/4/1/breached"));
-  EXPECT_NE(a, DeterministicUuid("sundesk/sla/t1/4/2/breached"));
-  ASSERT_EQ(a.size(), 36u);
-  EXPECT_EQ(a[14], '8');  // version 8
-  EXPECT_THAT(std::string("89ab"), HasSubstr(std::string(1, a[19])));
-}
-
 }  // namespace
 }  // namespace sundesk::sla
