@@ -11,6 +11,7 @@
 #include "libs/core/log.h"
 #include "libs/core/periodic.h"
 #include "libs/kafka/consumer.h"
+#include "libs/kafka/outbox_notifier.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/issued_keys.h"
 #include "libs/runtime/service_runtime.h"
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
   // Routing events (offers, presence) go through routing's transactional outbox.
   runtime::StartOutboxRelayOrExit(*service, "routing", *kafka.producer);
+  // Commits that wrote routing events wake the relay at once.
+  kafka::OutboxNotifier outbox_notifier(*postgres.pool, "routing");
 
   SystemClock clock;
   UuidV7Generator ids(clock);
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
   routing::RedisPresenceStore presence_store(*redis.pool);
   routing::PgRoutingPolicyStore policy_store(*postgres.pool);
   routing::PgQueueStore queue_store(*postgres.pool, clock, ids);
+  queue_store.set_outbox_notifier(&outbox_notifier);
   routing::TicketQueue queue(queue_store, presence_store, policy_store, clock, page_tokens);
   kafka::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = config.Get("kafka-bootstrap");
@@ -141,12 +145,14 @@ int main(int argc, char** argv) {
   routing::GrpcTicketAssigner assigner(ticket_channel, config.Get("service-key"));
 
   routing::PgPresenceEvents presence_events(*postgres.pool, clock, ids);
+  presence_events.set_outbox_notifier(&outbox_notifier);
   routing::PresenceService presence(agent_store, presence_store, clock,
                                     {.unary_ttl = runtime::DurationOrExit(config, "presence-ttl")});
   presence.set_observer(&presence_events);
   routing::RoutingPolicies policies(policy_store, tenants, clock);
   routing::Router router(agent_store, presence_store, policy_store, tenants, clock);
   routing::PgOfferStore offer_store(*postgres.pool, clock, ids);
+  offer_store.set_outbox_notifier(&outbox_notifier);
   routing::OfferService offers(offer_store, agent_store, router, presence_store, policy_store,
                                tenants, assigner, clock, ids);
   routing::RoutingMetrics routing_metrics(service->registry());

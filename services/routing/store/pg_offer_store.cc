@@ -162,6 +162,7 @@ absl::StatusOr<bool> PgOfferStore::Route(absl::string_view ticket_id, Decide dec
                               .sequence = entry.ticket.version},
                              made, absl::StrCat("OfferMade:", o.offer_id));
   }));
+  if (routed && notifier_ != nullptr) notifier_->Notify();
   return routed;
 }
 
@@ -258,6 +259,7 @@ absl::StatusOr<std::optional<Offer>> PgOfferStore::Update(absl::string_view offe
     result = std::move(offer);
     return absl::OkStatus();
   }));
+  if (notifier_ != nullptr) notifier_->Notify();
   return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/kafka/outbox_notifier.h"
 #include "libs/pg/pool.h"
 #include "services/routing/domain/offers.h"
 
@@ -29,10 +30,15 @@ class PgOfferStore final : public OfferStore {
       absl::string_view agent_id, const std::vector<std::string>& offer_ids) override;
   absl::StatusOr<std::vector<Holding>> Holdings() override;
 
+  // Wakes routing's outbox relay after each commit that wrote events (optional; without
+  // it the relay finds them by polling, up to a second later).
+  void set_outbox_notifier(kafka::OutboxNotifier* notifier) { notifier_ = notifier; }
+
  private:
   pg::Pool& pool_;
   const Clock& clock_;
   IdGenerator& ids_;
+  kafka::OutboxNotifier* notifier_ = nullptr;
 };
 
 }  // namespace sundesk::routing

@@ -16,6 +16,7 @@ void PgPresenceEvents::PresenceChanged(const std::string& agent_id, PresenceStat
     return WriteRoutingEvent(tx, ids_, clock_,
                              {.source = std::string(kRoutingSource), .subject = agent_id}, e, "");
   });
+  if (st.ok() && notifier_ != nullptr) notifier_->Notify();
   if (!st.ok()) {
     log::Warn("AgentPresenceChanged not written",
               {{"agent_id", agent_id}, {"error", st.ToString()}});

@@ -2,6 +2,7 @@
 
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/kafka/outbox_notifier.h"
 #include "libs/pg/pool.h"
 #include "services/routing/domain/presence.h"
 
@@ -18,10 +19,15 @@ class PgPresenceEvents final : public PresenceObserver {
   void PresenceChanged(const std::string& agent_id, PresenceStatus from,
                        PresenceStatus to) override;
 
+  // Wakes routing's outbox relay after each commit that wrote events (optional; without
+  // it the relay finds them by polling, up to a second later).
+  void set_outbox_notifier(kafka::OutboxNotifier* notifier) { notifier_ = notifier; }
+
  private:
   pg::Pool& pool_;
   const Clock& clock_;
   IdGenerator& ids_;
+  kafka::OutboxNotifier* notifier_ = nullptr;
 };
 
 }  // namespace sundesk::routing

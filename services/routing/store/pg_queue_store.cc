@@ -106,6 +106,7 @@ absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyTicket(const TicketCopy& 
                  params)
         .status();
   }));
+  if (applied.applied && notifier_ != nullptr) notifier_->Notify();
   return applied;
 }
 
@@ -135,6 +136,7 @@ absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyAssignee(absl::string_vie
                   version})
         .status();
   }));
+  if (applied.applied && notifier_ != nullptr) notifier_->Notify();
   return applied;
 }
 

@@ -2,6 +2,7 @@
 
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/kafka/outbox_notifier.h"
 #include "libs/pg/pool.h"
 #include "services/routing/domain/queue.h"
 
@@ -25,10 +26,15 @@ class PgQueueStore final : public QueueStore {
       const QueueFilter& filter, const std::optional<std::vector<std::string>>& tenants,
       const std::optional<QueuePosition>& after, int limit) override;
 
+  // Wakes routing's outbox relay after each commit that wrote events (optional; without
+  // it the relay finds them by polling, up to a second later).
+  void set_outbox_notifier(kafka::OutboxNotifier* notifier) { notifier_ = notifier; }
+
  private:
   pg::Pool& pool_;
   const Clock& clock_;
   IdGenerator& ids_;
+  kafka::OutboxNotifier* notifier_ = nullptr;
 };
 
 }  // namespace sundesk::routing
