@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,10 +66,13 @@ class AgentProfile {
  public:
   // `agent` must have passed ValidateAgent.
   explicit AgentProfile(const Agent& agent);
+  AgentProfile(const AgentProfile& other);
+  AgentProfile& operator=(const AgentProfile& other);
 
   const Agent& agent() const { return agent_; }
   // Whether `t` is inside one of the shifts, in the agent's own zone (wall-clock time, so
-  // across a DST change a shift keeps its local hours). No shifts: always.
+  // across a DST change a shift keeps its local hours). No shifts: always. The answer for
+  // the last second asked about is kept, so many decisions at one time convert it once.
   bool InShift(absl::Time t) const;
   // 0 when the agent does not speak `language_lower`.
   int Proficiency(const std::string& language_lower) const;
@@ -76,6 +81,8 @@ class AgentProfile {
   bool CertifiedFor(const std::string& tenant_id, absl::Time t) const;
 
  private:
+  bool InShiftUncached(absl::Time t) const;
+
   struct Window {
     int weekday;  // ISO, 1 = Monday
     int start;    // minutes after local midnight
@@ -86,6 +93,11 @@ class AgentProfile {
   std::vector<Window> windows_;
   absl::flat_hash_map<std::string, int> languages_;  // lowercased code -> proficiency
   absl::flat_hash_map<std::string, int> skills_;
+  // Tenant id -> its first certification (the one CertifiedFor goes by).
+  absl::flat_hash_map<std::string, size_t> certifications_;
+  // 2 * unix second + (1 if in shift), of the last InShift; kNotCached before the first.
+  static constexpr int64_t kNotCached = INT64_MIN;
+  mutable std::atomic<int64_t> in_shift_cache_{kNotCached};
 };
 
 struct Candidate {

@@ -1,15 +1,21 @@
 // The matching rules with a fake clock and hand-made live state: hard constraints, shift
-// boundaries in other zones (midnight, DST), overflow stages and the ranking.
+// boundaries in other zones (midnight, DST), overflow stages and the ranking. Every
+// decision is also asked of a CandidateIndex over the same agents, which must agree, and a
+// generated population compares the two over many tickets, times and policies.
 #include "services/routing/domain/matching.h"
 
 #include <deque>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
+#include "services/routing/domain/candidate_index.h"
 
 namespace sundesk::routing {
 namespace {
@@ -56,7 +62,17 @@ class MatchingTest : public ::testing::Test {
 
   std::optional<MatchDecision> Choose(const TicketToRoute& ticket,
                                       const std::set<std::string>& excluded = {}) {
-    return ChooseAgent(ticket, policy_, tenant_languages_, candidates_, excluded, clock_.Now());
+    std::optional<MatchDecision> d =
+        ChooseAgent(ticket, policy_, tenant_languages_, candidates_, excluded, clock_.Now());
+    const CandidateIndex index(candidates_);
+    std::optional<MatchDecision> indexed =
+        index.Choose(ticket, policy_, tenant_languages_, excluded, clock_.Now());
+    EXPECT_EQ(indexed.has_value(), d.has_value());
+    if (indexed.has_value() && d.has_value()) {
+      EXPECT_EQ(indexed->agent_id, d->agent_id);
+      EXPECT_EQ(indexed->stage, d->stage);
+    }
+    return d;
   }
 
   std::string Chosen(const TicketToRoute& ticket, const std::set<std::string>& excluded = {}) {
@@ -328,6 +344,120 @@ TEST_F(MatchingTest, StageAtCountsFullyPassedStages) {
   EXPECT_EQ(StageAt(policy_, q, q + absl::Seconds(90)), 2);
   EXPECT_EQ(StageAt(policy_, q, q + absl::Hours(9)), 2);
   EXPECT_EQ(StageAt(RoutingPolicy{}, q, q + absl::Hours(9)), 0);
+}
+
+TEST(CandidateIndexTest, BucketsByTenantAndLanguageMostProficientFirst) {
+  Agent a;
+  a.agent_id = "a";
+  a.languages = {{"pt-BR", 2}, {"EN", 5}};
+  a.certifications = {{kTenant, std::nullopt}, {kOtherTenant, std::nullopt}};
+  Agent b = a;
+  b.agent_id = "b";
+  b.languages = {{"pt-br", 4}};
+  b.certifications = {{kTenant, std::nullopt}};
+  std::deque<AgentProfile> profiles = {AgentProfile(a), AgentProfile(b)};
+  std::vector<Candidate> all = {{&profiles[0], {}}, {&profiles[1], {}}};
+  CandidateIndex index(all);
+  EXPECT_EQ(index.TenantCandidates(kTenant).size(), 2u);
+  ASSERT_EQ(index.TenantCandidates(kOtherTenant).size(), 1u);
+  EXPECT_TRUE(index.TenantCandidates("nobody").empty());
+  auto pt = index.LanguageCandidates(kTenant, "PT-BR", 1);
+  ASSERT_EQ(pt.size(), 2u);
+  EXPECT_EQ(pt[0].profile->agent().agent_id, "b");  // proficiency 4 before 2
+  EXPECT_EQ(index.LanguageCandidates(kTenant, "pt-BR", 3).size(), 1u);
+  EXPECT_EQ(index.LanguageCandidates(kOtherTenant, "en", 5).size(), 1u);
+  EXPECT_TRUE(index.LanguageCandidates(kOtherTenant, "pt-BR", 3).empty());
+  // A state update reaches every bucket the agent is in.
+  EXPECT_TRUE(index.UpdateState("a", {.status = PresenceStatus::kBusy, .active_tickets = 2}));
+  EXPECT_FALSE(index.UpdateState("nobody", {}));
+  for (const Candidate& c : index.LanguageCandidates(kOtherTenant, "en", 1)) {
+    EXPECT_EQ(c.state.status, PresenceStatus::kBusy);
+    EXPECT_EQ(c.state.active_tickets, 2);
+  }
+}
+
+// A generated population (several tenants, languages, skills, tiers, shifts in other
+// zones, expired certifications, mixed presence and load) and tickets queued at various
+// times under various policies: the index always answers what ChooseAgent over everyone
+// answers.
+TEST(CandidateIndexTest, AgreesWithChooseAgentOverEveryone) {
+  std::mt19937 rng(7);
+  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  const absl::Time now =
+      absl::FromCivil(absl::CivilSecond(2026, 3, 25, 10, 0, 0), absl::UTCTimeZone());
+  const std::vector<std::string> tenants = {kTenant, kOtherTenant,
+                                            "0190a000-0000-7000-8000-0000000000cc"};
+  const std::vector<std::string> languages = {"en", "sv", "pt-BR", "de", "ja"};
+  const char* zones[] = {"Europe/Stockholm", "America/Sao_Paulo", "Asia/Tokyo", "UTC"};
+  std::deque<AgentProfile> profiles;
+  std::vector<Candidate> all;
+  for (int i = 0; i < 400; ++i) {
+    Agent a;
+    a.agent_id = absl::StrCat("agent-", i);
+    a.languages = {{languages[pick(5)], 1 + pick(5)}};
+    if (pick(2) == 0) a.languages.push_back({"EN", 1 + pick(5)});
+    for (int s = pick(4); s > 0; --s)
+      a.skills.push_back({absl::StrCat("skill-", pick(6)), 1 + pick(5)});
+    for (const std::string& t : tenants) {
+      if (pick(2) == 0) continue;
+      Certification c{t, std::nullopt};
+      if (pick(8) == 0) c.expire_time = now - absl::Hours(1);
+      a.certifications.push_back(c);
+    }
+    a.capacity = 1 + pick(3);
+    a.time_zone = zones[pick(4)];
+    if (pick(3) > 0) {
+      for (int d = 1; d <= 7; ++d) a.shifts.push_back({d, pick(2) ? "08:00" : "22:00", "16:00"});
+    }
+    a.tier = 1 + pick(3);
+    a.disabled = pick(20) == 0;
+    profiles.emplace_back(a);
+    AgentLiveState state;
+    state.status = static_cast<PresenceStatus>(1 + pick(4));
+    state.active_tickets = pick(3);
+    if (pick(4) > 0) state.last_assignment_time = now - absl::Seconds(pick(600));
+    all.push_back({&profiles.back(), state});
+  }
+  const CandidateIndex index(all);
+  const std::vector<std::vector<OverflowStage>> stage_sets = {
+      {},
+      {{60, OverflowRelax::kAnyProficientLanguage}, {180, OverflowRelax::kSkillsOptional}},
+      {{30, OverflowRelax::kSkillsOptional},
+       {90, OverflowRelax::kNextTier},
+       {150, OverflowRelax::kAnyProficientLanguage},
+       {240, OverflowRelax::kNextTier}},
+      {{20, OverflowRelax::kNextTier}}};
+  int compared = 0, matched = 0;
+  for (int i = 0; i < 3000; ++i) {
+    TicketToRoute t;
+    t.ticket_id = absl::StrCat("t", i);
+    t.tenant_id = tenants[pick(3)];
+    t.language = languages[pick(5)];
+    if (pick(2) == 0) t.language = absl::AsciiStrToUpper(t.language);
+    for (int s = pick(3); s > 0; --s) t.required_skills.push_back(absl::StrCat("skill-", pick(6)));
+    t.queued_time = now - absl::Seconds(pick(300));
+    RoutingPolicy policy;
+    policy.tenant_id = t.tenant_id;
+    policy.overflow_stages = stage_sets[pick(4)];
+    policy.min_language_proficiency = pick(6);  // 0 too: everyone speaks it
+    const std::vector<std::string> tenant_languages = {languages[pick(5)], "en"};
+    std::set<std::string> excluded;
+    if (pick(5) == 0) excluded.insert(absl::StrCat("agent-", pick(400)));
+    const absl::Time at = now + absl::Minutes(pick(3) * 300);
+    auto want = ChooseAgent(t, policy, tenant_languages, all, excluded, at);
+    auto got = index.Choose(t, policy, tenant_languages, excluded, at);
+    ASSERT_EQ(got.has_value(), want.has_value()) << t.ticket_id;
+    if (want.has_value()) {
+      ++matched;
+      EXPECT_EQ(got->agent_id, want->agent_id) << t.ticket_id;
+      EXPECT_EQ(got->stage, want->stage) << t.ticket_id;
+    }
+    ++compared;
+  }
+  EXPECT_EQ(compared, 3000);
+  // The population is varied enough that both answers occur often.
+  EXPECT_GT(matched, 300);
+  EXPECT_LT(matched, 2700);
 }
 
 }  // namespace
