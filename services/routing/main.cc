@@ -166,6 +166,10 @@ int main(int argc, char** argv) {
       {.heartbeat_timeout = runtime::DurationOrExit(config, "session-heartbeat-timeout"),
        .poll_interval = runtime::DurationOrExit(config, "session-poll-interval")});
   offers.set_listener(&sessions);
+  // On SIGTERM, once health is NOT_SERVING: end every agent's session (UNAVAILABLE) so its
+  // desktop reconnects to another replica now instead of holding the drain until it times
+  // out; each ended session makes its agent OFFLINE here and withdraws its offers.
+  service->BeforeDrain("agent sessions", [&] { sessions.CloseAll(); });
 
   // Start-up reconciliation: open unassigned tickets the queue does not hold get queued.
   // Retried until the ticket service answers once.

@@ -1,9 +1,7 @@
 #include "services/routing/store/routing_events.h"
 
-#include <openssl/sha.h>
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/ids.h"
 #include "libs/core/status.h"
 #include "libs/kafka/outbox.h"
 
@@ -32,24 +30,13 @@ void OfferToProto(const Offer& o, v1::Offer* out) {
   if (o.sla_deadline) SetTime(*o.sla_deadline, out->mutable_sla_deadline());
 }
 
-std::string DeterministicEventId(absl::string_view name) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest);
-  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x80);  // version 8
-  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 9562 variant
-  const std::string hex =
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
-  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
-                      hex.substr(16, 4), "-", hex.substr(20, 12));
-}
-
 absl::Status WriteRoutingEvent(pg::Connection& tx, IdGenerator& ids, const Clock& clock,
                                const kafka::EventAttributes& attributes,
                                const google::protobuf::Message& payload,
                                absl::string_view dedupe_name) {
   SUNDESK_ASSIGN_OR_RETURN(events::v1::Event event,
                            kafka::NewEvent(ids, clock, attributes, payload));
-  if (!dedupe_name.empty()) event.set_event_id(DeterministicEventId(dedupe_name));
+  if (!dedupe_name.empty()) event.set_event_id(NameBasedUuid(dedupe_name));
   return kafka::InsertOutboxEvent(tx, kRoutingSchema, kRoutingEventsTopic, event);
 }
 

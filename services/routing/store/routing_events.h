@@ -23,13 +23,10 @@ inline constexpr absl::string_view kRoutingSchema = "routing";
 
 void OfferToProto(const Offer& offer, v1::Offer* out);
 
-// A name-based UUID (SHA-256 of `name`, version 8, RFC 9562 variant): the same fact gets the
-// same event id whichever replica writes it and however often a retry repeats it, so
-// consumers that dedupe by event id see it once.
-std::string DeterministicEventId(absl::string_view name);
-
 // Adds a routing event around `payload` to routing's outbox inside the caller's transaction.
-// `dedupe_name` non-empty: the event id is DeterministicEventId(dedupe_name); else a new id.
+// `dedupe_name` non-empty: the event id is NameBasedUuid(dedupe_name) (libs/core/ids.h), so
+// the same fact gets the same id whichever replica writes it and however often a retry
+// repeats it, and consumers that dedupe by event id see it once; else a new id.
 absl::Status WriteRoutingEvent(pg::Connection& tx, IdGenerator& ids, const Clock& clock,
                                const kafka::EventAttributes& attributes,
                                const google::protobuf::Message& payload,

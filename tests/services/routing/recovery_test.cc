@@ -1,8 +1,9 @@
 // Recovery of a routing-server process (see routing_processes.h), AUTO_ASSIGN mode:
 // SIGKILLed with 200 tickets queued and again while it routes them, it loses none and
-// assigns none twice.
+// assigns none twice. And its graceful stop: SIGTERM ends open agent sessions at once.
 #include <csignal>
 
+#include "gmock/gmock.h"
 #include "tests/services/routing/routing_processes.h"
 
 namespace sundesk::routing {
@@ -50,6 +51,35 @@ TEST_F(RoutingProcessesTest, SigkilledWithTheQueueFullItLosesNoneAndAssignsNoneT
   StopSampler();
   ExpectEachAssignedOnce(tenant, tickets);
   EXPECT_LE(max_assigned_, 3) << "an agent held more than its capacity in the ticket service";
+}
+
+TEST_F(RoutingProcessesTest, SigtermEndsOpenAgentSessionsSoDesktopsReconnectElsewhere) {
+  const std::string tenant = NewTenant("Draining");
+  NewAgents(1, 3, tenant);
+  // A drain long enough that a session still open would hold the stop for two minutes.
+  StartRouting(0, "120s");
+  auto channel = rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", ports_[0].first)});
+  ASSERT_TRUE(channel.ok());
+  auto stub = v1::RoutingService::NewStub(*channel);
+  auto ctx =
+      rpc::NewClientContext({.timeout = absl::Seconds(300), .api_key = ProcAgentKey(AgentName(0))});
+  auto stream = stub->AgentSession(ctx.get());
+  v1::AgentMessage available;
+  available.mutable_presence()->set_status(v1::PRESENCE_STATUS_AVAILABLE);
+  ASSERT_TRUE(stream->Write(available));
+  v1::RoutingMessage reply;
+  ASSERT_TRUE(stream->Read(&reply)) << "the session answers once it is open\n" << Logs();
+
+  servers_[0]->Signal(SIGTERM);
+  while (stream->Read(&reply)) {
+  }
+  const grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("server shutdown"))
+      << "ended by the server's before-drain hook, not cancelled when the drain ran out";
+  absl::StatusOr<int> code = servers_[0]->Wait(absl::Seconds(180));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0) << Logs();
 }
 
 }  // namespace

@@ -186,7 +186,7 @@ class RoutingProcessesTest : public ::testing::Test {
   }
 
   // Starts routing-server replica `index` (or restarts it on the same ports).
-  void StartRouting(size_t index) {
+  void StartRouting(size_t index, const std::string& drain_timeout = "1s") {
     if (servers_.size() <= index) servers_.resize(index + 1);
     while (ports_.size() <= index) ports_.push_back({testing::FreePort(), testing::FreePort()});
     auto p = testing::Subprocess::Start(
@@ -206,7 +206,7 @@ class RoutingProcessesTest : public ::testing::Test {
                  {"SUNDESK_PRESENCE_TTL", "120s"},
                  // A SIGKILLed replica's partitions move on after this.
                  {"SUNDESK_KAFKA_SESSION_TIMEOUT", "6s"},
-                 {"SUNDESK_DRAIN_TIMEOUT", "1s"}},
+                 {"SUNDESK_DRAIN_TIMEOUT", drain_timeout}},
          .log_path = absl::StrCat(log_dir_.path(), "/routing-", index, "-", ++starts_, ".log")});
     ASSERT_TRUE(p.ok()) << p.status();
     servers_[index] = std::move(*p);
