@@ -29,43 +29,17 @@ grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// The same for handlers that block (PostgreSQL, Redis, other services): authentication
-// and `fn` run on `pool`, never on gRPC's few callback threads, so that slow database calls
-// do not stall every other RPC of the process (a null `pool` runs them inline, as Unary
-// does). `fn` may run after this returns, so it must own what it uses: capture `this`,
-// `request` and `response` by value, never `[&]`. A call whose client gave up (deadline,
-// cancel) while it waited for a thread is not run.
-//
-//   return rpc::BlockingUnary(workers_, context, auth_,
-//       [this, request, response](const Principal& caller) -> absl::Status { ... });
-template <typename Fn>
-grpc::ServerUnaryReactor* BlockingUnary(WorkerPool* pool, grpc::CallbackServerContext* context,
-                                        const Authenticator& authenticator, Fn fn) {
-  static_assert(std::is_invocable_r_v<absl::Status, Fn&, const Principal&>);
-  auto* reactor = context->DefaultReactor();
-  auto run = [reactor, context, &authenticator, fn = std::move(fn)]() mutable {
-    if (context->IsCancelled()) {
-      reactor->Finish({grpc::StatusCode::CANCELLED, "the client gave up before the call ran"});
-      return;
-    }
-    auto principal = Authenticate(*context, authenticator);
-    reactor->Finish(ToGrpcStatus(principal.ok() ? fn(*principal) : principal.status()));
-  };
-  if (pool == nullptr) {
-    run();
-  } else {
-    pool->Schedule(std::move(run));
-  }
-  return reactor;
-}
-
 // Finishes a call started with DeferredUnary; call it exactly once.
 using UnaryFinish = absl::AnyInvocable<void(absl::Status) &&>;
 
-// As BlockingUnary, for handlers whose work completes on another thread (e.g. a write
-// queued for group commit): `fn(const Principal&, UnaryFinish finish)` runs on `pool` and
-// must, now or later and from any thread, fill the response and then call `finish` once
-// with the outcome. The pool's thread is free as soon as `fn` returns.
+// For handlers whose work completes on another thread (e.g. a write queued for group
+// commit): authentication and `fn(const Principal&, UnaryFinish finish)` run on `pool`,
+// never on gRPC's few callback threads (a null `pool` runs them inline), and `fn` must,
+// now or later and from any thread, fill the response and then call `finish` once with
+// the outcome. The pool's thread is free as soon as `fn` returns. `fn` may run after this
+// returns, so it must own what it uses: capture `this`, `request` and `response` by value,
+// never `[&]`. A call whose client gave up (deadline, cancel) while it waited for a thread
+// is not run.
 //
 //   return rpc::DeferredUnary(workers_, context, auth_,
 //       [this, request, response](const Principal& caller, rpc::UnaryFinish finish) {
@@ -95,6 +69,23 @@ grpc::ServerUnaryReactor* DeferredUnary(WorkerPool* pool, grpc::CallbackServerCo
     pool->Schedule(std::move(run));
   }
   return reactor;
+}
+
+// The same for handlers that block (PostgreSQL, Redis, other services) and have their
+// outcome when `fn(const Principal&) -> absl::Status` returns: slow database calls then
+// do not stall every other RPC of the process. Same capture rules as DeferredUnary.
+//
+//   return rpc::BlockingUnary(workers_, context, auth_,
+//       [this, request, response](const Principal& caller) -> absl::Status { ... });
+template <typename Fn>
+grpc::ServerUnaryReactor* BlockingUnary(WorkerPool* pool, grpc::CallbackServerContext* context,
+                                        const Authenticator& authenticator, Fn fn) {
+  static_assert(std::is_invocable_r_v<absl::Status, Fn&, const Principal&>);
+  return DeferredUnary(
+      pool, context, authenticator,
+      [fn = std::move(fn)](const Principal& principal, UnaryFinish finish) mutable {
+        std::move(finish)(fn(principal));
+      });
 }
 
 // The status of an RPC a composition does not serve (e.g. a test without the streaming
