@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/kafka/outbox_relay.h"
 #include "libs/runtime/service_runtime.h"
@@ -49,6 +50,19 @@ Kafka KafkaProducerOrExit(const Config& config, const std::string& client_id) {
   if (!producer.ok()) ExitWith("bad Kafka configuration (--kafka-bootstrap)", producer.status());
   kafka::Producer* raw = producer->get();
   return {std::move(*producer), {"kafka", [raw] { return raw->Ping(absl::Seconds(2)); }}};
+}
+
+kafka::ConsumerOptions ConsumerOptionsOrExit(const Config& config, const std::string& name,
+                                             std::vector<std::string> topics) {
+  kafka::ConsumerOptions options;
+  options.bootstrap_servers = config.Get("kafka-bootstrap");
+  options.group_id = name;
+  options.client_id = name;
+  options.topics = std::move(topics);
+  options.fetch_wait_max = DurationOrExit(config, "kafka-fetch-wait");
+  options.properties["session.timeout.ms"] =
+      absl::StrCat(absl::ToInt64Milliseconds(DurationOrExit(config, "kafka-session-timeout")));
+  return options;
 }
 
 void StartOutboxRelayOrExit(ServiceRuntime& service, const std::string& schema,

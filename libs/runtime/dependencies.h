@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "libs/core/config.h"
+#include "libs/kafka/consumer.h"
 #include "libs/kafka/producer.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
@@ -35,6 +36,12 @@ struct Kafka {
 };
 
 Kafka KafkaProducerOrExit(const Config& config, const std::string& client_id);
+
+// A group consumer's options from --kafka-bootstrap, --kafka-fetch-wait and
+// --kafka-session-timeout (KafkaConsumerOptions); `name` is both group and client id.
+// Exit 2 when malformed.
+kafka::ConsumerOptions ConsumerOptionsOrExit(const Config& config, const std::string& name,
+                                             std::vector<std::string> topics);
 
 // Runs `schema`'s transactional-outbox relay (libs/kafka/outbox_relay.h) on a thread of
 // its own, publishing through `producer`; stopped on shutdown before the producer flushes

@@ -43,6 +43,14 @@ std::vector<ConfigOption> KafkaOptions() {
   };
 }
 
+std::vector<ConfigOption> KafkaConsumerOptions() {
+  return {
+      {"kafka-session-timeout", "45s",
+       "a consumer that stops answering leaves its group after this (its partitions move to "
+       "another replica, or to its own restart)"},
+  };
+}
+
 std::vector<ConfigOption> RedisOptions() {
   return {
       {"redis-addr", "127.0.0.1:6379", "Redis address (host:port)"},

@@ -30,6 +30,8 @@ std::vector<ConfigOption> CommonOptions(const ServiceDefaults& defaults);
 // Options of services that keep data in PostgreSQL / talk to Kafka / to Redis.
 std::vector<ConfigOption> PostgresOptions();
 std::vector<ConfigOption> KafkaOptions();
+// What a service that consumes Kafka in a group adds to KafkaOptions: kafka-session-timeout.
+std::vector<ConfigOption> KafkaConsumerOptions();
 std::vector<ConfigOption> RedisOptions();
 
 // Parses flags and SUNDESK_* environment. `--help` prints the table and exits 0; bad

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
                                          .metrics_address = "127.0.0.1:9104"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
+  for (auto& o : runtime::KafkaConsumerOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
   options.push_back({"webhook-allow-loopback", "false",
                      "let webhooks target loopback and private addresses (local use only)"});
@@ -75,9 +76,6 @@ int main(int argc, char** argv) {
                      "consecutive retryable failures of an endpoint that open its breaker"});
   options.push_back({"webhook-breaker-open", "30s",
                      "how long an open breaker holds an endpoint's deliveries before a probe"});
-  options.push_back({"kafka-session-timeout", "45s",
-                     "a consumer that stops answering leaves the group after this (its "
-                     "partitions move to another replica)"});
   options.push_back({"stream-buffer", "64", "events read ahead per StreamEvents call"});
   options.push_back({"stream-retention", "168h", "how long StreamEvents can resume from"});
   options.push_back({"stream-slow-reader-timeout", "10s",
@@ -199,14 +197,7 @@ int main(int argc, char** argv) {
   // Events already fetched are made durable in one transaction, up to kIntakeBatch.
   constexpr int kIntakeBatch = 200;
   auto consumer = kafka::Consumer::CreateBatched(
-      {.bootstrap_servers = config.Get("kafka-bootstrap"),
-       .group_id = "sundesk-notification",
-       .topics = std::move(topics),
-       .client_id = "sundesk-notification",
-       .fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait"),
-       .properties = {{"session.timeout.ms",
-                       absl::StrCat(absl::ToInt64Milliseconds(
-                           runtime::DurationOrExit(config, "kafka-session-timeout")))}}},
+      runtime::ConsumerOptionsOrExit(config, "sundesk-notification", std::move(topics)),
       [&](absl::Span<const kafka::Message> batch) { return intake.HandleBatch(batch); },
       kIntakeBatch);
   if (!consumer.ok()) runtime::ExitWith("kafka consumer", consumer.status());

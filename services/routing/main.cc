@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
@@ -60,6 +59,7 @@ int main(int argc, char** argv) {
       {.name = "routing", .grpc_address = "127.0.0.1:50052", .metrics_address = "127.0.0.1:9102"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
+  for (auto& o : runtime::KafkaConsumerOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::RedisOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
   options.push_back(
@@ -72,9 +72,6 @@ int main(int argc, char** argv) {
                      "an AgentSession without any message for this long ends (UNAVAILABLE)"});
   options.push_back({"session-poll-interval", "1s",
                      "how often sessions re-read their offers (offers of other replicas)"});
-  options.push_back({"kafka-session-timeout", "45s",
-                     "a queue consumer that stops answering leaves the group after this (its "
-                     "partitions move to another replica, or to its own restart)"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("routing", config);
 
@@ -100,17 +97,9 @@ int main(int argc, char** argv) {
   routing::PgQueueStore queue_store(*postgres.pool, clock, ids);
   queue_store.set_outbox_notifier(&outbox_notifier);
   routing::TicketQueue queue(queue_store, presence_store, policy_store, clock, page_tokens);
-  kafka::ConsumerOptions consumer_options;
-  consumer_options.bootstrap_servers = config.Get("kafka-bootstrap");
-  consumer_options.group_id = "sundesk-routing";
-  consumer_options.client_id = "sundesk-routing";
-  consumer_options.topics = {routing::kTicketEventsTopic, routing::kSlaEventsTopic};
-  consumer_options.fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait");
-  consumer_options.properties = {
-      {"session.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(
-                                 runtime::DurationOrExit(config, "kafka-session-timeout")))}};
   auto consumer = kafka::Consumer::Create(
-      std::move(consumer_options),
+      runtime::ConsumerOptionsOrExit(config, "sundesk-routing",
+                                     {routing::kTicketEventsTopic, routing::kSlaEventsTopic}),
       [&](const kafka::Message& m) { return routing::ApplyQueueEvent(queue, m); });
   if (!consumer.ok()) runtime::ExitWith("kafka consumer", consumer.status());
   std::thread consumer_thread([&] {

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       {.name = "sla", .grpc_address = "127.0.0.1:50053", .metrics_address = "127.0.0.1:9103"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
+  for (auto& o : runtime::KafkaConsumerOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
   options.push_back({"timer-interval", "200ms",
                      "longest wait between sweeps (a sweep also wakes at the next deadline)"});
@@ -64,11 +65,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto consumer = kafka::Consumer::CreateBatched(
-      {.bootstrap_servers = config.Get("kafka-bootstrap"),
-       .group_id = "sundesk-sla",
-       .topics = {"sundesk.ticket.events.v1"},
-       .client_id = "sundesk-sla",
-       .fetch_wait_max = runtime::DurationOrExit(config, "kafka-fetch-wait")},
+      runtime::ConsumerOptionsOrExit(config, "sundesk-sla", {"sundesk.ticket.events.v1"}),
       [&](absl::Span<const kafka::Message> batch) {
         return sla::HandleTicketEventRecords(clocks, batch);
       },

@@ -161,6 +161,9 @@ class SlaProcessesTest : public ::testing::Test {
                  {"SUNDESK_PG_POOL_SIZE", "4"},
                  {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
                  {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
+                 // devkafka holds a member that joins while a rebalance is pending for the
+                 // session timeout (tools/devkafka/README.md): keep that wait short.
+                 {"SUNDESK_KAFKA_SESSION_TIMEOUT", "6s"},
                  {"SUNDESK_ADMIN_KEY", kAdminKey},
                  // Nothing listens there: only keys the ticket service issued would need it.
                  {"SUNDESK_TICKET_ADDR", absl::StrCat("127.0.0.1:", testing::FreePort())},
@@ -202,6 +205,14 @@ class SlaProcessesTest : public ::testing::Test {
     if (!lease.ok()) return -1;
     auto r = (*lease)->Execute(sql);
     return r.ok() ? *r->Int64(0, 0) : -1;
+  }
+
+  // Replica `index` holds ticket-event partitions: its last rebalance ended in an assignment.
+  bool HoldsPartitions(size_t index) {
+    const std::string log = servers_[index]->Log();
+    const size_t assigned = log.rfind("kafka partitions assigned group=sundesk-sla");
+    const size_t revoked = log.rfind("kafka partitions revoked group=sundesk-sla");
+    return assigned != std::string::npos && (revoked == std::string::npos || revoked < assigned);
   }
 
   // Produces one ticket and waits until sla stored it: the replicas consume by then.
@@ -250,6 +261,9 @@ TEST_F(SlaProcessesTest, TwoReplicasEmitEachWarningAndBreachOnce) {
   AddPolicy(absl::Seconds(4), absl::Seconds(8));
   StartServer(0);
   StartServer(1);
+  // Both replicas consume before the tickets arrive, so a rebalance cannot hold them back.
+  ASSERT_TRUE(WaitFor([&] { return HoldsPartitions(0) && HoldsPartitions(1); }, absl::Seconds(60)))
+      << servers_[0]->Log() << servers_[1]->Log();
   WaitUntilConsuming();
   const absl::Time t0 = absl::FromUnixMicros(absl::ToUnixMicros(clock_.Now()));
   constexpr int kTickets = 40;
