@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,10 +73,9 @@ int EnvInt(const char* name, int fallback) {
 // Arrival times by key, for the consumers' callbacks.
 class Arrivals {
  public:
-  void Add(const std::string& key) {
-    const absl::Time now = absl::Now();
+  void Add(const std::string& key, absl::Time at = absl::Now()) {
     absl::MutexLock lock(&mu_);
-    at_.emplace(key, now);
+    at_.emplace(key, at);
   }
   std::optional<absl::Time> Get(const std::string& key) {
     absl::MutexLock lock(&mu_);
@@ -114,7 +114,12 @@ struct Stack {
   std::unique_ptr<testing::Subprocess> routing_server;
   std::unique_ptr<ticket::v1::TicketService::Stub> tickets;
   std::string tenant_id;
-  Arrivals offers;      // by ticket id: OfferMade seen
+  Arrivals offers;  // by ticket id: OfferMade seen
+  // Where the time goes, by ticket id, from the events' own times (one machine, one clock):
+  // TicketQueued is written when routing's queue consumer applies the ticket, OfferMade when
+  // the dispatcher commits the offer.
+  Arrivals queued_at;
+  Arrivals offer_committed_at;
   Arrivals round_trip;  // by event id: the baseline's events seen
   std::unique_ptr<kafka::Consumer> offer_consumer;
   std::unique_ptr<kafka::Consumer> round_trip_consumer;
@@ -240,7 +245,16 @@ struct Stack {
                                        .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
                                       [this](const kafka::Message& m) {
                                         auto e = kafka::ParseEvent(m);
-                                        if (e.ok() && e->has_offer_made()) offers.Add(e->subject());
+                                        if (!e.ok()) return absl::OkStatus();
+                                        const absl::Time at =
+                                            absl::FromUnixSeconds(e->time().seconds()) +
+                                            absl::Nanoseconds(e->time().nanos());
+                                        if (e->has_ticket_queued()) {
+                                          queued_at.Add(e->subject(), at);
+                                        } else if (e->has_offer_made()) {
+                                          offers.Add(e->subject());
+                                          offer_committed_at.Add(e->subject(), at);
+                                        }
                                         return absl::OkStatus();
                                       });
     if (!oc.ok()) return oc.status();
@@ -347,6 +361,32 @@ void Report(benchmark::State& state, Arrivals& arrivals,
   state.counters["rate_per_s"] = static_cast<double>(sent.size()) / absl::ToDoubleSeconds(took);
 }
 
+// p50/p99 of the path's three legs, as counters <name>_p50_ms / <name>_p99_ms:
+//   to_queue   CreateTicket called -> applied by routing's queue consumer (ticket commit,
+//              ticket relay, Kafka, the consumer's transaction)
+//   to_offer   applied -> offer committed (waiting for a dispatcher pass, the decision)
+//   to_arrive  offer committed -> OfferMade at the bench's consumer (routing relay, Kafka)
+void ReportLegs(benchmark::State& state, Stack& s,
+                const std::vector<std::pair<std::string, absl::Time>>& sent) {
+  std::vector<double> to_queue, to_offer, to_arrive;
+  for (const auto& [k, t0] : sent) {
+    std::optional<absl::Time> queued = s.queued_at.Get(k);
+    std::optional<absl::Time> committed = s.offer_committed_at.Get(k);
+    std::optional<absl::Time> arrived = s.offers.Get(k);
+    if (!queued || !committed || !arrived) continue;
+    to_queue.push_back(absl::ToDoubleMilliseconds(*queued - t0));
+    to_offer.push_back(absl::ToDoubleMilliseconds(*committed - *queued));
+    to_arrive.push_back(absl::ToDoubleMilliseconds(*arrived - *committed));
+  }
+  for (auto& [name, v] : std::vector<std::pair<std::string, std::vector<double>*>>{
+           {"to_queue", &to_queue}, {"to_offer", &to_offer}, {"to_arrive", &to_arrive}}) {
+    if (v->empty()) continue;
+    std::sort(v->begin(), v->end());
+    state.counters[name + "_p50_ms"] = (*v)[v->size() / 2];
+    state.counters[name + "_p99_ms"] = (*v)[std::min(v->size() - 1, v->size() * 99 / 100)];
+  }
+}
+
 void BM_Baseline(benchmark::State& state) {
   Stack* s = GetStack();
   if (!s->error.empty()) {
@@ -387,6 +427,7 @@ void BM_CreateToOfferMade(benchmark::State& state) {
     std::vector<std::pair<std::string, absl::Time>> sent;
     for (auto& p : parts) sent.insert(sent.end(), p.begin(), p.end());
     Report(state, s->offers, sent, absl::Now() - start);
+    ReportLegs(state, *s, sent);
   }
 }
 

@@ -1,6 +1,7 @@
 // The routing service: composes configuration, stores, handlers and the gRPC server.
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -16,6 +17,7 @@
 #include "libs/runtime/service_runtime.h"
 #include "services/routing/api/agent_service_handlers.h"
 #include "services/routing/api/agent_sessions.h"
+#include "services/routing/api/dispatch_loop.h"
 #include "services/routing/api/queue_events.h"
 #include "services/routing/api/queue_metrics.h"
 #include "services/routing/api/routing_metrics.h"
@@ -65,7 +67,10 @@ int main(int argc, char** argv) {
   options.push_back(
       {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
   options.push_back({"dispatch-interval", "200ms",
-                     "how often the dispatcher routes the queue and expires offers"});
+                     "how often the dispatcher expires offers, withdraws those of agents off "
+                     "shift and routes the queue (it also routes as soon as the queue changed)"});
+  options.push_back(
+      {"event-batch", "500", "ticket and SLA events the queue consumer applies per batch at most"});
   options.push_back({"presence-ttl", "60s",
                      "how long a status set by SetPresence lasts without an AgentSession"});
   options.push_back({"session-heartbeat-timeout", "30s",
@@ -97,10 +102,29 @@ int main(int argc, char** argv) {
   routing::PgQueueStore queue_store(*postgres.pool, clock, ids);
   queue_store.set_outbox_notifier(&outbox_notifier);
   routing::TicketQueue queue(queue_store, presence_store, policy_store, clock, page_tokens);
-  auto consumer = kafka::Consumer::Create(
+  // Set once the dispatcher runs: woken after each batch of queue changes.
+  std::atomic<routing::DispatchLoop*> dispatcher{nullptr};
+  auto wake_dispatcher = [&] {
+    if (routing::DispatchLoop* d = dispatcher.load()) d->Wake();
+  };
+  const int64_t event_batch = runtime::IntOrExit(config, "event-batch");
+  if (event_batch < 1 || event_batch > 10000) {
+    runtime::ExitWith("flags", absl::InvalidArgumentError("--event-batch must be 1..10000"));
+  }
+  auto consumer = kafka::Consumer::CreateBatched(
       runtime::ConsumerOptionsOrExit(config, "sundesk-routing",
                                      {routing::kTicketEventsTopic, routing::kSlaEventsTopic}),
-      [&](const kafka::Message& m) { return routing::ApplyQueueEvent(queue, m); });
+      [&](absl::Span<const kafka::Message> batch) -> absl::Status {
+        for (const kafka::Message& m : batch) {
+          if (absl::Status st = routing::ApplyQueueEvent(queue, m); !st.ok()) {
+            wake_dispatcher();  // for what the batch applied before it
+            return st;
+          }
+        }
+        wake_dispatcher();
+        return absl::OkStatus();
+      },
+      static_cast<int>(event_batch));
   if (!consumer.ok()) runtime::ExitWith("kafka consumer", consumer.status());
   std::thread consumer_thread([&] {
     if (absl::Status st = (*consumer)->Run(); !st.ok()) {
@@ -181,11 +205,24 @@ int main(int argc, char** argv) {
 
   // The dispatcher: every pass expires offers and routes the queue. Every replica runs one;
   // a ticket is decided by one replica at a time (its queue row is locked meanwhile).
-  Periodic dispatcher("dispatch", runtime::DurationOrExit(config, "dispatch-interval"), [&] {
-    if (absl::StatusOr<int> routed = offers.Dispatch(); !routed.ok()) {
-      log::Warn("dispatch pass failed", {{"error", routed.status().ToString()}});
-    }
-  });
+  // Full passes (offer expiry, follow-the-sun, the queue) every --dispatch-interval; routing
+  // passes as soon as the queue consumer committed changes or an offer was rejected or
+  // withdrawn.
+  routing::DispatchLoop dispatch_loop(
+      "dispatch", runtime::DurationOrExit(config, "dispatch-interval"),
+      [&] {
+        if (absl::StatusOr<int> routed = offers.Dispatch(); !routed.ok()) {
+          log::Warn("dispatch pass failed", {{"error", routed.status().ToString()}});
+        }
+      },
+      [&] {
+        if (absl::StatusOr<int> routed = offers.RouteQueue(); !routed.ok()) {
+          log::Warn("routing pass failed", {{"error", routed.status().ToString()}});
+        }
+      });
+  dispatcher.store(&dispatch_loop);
+  offers.set_requeued(wake_dispatcher);
+  service->Defer("dispatcher wake-ups", [&] { dispatcher.store(nullptr); });
   Periodic agent_metrics("agent-metrics", absl::Seconds(5), [&] {
     if (absl::Status st = routing_metrics.RefreshAgents(agent_store, presence_store, clock);
         !st.ok()) {

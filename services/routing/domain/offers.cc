@@ -51,7 +51,6 @@ size_t Utf8Chars(absl::string_view s) {
 }  // namespace
 
 absl::StatusOr<int> OfferService::Dispatch() {
-  int done = 0;
   // Answers first: an expired offer frees its agent and its ticket for this very pass.
   SUNDESK_ASSIGN_OR_RETURN(std::vector<DueOffer> due, offers_.Due(clock_.Now(), 500));
   for (const DueOffer& d : due) {
@@ -63,6 +62,11 @@ absl::StatusOr<int> OfferService::Dispatch() {
   if (absl::Status st = WithdrawOffShift(); !st.ok()) {
     log::Warn("offers of agents off shift not withdrawn", {{"error", st.ToString()}});
   }
+  return RouteQueue();
+}
+
+absl::StatusOr<int> OfferService::RouteQueue() {
+  int done = 0;
   // No claim trusts a load Redis forgot: routing waits until the loads are rebuilt.
   SUNDESK_ASSIGN_OR_RETURN(bool loads_known, EnsureLoads());
   if (!loads_known) return done;
@@ -106,7 +110,9 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
                                    .required_skills = t.required_skills,
                                    .queued_time = entry.queued_time};
         const absl::Time started = clock_.Now();
-        absl::StatusOr<std::optional<MatchDecision>> decision = router_.Route(ticket, excluded);
+        RoutingPolicy policy;  // the tenant's, as the decision read it
+        absl::StatusOr<std::optional<MatchDecision>> decision =
+            router_.Route(ticket, excluded, &policy);
         if (absl::IsAborted(decision.status())) {
           // Someone holds the ticket although it waits here with no open offer: a claim that
           // outlived its offer (a replica died between the claim and storing the offer), or
@@ -123,7 +129,7 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
           }
           if (!holder.empty())
             SUNDESK_RETURN_IF_ERROR(presence_.Release(holder, t.ticket_id).status());
-          decision = router_.Route(ticket, excluded);
+          decision = router_.Route(ticket, excluded, &policy);
         }
         SUNDESK_RETURN_IF_ERROR(decision.status());
         if (observer_ != nullptr) observer_->Decision(clock_.Now() - started);
@@ -153,10 +159,7 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
           }
           return outcome;
         }
-        SUNDESK_ASSIGN_OR_RETURN(std::optional<StoredRoutingPolicy> stored,
-                                 policies_.Get(t.tenant_id));
-        const absl::Duration timeout =
-            stored.has_value() ? stored->policy.offer_timeout : kDefaultOfferTimeout;
+        const absl::Duration timeout = policy.offer_timeout;
         const absl::Time now = clock_.Now();
         Offer offer;
         offer.offer_id = ids_.NewId();
@@ -343,6 +346,7 @@ absl::StatusOr<Offer> OfferService::Reject(absl::string_view agent_id, absl::str
     ReleaseClaim(*after);
     if (observer_ != nullptr) observer_->Offer("rejected");
     Changed(after->agent_id);
+    if (requeued_) requeued_();
   }
   return *after;
 }
@@ -367,11 +371,14 @@ absl::StatusOr<bool> OfferService::WithdrawForAgent(const Offer& offer) {
 
 absl::Status OfferService::WithdrawAgentOffers(absl::string_view agent_id) {
   SUNDESK_ASSIGN_OR_RETURN(std::vector<Offer> open, offers_.AgentOffers(agent_id, {}));
+  bool withdrawn = false;
   for (const Offer& offer : open) {
     if (offer.state != OfferState::kOpen) continue;
-    SUNDESK_RETURN_IF_ERROR(WithdrawForAgent(offer).status());
+    SUNDESK_ASSIGN_OR_RETURN(bool now, WithdrawForAgent(offer));
+    withdrawn = withdrawn || now;
   }
   Changed(std::string(agent_id));
+  if (withdrawn && requeued_) requeued_();
   return absl::OkStatus();
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -195,12 +197,19 @@ class OfferService {
 
   void set_listener(OfferListener* listener) { listener_ = listener; }
   void set_observer(RoutingObserver* observer) { observer_ = observer; }
+  // Called when a ticket may be routed again at once (its offer was rejected or withdrawn
+  // because the agent left), so the dispatcher need not wait for its interval. Set before
+  // use; called on the answering thread.
+  void set_requeued(std::function<void()> requeued) { requeued_ = std::move(requeued); }
 
   // One pass: answers due offers (expired, ticket changed), withdraws the open offers of
   // agents whose shift has ended (follow-the-sun: the ticket goes to someone on shift), makes
   // sure the agents' loads are known (EnsureLoads), then routes every queued ticket without
   // an open offer. Returns how many offers were made or tickets auto-assigned.
   absl::StatusOr<int> Dispatch();
+  // Only the last part of a pass: routes every queued ticket without an open offer (once
+  // the loads are known). For passes between full ones, as soon as the queue changed.
+  absl::StatusOr<int> RouteQueue();
 
   // When the presence store lost the loads (Redis restarted empty or flushed), rebuilds them
   // from routing's own records (OfferStore::Holdings: open offers and assigned open tickets)
@@ -256,6 +265,7 @@ class OfferService {
   const OfferServiceOptions options_;
   OfferListener* listener_ = nullptr;
   RoutingObserver* observer_ = nullptr;
+  std::function<void()> requeued_;
 };
 
 }  // namespace sundesk::routing

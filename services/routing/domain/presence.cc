@@ -14,6 +14,17 @@ absl::StatusOr<Agent> FindAgent(AgentStore& agents, absl::string_view agent_id) 
 
 }  // namespace
 
+absl::StatusOr<std::vector<PresenceRecord>> PresenceStore::GetMany(
+    absl::Span<const std::string> agent_ids) {
+  std::vector<PresenceRecord> records;
+  records.reserve(agent_ids.size());
+  for (const std::string& id : agent_ids) {
+    SUNDESK_ASSIGN_OR_RETURN(PresenceRecord r, Get(id));
+    records.push_back(r);
+  }
+  return records;
+}
+
 absl::StatusOr<PresenceView> PresenceService::SetPresence(absl::string_view agent_id,
                                                           PresenceStatus status) {
   if (status != PresenceStatus::kAvailable && status != PresenceStatus::kAway &&

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "libs/core/clock.h"
 #include "services/routing/domain/agent_store.h"
 #include "services/routing/domain/matching.h"
@@ -56,6 +57,9 @@ class PresenceStore {
   // Keeps the current status alive for another `ttl`; false when it already lapsed.
   virtual absl::StatusOr<bool> Refresh(absl::string_view agent_id, absl::Duration ttl) = 0;
   virtual absl::StatusOr<PresenceRecord> Get(absl::string_view agent_id) = 0;
+  // Get for each of `agent_ids`, in order (one round trip in Redis; Get for each here).
+  virtual absl::StatusOr<std::vector<PresenceRecord>> GetMany(
+      absl::Span<const std::string> agent_ids);
 
   // Atomically: unless the agent holds `capacity` tickets (or another agent holds this
   // one), the agent now holds `ticket_id` and its last assignment is `now`. Idempotent by

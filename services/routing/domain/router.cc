@@ -15,7 +15,8 @@ constexpr int kAgentPage = 500;
 }  // namespace
 
 absl::StatusOr<std::optional<MatchDecision>> Router::Route(const TicketToRoute& ticket,
-                                                           const std::set<std::string>& excluded) {
+                                                           const std::set<std::string>& excluded,
+                                                           RoutingPolicy* policy_used) {
   const absl::Time now = clock_.Now();
   SUNDESK_ASSIGN_OR_RETURN(std::optional<StoredRoutingPolicy> stored,
                            policies_.Get(ticket.tenant_id));
@@ -25,6 +26,7 @@ absl::StatusOr<std::optional<MatchDecision>> Router::Route(const TicketToRoute& 
   } else {
     policy.tenant_id = ticket.tenant_id;
   }
+  if (policy_used != nullptr) *policy_used = policy;
   SUNDESK_ASSIGN_OR_RETURN(TenantInfo tenant, tenants_.GetTenant(ticket.tenant_id));
 
   // Every agent currently certified for the tenant, page by page.
@@ -35,13 +37,16 @@ absl::StatusOr<std::optional<MatchDecision>> Router::Route(const TicketToRoute& 
   for (;;) {
     SUNDESK_ASSIGN_OR_RETURN(std::vector<Agent> page,
                              agents_.ListAgents(filter, now, after, kAgentPage));
-    for (const Agent& a : page) {
-      SUNDESK_ASSIGN_OR_RETURN(PresenceRecord live, presence_.Get(a.agent_id));
-      profiles.emplace_back(a);
+    std::vector<std::string> ids;
+    ids.reserve(page.size());
+    for (const Agent& a : page) ids.push_back(a.agent_id);
+    SUNDESK_ASSIGN_OR_RETURN(std::vector<PresenceRecord> live, presence_.GetMany(ids));
+    for (size_t i = 0; i < page.size(); ++i) {
+      profiles.emplace_back(page[i]);
       candidates.push_back({&profiles.back(),
-                            {.status = live.status,
-                             .active_tickets = live.active_tickets,
-                             .last_assignment_time = live.last_assignment_time}});
+                            {.status = live[i].status,
+                             .active_tickets = live[i].active_tickets,
+                             .last_assignment_time = live[i].last_assignment_time}});
     }
     if (static_cast<int>(page.size()) < kAgentPage) break;
     after = AgentPosition{page.back().display_name, page.back().agent_id};

@@ -32,8 +32,11 @@ class Router {
   // offer lapse. The claim is idempotent by ticket: a repeated call that picks the agent
   // already holding the ticket returns it again; one that picks another agent while the
   // ticket is held answers ABORTED (release the first claim before routing again).
+  // `policy_used`, when set, receives the tenant's policy the decision went by (the
+  // defaults when it has none).
   absl::StatusOr<std::optional<MatchDecision>> Route(const TicketToRoute& ticket,
-                                                     const std::set<std::string>& excluded);
+                                                     const std::set<std::string>& excluded,
+                                                     RoutingPolicy* policy_used = nullptr);
 
  private:
   AgentStore& agents_;

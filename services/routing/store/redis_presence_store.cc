@@ -122,33 +122,53 @@ absl::StatusOr<bool> RedisPresenceStore::Refresh(absl::string_view agent_id, abs
 }
 
 absl::StatusOr<PresenceRecord> RedisPresenceStore::Get(absl::string_view agent_id) {
-  const std::vector<std::vector<std::string>> commands = {
-      {"HMGET", PresenceKey(agent_id), "status", "since_ms"},
-      {"SCARD", LoadKey(agent_id)},
-      {"GET", LastKey(agent_id)}};
+  const std::string id(agent_id);
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<PresenceRecord> records, GetMany({&id, 1}));
+  return records[0];
+}
+
+absl::StatusOr<std::vector<PresenceRecord>> RedisPresenceStore::GetMany(
+    absl::Span<const std::string> agent_ids) {
+  std::vector<PresenceRecord> records;
+  if (agent_ids.empty()) return records;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(3 * agent_ids.size());
+  for (const std::string& id : agent_ids) {
+    commands.push_back({"HMGET", PresenceKey(id), "status", "since_ms"});
+    commands.push_back({"SCARD", LoadKey(id)});
+    commands.push_back({"GET", LastKey(id)});
+  }
   SUNDESK_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, pool_.Pipeline(commands));
+  if (replies.size() != commands.size()) {
+    return absl::InternalError("redis: a pipeline answered fewer replies than commands");
+  }
   for (const redis::Reply& r : replies) {
     if (r.is_error()) return redis::ErrorReplyStatus(r.str);
   }
-  PresenceRecord record;
-  const redis::Reply& presence = replies[0];
-  if (presence.type == redis::ReplyType::kArray && presence.elements.size() == 2 &&
-      !presence.elements[0].is_nil()) {
-    int status = 0;
-    int64_t since = 0;
-    if (absl::SimpleAtoi(presence.elements[0].str, &status) && status >= 1 && status <= 4) {
-      record.status = static_cast<PresenceStatus>(status);
+  records.reserve(agent_ids.size());
+  for (size_t i = 0; i < agent_ids.size(); ++i) {
+    PresenceRecord record;
+    const redis::Reply& presence = replies[3 * i];
+    if (presence.type == redis::ReplyType::kArray && presence.elements.size() == 2 &&
+        !presence.elements[0].is_nil()) {
+      int status = 0;
+      int64_t since = 0;
+      if (absl::SimpleAtoi(presence.elements[0].str, &status) && status >= 1 && status <= 4) {
+        record.status = static_cast<PresenceStatus>(status);
+      }
+      if (absl::SimpleAtoi(presence.elements[1].str, &since)) {
+        record.update_time = absl::FromUnixMillis(since);
+      }
     }
-    if (absl::SimpleAtoi(presence.elements[1].str, &since)) {
-      record.update_time = absl::FromUnixMillis(since);
+    record.active_tickets = static_cast<int>(replies[3 * i + 1].integer);
+    int64_t last = 0;
+    const redis::Reply& last_reply = replies[3 * i + 2];
+    if (!last_reply.is_nil() && absl::SimpleAtoi(last_reply.str, &last)) {
+      record.last_assignment_time = absl::FromUnixMillis(last);
     }
+    records.push_back(record);
   }
-  record.active_tickets = static_cast<int>(replies[1].integer);
-  int64_t last = 0;
-  if (!replies[2].is_nil() && absl::SimpleAtoi(replies[2].str, &last)) {
-    record.last_assignment_time = absl::FromUnixMillis(last);
-  }
-  return record;
+  return records;
 }
 
 absl::StatusOr<ClaimOutcome> RedisPresenceStore::Claim(absl::string_view agent_id,

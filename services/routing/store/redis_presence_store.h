@@ -31,6 +31,8 @@ class RedisPresenceStore final : public PresenceStore {
                                            absl::Time now, absl::Duration ttl) override;
   absl::StatusOr<bool> Refresh(absl::string_view agent_id, absl::Duration ttl) override;
   absl::StatusOr<PresenceRecord> Get(absl::string_view agent_id) override;
+  absl::StatusOr<std::vector<PresenceRecord>> GetMany(
+      absl::Span<const std::string> agent_ids) override;
   absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id, absl::string_view ticket_id,
                                      int capacity, absl::Time now) override;
   absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) override;
