@@ -22,6 +22,10 @@ namespace sundesk::pg {
 struct Statement {
   std::string sql;
   std::vector<Param> params;
+  // For GroupCommitter: the statement is a one-row `INSERT INTO t (columns) VALUES
+  // ($1, ..., $n)` (the VALUES tuple last: no RETURNING, no ON CONFLICT) that may go to the
+  // server together with the same statement of other units, as one multi-row INSERT.
+  bool merge_rows = false;
 };
 
 struct ConnectOptions {

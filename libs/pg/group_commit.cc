@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "libs/pg/errors.h"
 
 namespace sundesk::pg {
@@ -26,7 +28,61 @@ bool RetryAlone(const absl::Status& status) {
   return !state.empty() && !absl::StartsWith(state, "08");
 }
 
+bool Mergeable(const std::vector<Statement>& statements) {
+  return !statements.empty() &&
+         std::all_of(statements.begin(), statements.end(), [](const Statement& s) {
+           return s.merge_rows && s.sql.rfind("VALUES (") != std::string::npos &&
+                  absl::EndsWith(s.sql, ")");
+         });
+}
+
+bool SameStatements(const std::vector<Statement>& a, const std::vector<Statement>& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](const Statement& x, const Statement& y) { return x.sql == y.sql; });
+}
+
+// Parameters of one merged INSERT, kept well below the protocol's 65,535.
+constexpr size_t kMaxMergedParams = 30000;
+
+// `sql`'s VALUES tuple repeated `rows` times, each copy's $k shifted by the parameters of
+// the copies before it: "INSERT INTO t (a, b) VALUES ($1, $2::jsonb), ($3, $4::jsonb)".
+std::string MultiRowInsert(const std::string& sql, size_t params, size_t rows) {
+  const size_t values = sql.rfind("VALUES (");
+  const absl::string_view head(sql.data(), values + 7);
+  const absl::string_view tuple = absl::string_view(sql).substr(values + 7);
+  std::string out(head);
+  out.reserve(head.size() + rows * (tuple.size() + 8));
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) out += ", ";
+    for (size_t i = 0; i < tuple.size(); ++i) {
+      if (tuple[i] != '$' || i + 1 >= tuple.size() || !absl::ascii_isdigit(tuple[i + 1])) {
+        out += tuple[i];
+        continue;
+      }
+      size_t end = i + 1;
+      size_t k = 0;
+      while (end < tuple.size() && absl::ascii_isdigit(tuple[end])) {
+        k = k * 10 + static_cast<size_t>(tuple[end] - '0');
+        ++end;
+      }
+      absl::StrAppend(&out, "$", k + r * params);
+      i = end - 1;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+// Units of a group that go to the server together: one unit as written, or several units
+// with the same mergeable statements, sent as one multi-row INSERT per statement.
+struct GroupCommitter::Part {
+  std::vector<Unit*> units;
+  bool merged = false;
+  // Of a merged part: each statement's SQL and parameter count, to split it up again.
+  std::vector<std::pair<std::string, size_t>> shapes;
+};
 
 GroupCommitter::GroupCommitter(Pool& pool, GroupCommitOptions options)
     : pool_(pool),
@@ -156,6 +212,33 @@ int GroupCommitter::waiting_units() const {
   return static_cast<int>(waiting_.size());
 }
 
+std::vector<GroupCommitter::Part> GroupCommitter::Plan(std::vector<Unit*>& group) {
+  std::vector<Part> parts;
+  for (Unit* u : group) {
+    Part* into = nullptr;
+    if (Mergeable(u->statements)) {
+      for (Part& p : parts) {
+        if (p.merged && SameStatements(p.units.front()->statements, u->statements)) {
+          size_t params = 0;
+          for (const Statement& st : u->statements) params = std::max(params, st.params.size());
+          if (params * (p.units.size() + 1) <= kMaxMergedParams) into = &p;
+          break;
+        }
+      }
+      if (into == nullptr) {
+        parts.push_back({.units = {}, .merged = true, .shapes = {}});
+        into = &parts.back();
+      }
+    } else {
+      parts.push_back({.units = {}, .merged = false, .shapes = {}});
+      into = &parts.back();
+    }
+    into->units.push_back(u);
+  }
+  for (Part& p : parts) p.merged = p.merged && p.units.size() > 1;
+  return parts;
+}
+
 void GroupCommitter::Write(std::vector<Unit*>& group) {
   absl::StatusOr<Lease> conn = pool_.Acquire();
   if (!conn.ok()) {
@@ -168,17 +251,38 @@ void GroupCommitter::Write(std::vector<Unit*>& group) {
   }
   // The units' statements move into one pipeline (no copies of SQL and parameters), and
   // move back only if each unit must run again alone.
+  std::vector<Part> parts = Plan(group);
   std::vector<Statement> all;
-  size_t total = 0;
-  for (Unit* u : group) total += u->statements.size();
-  all.reserve(total);
-  for (Unit* u : group) {
-    for (Statement& s : u->statements) all.push_back(std::move(s));
+  for (Part& p : parts) {
+    if (!p.merged) {
+      for (Statement& st : p.units.front()->statements) all.push_back(std::move(st));
+      continue;
+    }
+    const size_t count = p.units.front()->statements.size();
+    for (size_t i = 0; i < count; ++i) {
+      const Statement& first = p.units.front()->statements[i];
+      const size_t params = first.params.size();
+      Statement merged{.sql = MultiRowInsert(first.sql, params, p.units.size()),
+                       .params = {},
+                       .merge_rows = false};
+      merged.params.reserve(params * p.units.size());
+      p.shapes.emplace_back(std::move(p.units.front()->statements[i].sql), params);
+      for (Unit* u : p.units) {
+        for (Param& param : u->statements[i].params) merged.params.push_back(std::move(param));
+      }
+      all.push_back(std::move(merged));
+    }
   }
   absl::StatusOr<std::vector<Result>> results = (*conn)->ExecuteAtomically(all);
   if (results.ok()) {
     auto next = results->begin();
-    for (Unit* u : group) {
+    for (Part& p : parts) {
+      if (p.merged) {
+        next += static_cast<std::ptrdiff_t>(p.shapes.size());
+        for (Unit* u : p.units) u->result = std::vector<Result>{};
+        continue;
+      }
+      Unit* u = p.units.front();
       std::vector<Result> mine;
       mine.reserve(u->statements.size());
       for (size_t i = 0; i < u->statements.size(); ++i) mine.push_back(std::move(*next++));
@@ -191,10 +295,21 @@ void GroupCommitter::Write(std::vector<Unit*>& group) {
     return;
   }
   auto from = all.begin();
-  for (Unit* u : group) {
-    for (Statement& s : u->statements) s = std::move(*from++);
-    u->result = (*conn)->ExecuteAtomically(u->statements);
+  for (Part& p : parts) {
+    if (!p.merged) {
+      for (Statement& st : p.units.front()->statements) st = std::move(*from++);
+      continue;
+    }
+    for (size_t i = 0; i < p.shapes.size(); ++i, ++from) {
+      auto param = from->params.begin();
+      for (Unit* u : p.units) {
+        Statement& st = u->statements[i];
+        st.sql = p.shapes[i].first;
+        for (Param& slot : st.params) slot = std::move(*param++);
+      }
+    }
   }
+  for (Unit* u : group) u->result = (*conn)->ExecuteAtomically(u->statements);
 }
 
 }  // namespace sundesk::pg

@@ -284,6 +284,9 @@ std::vector<pg::Statement> PgTicketStore::CreateStatements(
         InsertRecord(created.ticket.tenant_id, "create", *idempotency, created.ticket.ticket_id));
   }
   for (auto& s : WriteStatements(created, /*insert=*/true)) statements.push_back(std::move(s));
+  // One-row INSERTs all: a group of creates goes to PostgreSQL as one multi-row INSERT per
+  // table.
+  for (auto& s : statements) s.merge_rows = true;
   return statements;
 }
 

@@ -24,11 +24,21 @@ std::vector<Statement> TicketUnit(int id) {
           {"INSERT INTO history (ticket_id) VALUES ($1)", {id}}};
 }
 
+// A unit whose two statements may be merged with other units' (Statement::merge_rows): a
+// ticket with a note and JSON labels, and its history row.
+std::vector<Statement> MergeableUnit(int id) {
+  return {{"INSERT INTO tickets (id, note, labels) VALUES ($1, $2, $3::jsonb)",
+           {id, id % 3 == 0 ? Param::Null() : Param(absl::StrCat("note ", id, " $1 ($2)")),
+            absl::StrCat("[\"l", id, "\"]")},
+           /*merge_rows=*/true},
+          {"INSERT INTO history (ticket_id) VALUES ($1)", {id}, /*merge_rows=*/true}};
+}
+
 class GroupCommitTest : public PgTest {
  protected:
   void SetUp() override {
     PgTest::SetUp();
-    ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY)").ok());
+    ASSERT_TRUE(Query("CREATE TABLE tickets (id int PRIMARY KEY, note text, labels jsonb)").ok());
     ASSERT_TRUE(Query("CREATE TABLE history (ticket_id int NOT NULL)").ok());
   }
 
@@ -128,6 +138,60 @@ TEST_F(GroupCommitTest, AFailingUnitFailsAloneAndTheRestOfItsGroupCommits) {
   }
   EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 4) << "the failed unit left no row";
   EXPECT_EQ(QueryInt("SELECT count(*) FROM history WHERE ticket_id = 5"), 0);
+}
+
+TEST_F(GroupCommitTest, UnitsWithTheSameMergeableStatementsGoAsMultiRowInsertsOfOneTransaction) {
+  GroupCommitter committer(*pool_, {.max_writers = 1, .max_units = 32, .writer_threads = true});
+  std::vector<std::vector<Statement>> units;
+  for (int id = 1; id <= 12; ++id) units.push_back(MergeableUnit(id));
+  units.push_back(TicketUnit(13));  // not mergeable: keeps its own results
+  StartQueued(committer, units, /*async=*/true);
+  ReleaseAndJoin();
+  AwaitAsync(static_cast<int>(units.size()));
+  for (size_t i = 0; i < outcomes_.size(); ++i) {
+    ASSERT_TRUE(outcomes_[i].ok()) << i << ": " << outcomes_[i].status();
+  }
+  // Merged units have their status only; the other unit its results.
+  for (int id = 1; id <= 12; ++id) EXPECT_TRUE(outcomes_[static_cast<size_t>(id)]->empty()) << id;
+  ASSERT_EQ(outcomes_[13]->size(), 2u);
+  EXPECT_EQ((*outcomes_[13])[0].Int64(0, 0).value_or(-1), 13);
+  // Every row has its own unit's values (parameters renumbered right, NULLs kept).
+  for (int id = 1; id <= 12; ++id) {
+    auto r =
+        Query(absl::StrCat("SELECT coalesce(note, '<null>'), labels::text FROM tickets "
+                           "WHERE id = ",
+                           id));
+    ASSERT_TRUE(r.ok() && r->rows() == 1) << id;
+    EXPECT_EQ(r->Text(0, 0), id % 3 == 0 ? "<null>" : absl::StrCat("note ", id, " $1 ($2)"));
+    EXPECT_EQ(r->Text(0, 1), absl::StrCat("[\"l", id, "\"]"));
+  }
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history WHERE ticket_id BETWEEN 1 AND 13"), 13);
+  EXPECT_EQ(QueryInt("SELECT count(DISTINCT xmin::text) FROM tickets WHERE id > 0"), 1);
+}
+
+TEST_F(GroupCommitTest, AFailingMergedUnitFailsAloneAndTheOthersCommitAsWritten) {
+  GroupCommitter committer(*pool_, {.max_writers = 1, .max_units = 32, .writer_threads = true});
+  ASSERT_TRUE(Query("INSERT INTO tickets (id) VALUES (5)").ok());
+  std::vector<std::vector<Statement>> units;
+  for (int id = 1; id <= 8; ++id) units.push_back(MergeableUnit(id));  // 5 already exists
+  StartQueued(committer, units, /*async=*/true);
+  ReleaseAndJoin();
+  AwaitAsync(static_cast<int>(units.size()));
+  for (int id = 1; id <= 8; ++id) {
+    const auto& outcome = outcomes_[static_cast<size_t>(id)];
+    if (id == 5) {
+      EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAlreadyExists) << outcome.status();
+      EXPECT_EQ(ConstraintName(outcome.status()), "tickets_pkey");
+    } else {
+      EXPECT_TRUE(outcome.ok()) << id << ": " << outcome.status();
+    }
+  }
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history"), 7) << "the failed unit left no row";
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM history WHERE ticket_id = 5"), 0);
+  // Run alone, each unit still wrote its own values.
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM tickets WHERE id BETWEEN 1 AND 8 AND id <> 5 AND "
+                     "labels = jsonb_build_array('l' || id) AND (id % 3 = 0) = (note IS NULL)"),
+            7);
 }
 
 TEST_F(GroupCommitTest, ManyConcurrentCallersAllCommitExactlyOnce) {
