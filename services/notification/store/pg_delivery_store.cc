@@ -166,12 +166,15 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
     }
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result inserted,
-        tx.Execute("INSERT INTO notification.deliveries (delivery_id, subscription_id, "
-                   "tenant_id, event_id, event_type, event_time, payload, state, create_time, "
-                   "next_attempt_time) SELECT *, 1, $8::timestamptz, $8::timestamptz FROM "
-                   "unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
-                   "$6::timestamptz[], $7::bytea[]) "
-                   "ON CONFLICT (subscription_id, event_id) DO NOTHING",
+        // The new ones (not already there for this event) are queued, due at once.
+        tx.Execute("WITH created AS (INSERT INTO notification.deliveries (delivery_id, "
+                   "subscription_id, tenant_id, event_id, event_type, event_time, payload, "
+                   "state, create_time, next_attempt_time) SELECT *, 1, $8::timestamptz, "
+                   "$8::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], "
+                   "$4::text[], $5::text[], $6::timestamptz[], $7::bytea[]) "
+                   "ON CONFLICT (subscription_id, event_id) DO NOTHING RETURNING delivery_id) "
+                   "INSERT INTO notification.delivery_queue (delivery_id, next_attempt_time) "
+                   "SELECT delivery_id, $8::timestamptz FROM created",
                    {ids.Param(), sub_ids.Param(), d_tenants.Param(), d_event_ids.Param(),
                     d_types.Param(), d_times.Param(), d_payloads.Param(), now}));
     created = static_cast<int>(inserted.affected_rows());
@@ -187,17 +190,21 @@ absl::StatusOr<std::vector<DueDelivery>> PgDeliveryStore::ClaimDue(absl::Time no
     out.clear();
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,
-        tx.Execute(absl::StrCat("WITH due AS (SELECT delivery_id FROM notification.deliveries "
-                                "WHERE state IN (1, 2) AND next_attempt_time <= $1 AND "
-                                "(lease_until IS NULL OR lease_until <= $1) "
-                                "ORDER BY next_attempt_time LIMIT $2 FOR UPDATE SKIP LOCKED) "
-                                "UPDATE notification.deliveries d SET lease_until = $3 "
-                                "FROM due, notification.subscriptions s "
-                                "WHERE d.delivery_id = due.delivery_id AND "
-                                "s.subscription_id = d.subscription_id RETURNING ",
+        // Only queue rows are locked and changed: the lease moves a row's key in
+        // delivery_queue_due past `now`, so later claims do not walk past it.
+        tx.Execute(absl::StrCat("WITH leased AS (UPDATE notification.delivery_queue "
+                                "SET lease_until = $3 WHERE delivery_id = ANY(ARRAY("
+                                "SELECT delivery_id FROM notification.delivery_queue "
+                                "WHERE GREATEST(next_attempt_time, lease_until) <= $1 "
+                                "ORDER BY GREATEST(next_attempt_time, lease_until) LIMIT $2 "
+                                "FOR UPDATE SKIP LOCKED)) RETURNING delivery_id) "
+                                "SELECT ",
                                 kDeliveryColumns,
                                 ", d.payload, d.event_time, s.channel, s.target, s.webhook_secret, "
-                                "s.webhook_secret_key_id, s.webhook_secret_sealed"),
+                                "s.webhook_secret_key_id, s.webhook_secret_sealed FROM leased "
+                                "JOIN notification.deliveries d USING (delivery_id) "
+                                "JOIN notification.subscriptions s "
+                                "ON s.subscription_id = d.subscription_id"),
                    {now, limit, now + lease}));
     for (int i = 0; i < r.rows(); ++i) {
       DueDelivery due;
@@ -240,9 +247,12 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
                                              absl::Time now) {
   if (outcomes.empty()) return absl::OkStatus();
   now = Micros(now);
-  PgArray ids, states, attempts, errors, http, attempted, counted, next, delivered;
+  PgArray ids, states, attempts, errors, http, attempted, counted, next, delivered, finished;
   for (const AttemptOutcome& o : outcomes) {
     ids.Add(o.due->delivery.delivery_id);
+    if (o.decision.state == DeliveryState::kDelivered || o.decision.state == DeliveryState::kDead) {
+      finished.Add(o.due->delivery.delivery_id);
+    }
     states.Add(static_cast<int>(o.decision.state));
     attempts.Add(o.decision.attempts);
     errors.Add(o.result.error);
@@ -258,18 +268,27 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
   return pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,
-        tx.Execute("UPDATE notification.deliveries d SET state = u.state, attempts = u.attempts, "
+        // A delivery still to be attempted keeps its queue row, due again at its next
+        // attempt; a final one leaves the queue. `deliveries` changes in columns no index
+        // holds (a HOT update).
+        tx.Execute("WITH u AS (SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::integer[], "
+                   "$4::text[], $5::integer[], $6::timestamptz[], $7::boolean[], "
+                   "$8::timestamptz[], $9::timestamptz[]) AS u(delivery_id, state, attempts, "
+                   "error, http, attempted, counted, next, delivered)), "
+                   "requeued AS (UPDATE notification.delivery_queue q SET next_attempt_time = "
+                   "COALESCE(u.next, $10::timestamptz), lease_until = NULL FROM u "
+                   "WHERE q.delivery_id = u.delivery_id AND u.state IN (1, 2)), "
+                   "finished AS (DELETE FROM notification.delivery_queue "
+                   "WHERE delivery_id = ANY($11::uuid[])) "
+                   "UPDATE notification.deliveries d SET state = u.state, attempts = u.attempts, "
                    "last_error = CASE WHEN u.counted THEN u.error ELSE d.last_error END, "
                    "last_http_status = CASE WHEN u.counted THEN u.http ELSE d.last_http_status "
                    "END, last_attempt_time = COALESCE(u.attempted, d.last_attempt_time), "
-                   "next_attempt_time = u.next, deliver_time = u.delivered, lease_until = NULL "
-                   "FROM unnest($1::uuid[], $2::smallint[], $3::integer[], $4::text[], "
-                   "$5::integer[], $6::timestamptz[], $7::boolean[], $8::timestamptz[], "
-                   "$9::timestamptz[]) AS u(delivery_id, state, attempts, error, http, "
-                   "attempted, counted, next, delivered) "
+                   "next_attempt_time = u.next, deliver_time = u.delivered FROM u "
                    "WHERE d.delivery_id = u.delivery_id RETURNING d.delivery_id::text",
                    {ids.Param(), states.Param(), attempts.Param(), errors.Param(), http.Param(),
-                    attempted.Param(), counted.Param(), next.Param(), delivered.Param()}));
+                    attempted.Param(), counted.Param(), next.Param(), delivered.Param(), now,
+                    finished.Param()}));
     // Dead letters of the deliveries that were still there (not deleted meanwhile).
     absl::flat_hash_set<std::string> updated;
     for (int i = 0; i < r.rows(); ++i) updated.insert(std::string(r.Text(i, 0)));
@@ -331,13 +350,17 @@ absl::StatusOr<std::optional<Delivery>> PgDeliveryStore::Redeliver(const std::st
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
-      conn->Execute(absl::StrCat("UPDATE notification.deliveries d SET state = 1, attempts = 0, "
-                                 "next_attempt_time = $2, lease_until = NULL "
+      conn->Execute(absl::StrCat("WITH again AS (UPDATE notification.deliveries d "
+                                 "SET state = 1, attempts = 0, next_attempt_time = $2 "
                                  "FROM notification.subscriptions s "
                                  "WHERE d.delivery_id = $1 AND d.state = 4 AND "
                                  "s.subscription_id = d.subscription_id AND "
                                  "s.delete_time IS NULL RETURNING ",
-                                 kDeliveryColumns),
+                                 kDeliveryColumns,
+                                 "), queued AS (INSERT INTO notification.delivery_queue "
+                                 "(delivery_id, next_attempt_time) SELECT delivery_id, $2 "
+                                 "FROM again ON CONFLICT (delivery_id) DO NOTHING) "
+                                 "SELECT * FROM again"),
                     {delivery_id, Micros(now)}));
   if (r.rows() == 0) return std::nullopt;
   SUNDESK_ASSIGN_OR_RETURN(Delivery d, DeliveryFromRow(r, 0));

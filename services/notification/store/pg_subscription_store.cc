@@ -163,8 +163,10 @@ absl::StatusOr<bool> PgSubscriptionStore::DeleteSubscription(const std::string& 
     // Undelivered deliveries are dropped; delivered and dead ones stay as the record.
     return tx
         .Execute(
-            "DELETE FROM notification.deliveries WHERE subscription_id = $1 AND "
-            "state IN (1, 2)",
+            "WITH dropped AS (DELETE FROM notification.deliveries WHERE subscription_id = $1 "
+            "AND state IN (1, 2) RETURNING delivery_id) DELETE FROM "
+            "notification.delivery_queue q USING dropped WHERE q.delivery_id = "
+            "dropped.delivery_id",
             {subscription_id})
         .status();
   }));

@@ -565,11 +565,22 @@ TEST_F(DeliveriesTest, DeletingASubscriptionDropsItsPendingDeliveries) {
   EXPECT_EQ(d.last_error(), "HTTP 503");
   ASSERT_TRUE(d.has_next_attempt_time());
   EXPECT_GE(d.next_attempt_time().seconds(), absl::ToUnixSeconds(absl::Now()) + 3000);
+  // Still to be attempted: it is in the delivery queue until the subscription goes.
+  auto queued = [&] {
+    auto conn = pool_->Acquire();
+    if (!conn.ok()) return int64_t{-1};
+    auto r =
+        (*conn)->Execute("SELECT count(*) FROM notification.delivery_queue WHERE delivery_id = $1",
+                         {d.delivery_id()});
+    return r.ok() ? r->Int64(0, 0).value_or(-1) : int64_t{-1};
+  };
+  EXPECT_EQ(queued(), 1);
 
   pb::DeleteSubscriptionRequest del;
   del.set_subscription_id(sub.subscription_id());
   google::protobuf::Empty empty;
   ASSERT_TRUE(stub_->DeleteSubscription(Ctx("admin").get(), del, &empty).ok());
+  EXPECT_EQ(queued(), 0) << "a dropped delivery left its queue row behind";
   pb::ListDeliveriesRequest list;
   list.set_tenant_id(tenant);
   pb::ListDeliveriesResponse out;
