@@ -8,10 +8,15 @@
 //   routing_decision/candidate_index  CandidateIndex::Choose (tenant x language buckets,
 //                                  the tenant's agents only when a stage relaxing the
 //                                  language can decide), same answers as the baseline
+//   routing_decision/router        Router::Route as the service runs it, over in-memory
+//                                  stores: the directory revision checked, the policy and
+//                                  tenant read, the live state of the agents the decision
+//                                  looks at read (one GetMany), CandidateIndex::ChooseLive
+//                                  and the claim (released again, so loads stay put). What
+//                                  the stores cost over the network is not in it.
 //
 // Counters: decisions_per_s, and p50_us / p99_us of the individual decisions.
-// Not measured here: the end-to-end CreateTicket -> OfferMade latency (offers are not
-// built yet).
+// The end-to-end CreateTicket -> OfferMade latency is bench/routing_latency_bench.
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -25,8 +30,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "benchmark/benchmark.h"
+#include "libs/core/clock.h"
 #include "services/routing/domain/candidate_index.h"
 #include "services/routing/domain/matching.h"
+#include "services/routing/domain/router.h"
 
 namespace sundesk::routing {
 namespace {
@@ -162,6 +169,137 @@ void Decide(benchmark::State& state, Mode mode) {
       state.iterations() > 0 ? static_cast<double>(matched) / state.iterations() : 0;
 }
 
+// The world's agents and live state behind Router's store interfaces.
+class WorldAgents final : public AgentStore {
+ public:
+  explicit WorldAgents(const World& w) {
+    for (const AgentProfile& p : w.profiles) agents_.push_back(p.agent());
+  }
+  absl::StatusOr<CreatedAgent> CreateAgent(const Agent&, absl::string_view,
+                                           absl::string_view) override {
+    return absl::UnimplementedError("read only");
+  }
+  absl::StatusOr<Agent> GetAgent(absl::string_view) override {
+    return absl::UnimplementedError("not used");
+  }
+  absl::StatusOr<std::vector<Agent>> ListAgents(const AgentFilter&, absl::Time,
+                                                const std::optional<AgentPosition>& after,
+                                                int limit) override {
+    const size_t from = after.has_value() ? std::stoul(after->agent_id.substr(6)) + 1 : 0;
+    std::vector<Agent> page;
+    for (size_t i = from; i < agents_.size() && static_cast<int>(page.size()) < limit; ++i) {
+      page.push_back(agents_[i]);
+    }
+    return page;
+  }
+  absl::StatusOr<Agent> UpdateAgent(const Agent&, absl::Time) override {
+    return absl::UnimplementedError("read only");
+  }
+  absl::StatusOr<int64_t> DirectoryRevision() override { return 1; }
+
+ private:
+  std::vector<Agent> agents_;  // agent-<i> at i
+};
+
+class WorldPresence final : public PresenceStore {
+ public:
+  explicit WorldPresence(const World& w) {
+    for (const Candidate& c : w.all) {
+      PresenceRecord r;
+      r.status = c.state.status;
+      r.active_tickets = c.state.active_tickets;
+      r.last_assignment_time = c.state.last_assignment_time;
+      records_[c.profile->agent().agent_id] = r;
+    }
+  }
+  absl::StatusOr<PresenceStatus> SetStatus(absl::string_view, PresenceStatus, absl::Time,
+                                           absl::Duration) override {
+    return absl::UnimplementedError("read only");
+  }
+  absl::StatusOr<bool> Refresh(absl::string_view, absl::Duration) override { return true; }
+  absl::StatusOr<PresenceRecord> Get(absl::string_view agent_id) override {
+    return records_.at(std::string(agent_id));
+  }
+  // The claim succeeds and is released at once: every decision sees the same loads.
+  absl::StatusOr<ClaimOutcome> Claim(absl::string_view, absl::string_view, int,
+                                     absl::Time) override {
+    return ClaimOutcome::kClaimed;
+  }
+  absl::StatusOr<bool> Release(absl::string_view, absl::string_view) override { return true; }
+  absl::StatusOr<std::string> Holder(absl::string_view) override { return std::string(); }
+  absl::Status AddHoldings(const std::vector<Holding>&) override { return absl::OkStatus(); }
+  absl::Status RemoveHoldings(const std::vector<Holding>&) override { return absl::OkStatus(); }
+  absl::StatusOr<bool> LoadsReady() override { return true; }
+  absl::StatusOr<bool> LockLoadRebuild(absl::Duration) override { return true; }
+  absl::Status MarkLoadsReady() override { return absl::OkStatus(); }
+
+ private:
+  absl::flat_hash_map<std::string, PresenceRecord> records_;
+};
+
+class WorldPolicies final : public RoutingPolicyStore {
+ public:
+  explicit WorldPolicies(const World& w) : w_(w) {}
+  absl::StatusOr<std::optional<StoredRoutingPolicy>> Get(absl::string_view tenant_id) override {
+    return StoredRoutingPolicy{.policy = w_.policies.at(std::string(tenant_id)), .version = 1};
+  }
+  absl::Status Put(const StoredRoutingPolicy&, int64_t) override { return absl::OkStatus(); }
+
+ private:
+  const World& w_;
+};
+
+class WorldTenants final : public TenantDirectory {
+ public:
+  explicit WorldTenants(const World& w) : w_(w) {}
+  absl::StatusOr<TenantInfo> GetTenant(absl::string_view tenant_id) override {
+    return TenantInfo{.tenant_id = std::string(tenant_id), .languages = w_.tenant_languages};
+  }
+
+ private:
+  const World& w_;
+};
+
+void BM_Router(benchmark::State& state) {
+  const World& w = TheWorld();
+  WorldAgents agents(w);
+  WorldPresence presence(w);
+  WorldPolicies policies(w);
+  WorldTenants tenants(w);
+  FakeClock clock(w.now);
+  Router router(agents, presence, policies, tenants, clock);
+  const std::set<std::string> excluded;
+  (void)router.Route(w.tickets[0], excluded);  // the directory read once, before timing
+  std::vector<double> micros;
+  micros.reserve(1 << 16);
+  size_t next = 0;
+  int64_t matched = 0;
+  for (auto _ : state) {
+    const TicketToRoute& t = w.tickets[next++ % w.tickets.size()];
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<std::optional<MatchDecision>> decision = router.Route(t, excluded);
+    const auto end = std::chrono::steady_clock::now();
+    if (!decision.ok()) {
+      state.SkipWithError(decision.status().ToString().c_str());
+      return;
+    }
+    matched += decision->has_value() ? 1 : 0;
+    if (micros.size() < micros.capacity()) {
+      micros.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+    }
+  }
+  std::sort(micros.begin(), micros.end());
+  if (!micros.empty()) {
+    state.counters["p50_us"] = micros[micros.size() / 2];
+    state.counters["p99_us"] = micros[micros.size() * 99 / 100];
+  }
+  state.counters["decisions_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["matched_ratio"] =
+      state.iterations() > 0 ? static_cast<double>(matched) / state.iterations() : 0;
+  state.counters["directory_loads"] = static_cast<double>(router.directory_loads());
+}
+
 void BM_Baseline(benchmark::State& state) { Decide(state, Mode::kBaseline); }
 void BM_TenantIndex(benchmark::State& state) { Decide(state, Mode::kTenantIndex); }
 void BM_CandidateIndex(benchmark::State& state) { Decide(state, Mode::kCandidateIndex); }
@@ -169,6 +307,7 @@ void BM_CandidateIndex(benchmark::State& state) { Decide(state, Mode::kCandidate
 BENCHMARK(BM_Baseline)->Name("routing_decision/baseline")->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_TenantIndex)->Name("routing_decision/tenant_index")->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_CandidateIndex)->Name("routing_decision/candidate_index")->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_Router)->Name("routing_decision/router")->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 }  // namespace sundesk::routing

@@ -10,6 +10,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/periodic.h"
+#include "libs/core/status.h"
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/outbox_notifier.h"
 #include "libs/runtime/dependencies.h"
@@ -115,13 +116,12 @@ int main(int argc, char** argv) {
       runtime::ConsumerOptionsOrExit(config, "sundesk-routing",
                                      {routing::kTicketEventsTopic, routing::kSlaEventsTopic}),
       [&](absl::Span<const kafka::Message> batch) -> absl::Status {
+        // Each event commits on its own, so the dispatcher is woken after each: a ticket
+        // does not wait for the rest of its batch (the loop folds wake-ups into passes).
         for (const kafka::Message& m : batch) {
-          if (absl::Status st = routing::ApplyQueueEvent(queue, m); !st.ok()) {
-            wake_dispatcher();  // for what the batch applied before it
-            return st;
-          }
+          SUNDESK_RETURN_IF_ERROR(routing::ApplyQueueEvent(queue, m));
+          wake_dispatcher();
         }
-        wake_dispatcher();
         return absl::OkStatus();
       },
       static_cast<int>(event_batch));

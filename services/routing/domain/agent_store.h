@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,10 @@ class AgentStore {
   // `agent` at version + 1 and update_time `now`; ABORTED when the stored version moved
   // on, NOT_FOUND when missing.
   virtual absl::StatusOr<Agent> UpdateAgent(const Agent& agent, absl::Time now) = 0;
+  // A number that moves whenever an agent is created or updated (by any replica, in the
+  // same transaction), so a copy of the directory kept in memory knows when to read it
+  // again.
+  virtual absl::StatusOr<int64_t> DirectoryRevision() = 0;
 };
 
 }  // namespace sundesk::routing

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -89,11 +90,49 @@ std::optional<MatchDecision> CandidateIndex::Choose(const TicketToRoute& ticket,
                                                     absl::Span<const std::string> tenant_languages,
                                                     const std::set<std::string>& excluded,
                                                     absl::Time now) const {
+  // The states kept here; reading them cannot fail.
+  return *ChooseLive(ticket, policy, tenant_languages, excluded, now,
+                     [](absl::Span<const Candidate> candidates) {
+                       std::vector<AgentLiveState> states;
+                       states.reserve(candidates.size());
+                       for (const Candidate& c : candidates) states.push_back(c.state);
+                       return absl::StatusOr<std::vector<AgentLiveState>>(std::move(states));
+                     });
+}
+
+absl::StatusOr<std::optional<MatchDecision>> CandidateIndex::ChooseLive(
+    const TicketToRoute& ticket, const RoutingPolicy& policy,
+    absl::Span<const std::string> tenant_languages, const std::set<std::string>& excluded,
+    absl::Time now, ReadStates read) const {
   const absl::Span<const Candidate> tenant = TenantCandidates(ticket.tenant_id);
   if (tenant.empty()) return std::nullopt;  // nobody is certified for the tenant
+  // ChooseAgent over `bucket`, given only the agents its state-independent constraints
+  // leave (it would skip the others at every stage, and its ranking ends with the agent
+  // id, so which agents it sees in which order does not change its answer), with their
+  // states read.
+  auto choose =
+      [&](absl::Span<const Candidate> bucket) -> absl::StatusOr<std::optional<MatchDecision>> {
+    std::vector<Candidate> possible;
+    for (const Candidate& c : bucket) {
+      const AgentProfile& p = *c.profile;
+      if (p.agent().disabled || !p.InShift(now) || !p.CertifiedFor(ticket.tenant_id, now) ||
+          (!excluded.empty() && excluded.count(p.agent().agent_id) > 0)) {
+        continue;
+      }
+      possible.push_back(c);
+    }
+    if (possible.empty()) return std::nullopt;
+    absl::StatusOr<std::vector<AgentLiveState>> states = read(possible);
+    if (!states.ok()) return states.status();
+    if (states->size() != possible.size()) {
+      return absl::InternalError("live states read for a different number of agents");
+    }
+    for (size_t i = 0; i < possible.size(); ++i) possible[i].state = (*states)[i];
+    return ChooseAgent(ticket, policy, tenant_languages, possible, excluded, now);
+  };
   if (policy.min_language_proficiency < 1) {
     // Everyone "speaks" the language: no bucket narrows it.
-    return ChooseAgent(ticket, policy, tenant_languages, tenant, excluded, now);
+    return choose(tenant);
   }
   // The first stage relaxing the language: below it only the ticket's language at the
   // minimum proficiency qualifies, so the agents outside that bucket are eligible (if at
@@ -106,14 +145,13 @@ std::optional<MatchDecision> CandidateIndex::Choose(const TicketToRoute& ticket,
       break;
     }
   }
-  std::optional<MatchDecision> best = ChooseAgent(
-      ticket, policy, tenant_languages,
-      LanguageCandidates(ticket.tenant_id, ticket.language, policy.min_language_proficiency),
-      excluded, now);
+  absl::StatusOr<std::optional<MatchDecision>> best = choose(
+      LanguageCandidates(ticket.tenant_id, ticket.language, policy.min_language_proficiency));
+  if (!best.ok()) return best;
   // A decision below `widened` cannot be beaten by anyone outside the bucket (they are not
   // eligible there, and a lower stage wins); nor can "nobody" when no stage widens.
-  if ((best.has_value() && best->stage < widened) || widened > reached) return best;
-  return ChooseAgent(ticket, policy, tenant_languages, tenant, excluded, now);
+  if ((best->has_value() && (*best)->stage < widened) || widened > reached) return best;
+  return choose(tenant);
 }
 
 }  // namespace sundesk::routing

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "services/routing/domain/matching.h"
@@ -37,6 +39,18 @@ class CandidateIndex {
   std::optional<MatchDecision> Choose(const TicketToRoute& ticket, const RoutingPolicy& policy,
                                       absl::Span<const std::string> tenant_languages,
                                       const std::set<std::string>& excluded, absl::Time now) const;
+
+  // Reads the live state of the agents a decision looks at (e.g. from Redis), in order.
+  using ReadStates = absl::FunctionRef<absl::StatusOr<std::vector<AgentLiveState>>(
+      absl::Span<const Candidate> candidates)>;
+  // Choose's answer with each agent's live state as `read` gives it instead of the state
+  // kept here: `read` is asked (once or twice) only about the bucket's agents that could be
+  // eligible whatever their state (enabled, certified for the tenant now, on shift, not
+  // excluded). Its error is returned.
+  absl::StatusOr<std::optional<MatchDecision>> ChooseLive(
+      const TicketToRoute& ticket, const RoutingPolicy& policy,
+      absl::Span<const std::string> tenant_languages, const std::set<std::string>& excluded,
+      absl::Time now, ReadStates read) const;
 
   // Replaces an agent's live state everywhere it is indexed; false for an unknown agent.
   bool UpdateState(const std::string& agent_id, const AgentLiveState& state);

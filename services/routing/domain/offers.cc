@@ -385,15 +385,12 @@ absl::Status OfferService::WithdrawAgentOffers(absl::string_view agent_id) {
 absl::Status OfferService::WithdrawOffShift() {
   const absl::Time now = clock_.Now();
   SUNDESK_ASSIGN_OR_RETURN(std::vector<Offer> open, offers_.OpenOffers(1000));
-  std::map<std::string, bool> in_shift;  // per agent, for this pass
+  std::vector<std::string> agents;
+  for (const Offer& offer : open) agents.push_back(offer.agent_id);
+  // From the router's copy of the directory: no read per agent and pass.
+  SUNDESK_ASSIGN_OR_RETURN(std::set<std::string> in_shift, router_.InShift(agents, now));
   for (const Offer& offer : open) {
-    auto it = in_shift.find(offer.agent_id);
-    if (it == in_shift.end()) {
-      absl::StatusOr<Agent> agent = agents_.GetAgent(offer.agent_id);
-      if (!agent.ok() && !absl::IsNotFound(agent.status())) return agent.status();
-      it = in_shift.emplace(offer.agent_id, agent.ok() && AgentProfile(*agent).InShift(now)).first;
-    }
-    if (it->second) continue;
+    if (in_shift.count(offer.agent_id) > 0) continue;
     SUNDESK_ASSIGN_OR_RETURN(bool withdrawn, WithdrawForAgent(offer));
     if (withdrawn) Changed(offer.agent_id);
   }

@@ -1,12 +1,20 @@
 #pragma once
 
+#include <cstdint>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "libs/core/clock.h"
 #include "services/routing/domain/agent_store.h"
+#include "services/routing/domain/candidate_index.h"
 #include "services/routing/domain/matching.h"
 #include "services/routing/domain/presence.h"
 #include "services/routing/domain/routing_policy.h"
@@ -14,9 +22,17 @@
 namespace sundesk::routing {
 
 // One routing decision at the moment of an offer (or of an AUTO_ASSIGN assignment): the
-// tenant's policy and languages, the agents certified for the tenant with their live
-// state, ChooseAgent, then the agent's capacity claimed atomically. When the claim finds
-// the agent full (another replica got there first), the next best agent is tried.
+// tenant's policy and languages, the agents who may take the ticket with their live state,
+// ChooseAgent, then the agent's capacity claimed atomically. When the claim finds the agent
+// full (another replica got there first), the next best agent is tried.
+//
+// The directory is held in memory as a CandidateIndex (agents by certified tenant and by
+// tenant and language), so a decision looks at the plausible agents only, not at every
+// agent; it is read again when AgentStore::DirectoryRevision moved (an agent created or
+// updated by any replica), checked at every decision. Live state (presence, load, last
+// assignment) is read from the presence store at every decision, for the agents the
+// decision looks at. The answer is ChooseAgent's over every agent certified for the tenant.
+// Thread-safe.
 class Router {
  public:
   Router(AgentStore& agents, PresenceStore& presence, RoutingPolicyStore& policies,
@@ -38,12 +54,37 @@ class Router {
                                                      const std::set<std::string>& excluded,
                                                      RoutingPolicy* policy_used = nullptr);
 
+  // Those of `agent_ids` on shift at `now` (each in its own zone), by the directory as it
+  // is now; an unknown agent is not.
+  absl::StatusOr<std::set<std::string>> InShift(absl::Span<const std::string> agent_ids,
+                                                absl::Time now);
+
+  // How many times the directory was read whole (for tests and logs).
+  int64_t directory_loads() const;
+
  private:
+  // The directory as of one revision (every agent, disabled ones too: matching skips them),
+  // immutable once built.
+  struct Directory {
+    int64_t revision = 0;
+    std::deque<AgentProfile> profiles;
+    absl::flat_hash_map<std::string, const AgentProfile*> by_id;
+    std::unique_ptr<CandidateIndex> index;
+  };
+  // The directory at the store's current revision (read again when it moved).
+  absl::StatusOr<std::shared_ptr<const Directory>> CurrentDirectory(absl::Time now);
+
   AgentStore& agents_;
   PresenceStore& presence_;
   RoutingPolicyStore& policies_;
   TenantDirectory& tenants_;
   const Clock& clock_;
+
+  // One reload at a time; decisions keep using the directory they hold meanwhile.
+  absl::Mutex load_mu_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Directory> directory_ ABSL_GUARDED_BY(mu_);
+  int64_t loads_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sundesk::routing

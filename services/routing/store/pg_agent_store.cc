@@ -305,4 +305,12 @@ absl::StatusOr<Agent> PgAgentStore::UpdateAgent(const Agent& agent, absl::Time n
   return updated;
 }
 
+absl::StatusOr<int64_t> PgAgentStore::DirectoryRevision() {
+  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
+                           conn->Execute("SELECT revision FROM routing.agent_directory_revision"));
+  if (r.rows() != 1) return absl::InternalError("routing.agent_directory_revision: no row");
+  return r.Int64(0, "revision");
+}
+
 }  // namespace sundesk::routing

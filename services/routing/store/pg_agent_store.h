@@ -18,6 +18,8 @@ class PgAgentStore final : public AgentStore {
                                                 const std::optional<AgentPosition>& after,
                                                 int limit) override;
   absl::StatusOr<Agent> UpdateAgent(const Agent& agent, absl::Time now) override;
+  // routing.agent_directory_revision, moved by triggers on the directory's tables.
+  absl::StatusOr<int64_t> DirectoryRevision() override;
 
  private:
   pg::Pool& pool_;

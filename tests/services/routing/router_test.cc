@@ -1,6 +1,7 @@
 // Router with fakes and a fake clock: the candidates come from the directory (certified for
-// the tenant, every page), their live state from presence, and the claim decides — an agent
-// that filled up since its load was read is passed over for the next best.
+// the tenant, every page, read again when its revision moves), their live state from
+// presence, and the claim decides — an agent that filled up since its load was read is
+// passed over for the next best.
 #include "services/routing/domain/router.h"
 
 #include <map>
@@ -106,6 +107,23 @@ TEST_F(RouterTest, ReadsEveryPageOfCertifiedAgents) {
   AddAgent("zz-the-only-available");
   EXPECT_EQ(Routed("t1"), "zz-the-only-available");
   EXPECT_EQ(agents_.pages_read, 3);
+}
+
+TEST_F(RouterTest, ReadsTheDirectoryAgainOnlyWhenItsRevisionMoves) {
+  AddAgent("ana");
+  EXPECT_EQ(Routed("t1"), "ana");
+  EXPECT_EQ(Routed("t2"), "ana");
+  EXPECT_EQ(router_.directory_loads(), 1);
+  AddAgent("bruno");  // created (by any replica): the revision moves
+  EXPECT_EQ(Routed("t3"), "bruno");
+  EXPECT_EQ(router_.directory_loads(), 2);
+  // Bruno disabled in place: only the revision tells.
+  agents_.agents[1].disabled = true;
+  ++agents_.revision;
+  EXPECT_EQ(Routed("t4"), "<none>");  // ana is full, bruno gone
+  EXPECT_EQ(router_.directory_loads(), 3);
+  EXPECT_EQ(Routed("t5"), "<none>");
+  EXPECT_EQ(router_.directory_loads(), 3);
 }
 
 TEST_F(RouterTest, TheTenantsPolicyDecidesTheStage) {

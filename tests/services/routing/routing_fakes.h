@@ -22,6 +22,8 @@ class FakeAgentStore final : public AgentStore {
  public:
   std::vector<Agent> agents;  // in display_name order
   int pages_read = 0;
+  // Moved by a test that changes an agent in place; adding one moves it on its own.
+  int64_t revision = 0;
 
   absl::StatusOr<CreatedAgent> CreateAgent(const Agent&, absl::string_view,
                                            absl::string_view) override {
@@ -48,7 +50,9 @@ class FakeAgentStore final : public AgentStore {
       for (const auto& c : a.certifications) {
         certified |= c.tenant_id == filter.tenant_id && c.ValidAt(now);
       }
-      if (!certified || a.disabled) continue;
+      if ((!filter.tenant_id.empty() && !certified) || (a.disabled && !filter.include_disabled)) {
+        continue;
+      }
       page.push_back(a);
       if (static_cast<int>(page.size()) == limit) break;
     }
@@ -56,6 +60,9 @@ class FakeAgentStore final : public AgentStore {
   }
   absl::StatusOr<Agent> UpdateAgent(const Agent&, absl::Time) override {
     return absl::UnimplementedError("not used");
+  }
+  absl::StatusOr<int64_t> DirectoryRevision() override {
+    return revision + static_cast<int64_t>(agents.size());
   }
 };
 
