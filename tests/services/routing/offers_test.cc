@@ -74,6 +74,7 @@ namespace pb = ::sundesk::routing::v1;
 
 constexpr char kAdminKey[] = "offers-admin-key";
 constexpr char kServiceKey[] = "offers-service-key";
+constexpr absl::Duration kSessionPoll = absl::Seconds(30);
 
 std::string AgentKey(const std::string& agent) { return absl::StrCat("agent-key-", agent); }
 
@@ -210,7 +211,7 @@ class OffersTest : public ::testing::Test {
     // Keys are added before any server reads them (the authenticator is not for writing
     // while in use).
     for (const char* agent : {"ana", "bo", "bea", "bodil", "cai", "cleo", "dag", "disa", "eli",
-                              "fia", "gus", "greta", "hana", "hugo", "ivar", "iris"}) {
+                              "fia", "gus", "greta", "hana", "hugo", "ivar", "iris", "jon"}) {
       auth_->Add(AgentKey(agent), {.role = rpc::Role::kAgent, .agent_id = agent, .key_id = agent});
     }
     workers_ = new WorkerPool(8, "rpc");
@@ -251,8 +252,10 @@ class OffersTest : public ::testing::Test {
     offer_store_ = new PgOfferStore(*pool_, *clock_, *ids_);
     offers_ = new OfferService(*offer_store_, *agent_store_, *router_, *presence_store_,
                                *policy_store_, *tenants_, *assigner_, *clock_, *ids_);
+    // Sessions re-read their offers only every 30 s: every offer in these tests must reach
+    // its session through the wake-up on commit (this process made it), long before that.
     sessions_ = new AgentSessions(*offers_, *presence_, *directory_, *auth_, *clock_,
-                                  {.poll_interval = absl::Milliseconds(200)});
+                                  {.poll_interval = kSessionPoll});
     offers_->set_listener(sessions_);
     handlers_ = new RoutingServiceHandlers(*presence_, *policies_, *queue_, *directory_, *offers_,
                                            *sessions_, *auth_, workers_);
@@ -572,6 +575,20 @@ TEST_F(OffersTest, OfferCarriesTheGuidelinesAndAcceptingAssignsTheTicket) {
   EXPECT_TRUE(
       testing::WaitFor([&] { return HasEvent("ana", events::v1::Event::kAgentPresenceChanged); },
                        absl::Seconds(20)));
+}
+
+TEST_F(OffersTest, AnOfferReachesTheOpenSessionWithoutWaitingForThePoll) {
+  const std::string tenant = NewTenant("Vandelay");
+  NewAgent("jon", tenant);
+  Desktop jon(*stub_, "jon");
+  ASSERT_TRUE(jon.SetStatus(pb::PRESENCE_STATUS_AVAILABLE));
+  ASSERT_TRUE(jon.NextAck().has_value());
+  // The session was opened (and read its offers) before the ticket existed, and its next
+  // poll is 30 s away: only the wake-up on the offer's commit can bring it sooner.
+  const std::string ticket_id = NewTicket(tenant, "Fakturan saknas");
+  auto offer = jon.NextOffer(kSessionPoll / 3);
+  ASSERT_TRUE(offer.has_value()) << "the offer did not reach the session before the poll";
+  EXPECT_EQ(offer->offer().ticket_id(), ticket_id);
 }
 
 TEST_F(OffersTest, ARejectedTicketGoesToTheNextAgentAndNeverBack) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -140,14 +141,15 @@ class RoutingProcessesTest : public ::testing::Test {
   static constexpr int kMaxAgents = 30;
   static std::string AgentName(int i) { return absl::StrCat("agent-", i); }
 
-  // A client company in AUTO_ASSIGN mode.
-  std::string NewTenant(const std::string& name) {
+  // A client company, in AUTO_ASSIGN mode unless told otherwise.
+  std::string NewTenant(const std::string& name,
+                        ticket::RoutingMode mode = ticket::RoutingMode::kAutoAssign) {
     ticket::Tenant t;
     t.name = name;
     t.time_zone = "Europe/Stockholm";
     t.default_language = "sv";
     t.languages = {"sv", "en"};
-    t.routing_mode = ticket::RoutingMode::kAutoAssign;
+    t.routing_mode = mode;
     auto created = tenant_registry_->CreateTenant("", t);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? created->tenant_id : "";
@@ -359,6 +361,18 @@ class RoutingProcessesTest : public ::testing::Test {
     if (!worker_.joinable()) return;
     stop_worker_.Notify();
     worker_.join();
+  }
+
+  // Waits until every running replica logged that its queue consumer holds partitions, so
+  // that no replica joining late holds the group while tickets are produced.
+  void WaitForPartitions() {
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      if (servers_[i] == nullptr) continue;
+      ASSERT_TRUE(testing::WaitFor(
+          [&] { return absl::StrContains(servers_[i]->Log(), "kafka partitions assigned"); },
+          absl::Seconds(30)))
+          << Logs();
+    }
   }
 
   // TicketAssigned per ticket of `tenant` in the ticket service's history.
