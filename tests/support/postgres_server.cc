@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -173,9 +176,39 @@ void PostgresServer::Stop(int signal) {
   if (!process_->Wait(absl::Seconds(60)).ok()) process_->Stop(absl::Seconds(1));
 }
 
+namespace {
+
+// The processes whose parent is `parent` (from /proc/<pid>/stat's 4th field).
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> children;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so from the last ')'.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+    int ppid = 0;
+    if (fields.size() > 1 && absl::SimpleAtoi(fields[1], &ppid) && ppid == parent) {
+      children.push_back(pid);
+    }
+  }
+  return children;
+}
+
+}  // namespace
+
 void PostgresServer::Kill() {
   if (!running()) return;
+  // Backends are session leaders of their own (setsid), so the postmaster's process group
+  // does not hold them: each is killed too, or a backend still answers its client until it
+  // notices the postmaster died.
+  const std::vector<pid_t> backends = ChildrenOf(process_->pid());
   process_->Signal(SIGKILL);
+  for (pid_t pid : backends) kill(pid, SIGKILL);
   (void)process_->Wait(absl::Seconds(30));
 }
 
