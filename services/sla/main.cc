@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
                      "longest wait between sweeps (a sweep also wakes at the next deadline)"});
   options.push_back({"timer-threads", "4", "threads sweeping due timers (and replans)"});
   options.push_back({"timer-batch", "500", "due tickets claimed per sweep transaction"});
+  options.push_back({"timer-lookahead", "300ms",
+                     "timers due this soon are claimed and read ahead, then fired at their "
+                     "instant (0: only when due)"});
   options.push_back({"event-batch", "1000", "ticket events applied per transaction (at most)"});
   options.push_back(
       {"clock-count-interval", "15s", "how often the sundesk_sla_clocks gauge is recounted"});
@@ -57,7 +60,7 @@ int main(int argc, char** argv) {
   sla::SlaMetrics metrics(service->registry(), clock);
   sla::TicketClocks clocks(clock_store, engine, &metrics);
 
-  // Ticket events in: at least once, applied idempotently (processed_events, sequence), what
+  // Ticket events in: at least once, applied idempotently (by the ticket's sequence), what
   // has arrived applied in batches of up to --event-batch per transaction.
   const int64_t event_batch = runtime::IntOrExit(config, "event-batch");
   if (event_batch < 1 || event_batch > 100000) {
@@ -85,11 +88,21 @@ int main(int argc, char** argv) {
   const absl::Duration timer_interval = runtime::DurationOrExit(config, "timer-interval");
   const int timer_batch = static_cast<int>(runtime::IntOrExit(config, "timer-batch"));
   const int64_t timer_threads = runtime::IntOrExit(config, "timer-threads");
-  if (timer_batch < 1 || timer_threads < 1 || timer_threads > 64) {
-    log::Error("--timer-batch must be >= 1 and --timer-threads 1..64");
+  const absl::Duration timer_lookahead = runtime::DurationOrExit(config, "timer-lookahead");
+  if (timer_batch < 1 || timer_threads < 1 || timer_threads > 64 ||
+      timer_lookahead < absl::ZeroDuration() || timer_lookahead > absl::Seconds(5)) {
+    log::Error("--timer-batch must be >= 1, --timer-threads 1..64, --timer-lookahead 0..5s");
     return 2;
   }
   absl::Notification stop_timers;
+  // A claim read ahead waits for its deadline here (cut short by shutdown: then nothing is
+  // due yet and the transaction writes nothing).
+  const sla::ClockStore::DueClaim due_claim{.lookahead = timer_lookahead,
+                                            .wait_until = [&](absl::Time t) {
+                                              const absl::Duration wait = t - clock.Now();
+                                              if (wait > absl::ZeroDuration())
+                                                stop_timers.WaitForNotificationWithTimeout(wait);
+                                            }};
   // The earliest deadline any thread saw pending: every sweeper sleeps until then (or
   // --timer-interval, which also bounds how late a deadline stored by another replica is
   // seen), so a deadline is swept when it falls due, not at the next poll.
@@ -97,7 +110,7 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < timer_threads; ++i) {
     timer_workers.emplace_back([&] {
       while (!stop_timers.HasBeenNotified()) {
-        absl::StatusOr<int> fired = clocks.FireDue(clock.Now(), timer_batch);
+        absl::StatusOr<int> fired = clocks.FireDue(clock.Now(), timer_batch, due_claim);
         if (!fired.ok()) log::Warn("timer sweep failed", {{"status", fired.status().ToString()}});
         // Calendar and policy updates re-plan the running clocks they concern.
         absl::StatusOr<int> replanned = clocks.Replan(timer_batch);
@@ -108,8 +121,9 @@ int main(int argc, char** argv) {
             (fired.ok() && *fired == timer_batch) || (replanned.ok() && *replanned == timer_batch);
         if (more) continue;
         absl::Time wake = clock.Now() + timer_interval;
-        if (absl::StatusOr<absl::Time> next = clocks.NextDue(); next.ok() && *next < wake) {
-          wake = *next;
+        if (absl::StatusOr<absl::Time> next = clocks.NextDue();
+            next.ok() && *next - timer_lookahead < wake) {
+          wake = *next - timer_lookahead;
         }
         absl::Duration wait = wake - clock.Now();
         // A due ticket another sweeper holds: look again shortly rather than spin.

@@ -265,7 +265,8 @@ absl::Status MoveToPolicy(const PolicyCatalog& catalog, Step& step, TicketSla& s
       if (m == Metric::kFirstResponse && sla.agent_replied) continue;
       const SlaClock* c = sla.Find(m);
       if (c != nullptr && !c->canceled) continue;  // measured: running, met or breached
-      step.Start(m, c != nullptr ? c->cycle + 1 : 1, t);
+      // Not before the ticket exists (a creation applied without the change, timed after it).
+      step.Start(m, c != nullptr ? c->cycle + 1 : 1, std::max(t, sla.create_time));
     }
   }
   return absl::OkStatus();

@@ -21,8 +21,10 @@ absl::Status TicketClocks::ApplyBatch(const std::vector<TicketEvent>& events) {
   for (const TicketEvent& e : events) {
     if (e.kind == TicketEvent::Kind::kOther) continue;  // no clock cares
     relevant.push_back(&e);
-    items.push_back(
-        {.ticket_id = e.ticket.ticket_id, .tenant_id = e.ticket.tenant_id, .event_id = e.event_id});
+    items.push_back({.ticket_id = e.ticket.ticket_id,
+                     .tenant_id = e.ticket.tenant_id,
+                     .event_id = e.event_id,
+                     .creates = e.kind == TicketEvent::Kind::kCreated});
   }
   if (items.empty()) return absl::OkStatus();
   // A transaction may run the mutations again after a serialization failure: only the
@@ -41,19 +43,21 @@ absl::Status TicketClocks::ApplyBatch(const std::vector<TicketEvent>& events) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> TicketClocks::FireDue(absl::Time now, int limit) {
+absl::StatusOr<int> TicketClocks::FireDue(absl::Time now, int limit,
+                                          const ClockStore::DueClaim& claim) {
   // By ticket: a retried transaction runs a ticket's mutation again and replaces its entry.
   std::map<std::string, std::vector<SlaSignal>> committed;
   SUNDESK_ASSIGN_OR_RETURN(
-      int claimed,
-      store_.UpdateDue(now, limit,
+      int claimed, store_.UpdateDue(
+                       now, limit,
                        [&](TicketSla& sla,
                            const PolicyCatalog& catalog) -> absl::StatusOr<std::vector<SlaSignal>> {
                          SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired,
                                                   engine_.WithCatalog(catalog).FireDue(sla));
                          committed[sla.ticket.ticket_id] = fired;
                          return fired;
-                       }));
+                       },
+                       claim));
   for (const auto& [ticket_id, signals] : committed) Tell(signals, /*from_timer=*/true);
   return claimed;
 }

@@ -3,6 +3,7 @@
 // engine decides; the store keeps each ticket's state, ledger and published signals
 // together.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,23 +28,41 @@ class ClockStore {
   struct Item {
     std::string ticket_id;
     std::string tenant_id;  // the event's (for a ticket not seen yet)
-    std::string event_id;   // empty: not deduplicated
+    std::string event_id;   // the causing event's (ledger entries name it)
+    // A TicketCreated: the ticket's row is created if missing. Any other event of a ticket
+    // without a row changes nothing (SlaEngine::Apply ignores events before the creation),
+    // so it is not applied.
+    bool creates = false;
   };
   virtual ~ClockStore() = default;
 
-  // In one transaction that holds the items' tickets' locks: skips each item whose
-  // `event_id` was processed before (or comes twice in `items`), runs `mutate` on the others
-  // in order (items of one ticket see each other's changes; a ticket not seen yet starts as
-  // a default TicketSla), stores the changed states, their new ledger entries and the event
-  // ids, and publishes the returned signals in the same commit. Returns the indexes of the
-  // items applied in the committed attempt.
+  // In one transaction that holds the items' tickets' locks: runs `mutate` on each item in
+  // order (items of one ticket see each other's changes; a ticket not seen yet starts as a
+  // default TicketSla), stores the changed states and their new ledger entries, and
+  // publishes the returned signals in the same commit. Redelivered events are the
+  // mutation's to recognise: SlaEngine::Apply changes nothing for a `sequence` not above
+  // the ticket's last one, which is read and written under the ticket's lock. Returns the
+  // indexes of the items applied in the committed attempt.
   virtual absl::StatusOr<std::vector<size_t>> UpdateBatch(const std::vector<Item>& items,
                                                           ItemMutation mutate) = 0;
 
-  // Claims up to `limit` tickets whose next timer is due by `now` and that no other replica
-  // holds, and updates each as UpdateBatch does (without an event id), all in one commit.
-  // Returns how many it claimed.
-  virtual absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate) = 0;
+  // How UpdateDue claims. With a `lookahead`, tickets whose timers fall due within it are
+  // claimed and read before their due instant (those due within `spread` of the earliest
+  // one), `wait_until` is called with the latest due instant among them, and only then are
+  // they mutated and written: the reads are done when the deadline comes, and nothing is
+  // written before it. The claimed tickets stay locked meanwhile (an event of one of them
+  // waits at most the lookahead).
+  struct DueClaim {
+    absl::Duration lookahead = absl::ZeroDuration();
+    absl::Duration spread = absl::Milliseconds(50);
+    std::function<void(absl::Time)> wait_until;
+  };
+
+  // Claims up to `limit` tickets whose next timer is due by `now` (see DueClaim) and that no
+  // other replica holds, and updates each as UpdateBatch does (without an event id), all in
+  // one commit. Returns how many it claimed.
+  virtual absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate,
+                                        const DueClaim& claim) = 0;
 
   // The earliest instant a stored ticket has a timer due; absl::InfiniteFuture() if none.
   virtual absl::StatusOr<absl::Time> NextDue() = 0;
@@ -71,7 +90,7 @@ class TicketClocks {
   TicketClocks(ClockStore& store, const SlaEngine& engine, SlaObserver* observer = nullptr)
       : store_(store), engine_(engine), observer_(observer) {}
 
-  // Applies one ticket event; at-least-once safe (by event id and by sequence).
+  // Applies one ticket event; at-least-once safe (by the ticket's sequence).
   absl::Status Apply(const TicketEvent& event);
   // Applies `events` in order in one transaction (several may concern one ticket); as
   // at-least-once safe as Apply.
@@ -81,7 +100,8 @@ class TicketClocks {
   absl::StatusOr<absl::Time> NextDue() { return store_.NextDue(); }
 
   // Fires up to `limit` tickets' due warnings and breaches; returns how many tickets.
-  absl::StatusOr<int> FireDue(absl::Time now, int limit);
+  absl::StatusOr<int> FireDue(absl::Time now, int limit,
+                              const ClockStore::DueClaim& claim = ClockStore::DueClaim());
 
   // Re-plans up to `limit` tickets after a calendar or policy update; returns how many.
   absl::StatusOr<int> Replan(int limit);

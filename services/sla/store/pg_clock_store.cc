@@ -22,8 +22,6 @@
 namespace sundesk::sla {
 namespace {
 
-constexpr char kConsumer[] = "sla.ticket-events";
-
 constexpr absl::string_view kTicketColumns =
     "ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, status, "
     "policy_id, calendar_id, warn_at_percent, assignee_id, replanned_through, tags, "
@@ -185,6 +183,8 @@ absl::StatusOr<LedgerEntry> EntryFromRow(const pg::Result& l, int i) {
 }
 
 // The ticket row's values as stored (ticket_id first), also to tell whether a row changed.
+// Its next due timer is in sla.timers (a narrow table, so that this row's updates change no
+// indexed column and stay HOT).
 std::vector<pg::Param> TicketRow(const TicketSla& sla) {
   return {sla.ticket.ticket_id,
           sla.ticket.tenant_id,
@@ -197,7 +197,6 @@ std::vector<pg::Param> TicketRow(const TicketSla& sla) {
           sla.policy_id,
           sla.calendar_id,
           sla.warn_at_percent,
-          Finite(SlaEngine::NextDue(sla)),
           sla.ticket.assignee_id,
           sla.replanned_through,
           TextArray(sla.ticket.tags),
@@ -262,6 +261,12 @@ std::vector<Replan> PendingFor(const std::vector<Replan>& all, const TicketSla& 
   std::vector<Replan> out;
   for (const Replan& r : all) {
     if (r.replan_id <= sla.replanned_through) continue;
+    // A ticket created now is matched on the settings this batch reads, which include every
+    // replan it reads: the engine marks them applied (replanned_through).
+    if (!sla.created) {
+      out.push_back(r);
+      continue;
+    }
     if (!r.tenant_id.empty()) {  // a re-match: every ticket of the tenant
       if (r.tenant_id == sla.ticket.tenant_id) out.push_back(r);
       continue;
@@ -403,8 +408,9 @@ class PgClockStore::Batch {
     tenants_ = tenants;
     std::vector<pg::Statement> out = {
         {absl::StrCat("SELECT ", kTicketColumns,
-                      " FROM sla.ticket_slas WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id",
-                      lock ? " FOR UPDATE" : ""),
+                      ", d.next_due FROM sla.ticket_slas t LEFT JOIN sla.timers d USING "
+                      "(ticket_id) WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id",
+                      lock ? " FOR UPDATE OF t" : ""),
          {ids}},
         {absl::StrCat("SELECT ticket_id, ", kClockColumns,
                       " FROM sla.clocks WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, "
@@ -430,6 +436,10 @@ class PgClockStore::Batch {
       State& s = states_[sla.ticket.ticket_id];
       s.sla = std::move(sla);
       s.found = true;
+      if (!r[0].IsNull(i, "next_due")) {
+        SUNDESK_ASSIGN_OR_RETURN(absl::Time due, r[0].Time(i, "next_due"));
+        s.due = due;
+      }
     }
     for (int i = 0; i < r[1].rows(); ++i) {
       SUNDESK_ASSIGN_OR_RETURN(SlaClock clock, ClockFromRow(r[1], i));
@@ -451,6 +461,12 @@ class PgClockStore::Batch {
     return absl::OkStatus();
   }
 
+  // Whether the ticket's row was loaded.
+  bool Has(const std::string& ticket_id) const {
+    auto it = states_.find(ticket_id);
+    return it != states_.end() && it->second.found;
+  }
+
   // Runs `mutate` on the ticket's state (with its pending replans).
   absl::Status Mutate(const std::string& ticket_id, ClockStore::Mutation mutate) {
     auto it = states_.find(ticket_id);
@@ -468,16 +484,29 @@ class PgClockStore::Batch {
 
   // The statements that write what changed.
   std::vector<pg::Statement> SaveStatements() {
-    Columns tickets(16), clocks(15), gone(2), ledger(3), outbox(5);
+    Columns tickets(15), timers(2), untimed(1), clocks(15), new_clocks(15), gone(2), ledger(3),
+        outbox(5);
     for (auto& [id, s] : states_) {
       std::vector<pg::Param> row = TicketRow(s.sla);
       if (!SameRow(row, s.row)) tickets.AddRow(std::move(row));
+      const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(s.sla));
+      if (due != s.due) {
+        if (due.has_value()) {
+          timers.AddRow({id, *due});
+        } else {
+          untimed.AddRow({id});
+        }
+      }
       for (const SlaClock& c : s.sla.clocks) {
         const SlaClock* before = nullptr;
         for (const SlaClock& b : s.clocks) {
           if (b.metric == c.metric) before = &b;
         }
-        if (before == nullptr || !(*before == c)) clocks.AddRow(ClockRow(id, c));
+        if (before == nullptr) {
+          new_clocks.AddRow(ClockRow(id, c));
+        } else if (!(*before == c)) {
+          clocks.AddRow(ClockRow(id, c));
+        }
       }
       for (const SlaClock& b : s.clocks) {
         if (s.sla.Find(b.metric) == nullptr) gone.AddRow({id, static_cast<int>(b.metric)});
@@ -501,17 +530,27 @@ class PgClockStore::Batch {
            "last_sequence = u.last_sequence, create_time = u.create_time, priority = u.priority, "
            "channel = u.channel, status = u.status, policy_id = u.policy_id, "
            "calendar_id = u.calendar_id, warn_at_percent = u.warn_at_percent, "
-           "next_due = u.next_due, assignee_id = u.assignee_id, "
+           "assignee_id = u.assignee_id, "
            "replanned_through = u.replanned_through, tags = u.tags::text[], "
            "agent_replied = u.agent_replied "
            "FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[], "
            "$5::timestamptz[], $6::integer[], $7::integer[], $8::integer[], $9::text[], "
-           "$10::text[], $11::integer[], $12::timestamptz[], $13::text[], $14::bigint[], "
-           "$15::text[], $16::boolean[]) "
+           "$10::text[], $11::integer[], $12::text[], $13::bigint[], "
+           "$14::text[], $15::boolean[]) "
            "AS u (ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, "
-           "status, policy_id, calendar_id, warn_at_percent, next_due, assignee_id, "
+           "status, policy_id, calendar_id, warn_at_percent, assignee_id, "
            "replanned_through, tags, agent_replied) WHERE t.ticket_id = u.ticket_id",
            tickets.Take()});
+    }
+    if (timers.rows() > 0) {
+      out.push_back(
+          {"INSERT INTO sla.timers (ticket_id, next_due) "
+           "SELECT * FROM unnest($1::text[], $2::timestamptz[]) "
+           "ON CONFLICT (ticket_id) DO UPDATE SET next_due = EXCLUDED.next_due",
+           timers.Take()});
+    }
+    if (untimed.rows() > 0) {
+      out.push_back({"DELETE FROM sla.timers WHERE ticket_id = ANY($1::text[])", untimed.Take()});
     }
     if (gone.rows() > 0) {
       out.push_back(
@@ -521,6 +560,22 @@ class PgClockStore::Batch {
            gone.Take()});
     }
     if (clocks.rows() > 0) {
+      // Non-key columns only: HOT updates (fillfactor 70, migration 7).
+      out.push_back(
+          {"UPDATE sla.clocks c SET cycle = u.cycle, target_ns = u.target_ns, "
+           "elapsed_ns = u.elapsed_ns, counted_until = u.counted_until, counting = u.counting, "
+           "warned = u.warned, breached = u.breached, met = u.met, canceled = u.canceled, "
+           "start_time = u.start_time, stop_time = u.stop_time, deadline = u.deadline, "
+           "warn_time = u.warn_time "
+           "FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], $5::bigint[], "
+           "$6::timestamptz[], $7::boolean[], $8::boolean[], $9::boolean[], $10::boolean[], "
+           "$11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], "
+           "$15::timestamptz[]) AS u (ticket_id, metric, cycle, target_ns, elapsed_ns, "
+           "counted_until, counting, warned, breached, met, canceled, start_time, stop_time, "
+           "deadline, warn_time) WHERE c.ticket_id = u.ticket_id AND c.metric = u.metric",
+           clocks.Take()});
+    }
+    if (new_clocks.rows() > 0) {
       out.push_back(
           {absl::StrCat(
                "INSERT INTO sla.clocks (ticket_id, ", kClockColumns,
@@ -535,7 +590,7 @@ class PgClockStore::Batch {
                "canceled = EXCLUDED.canceled, start_time = EXCLUDED.start_time, "
                "stop_time = EXCLUDED.stop_time, deadline = EXCLUDED.deadline, "
                "warn_time = EXCLUDED.warn_time"),
-           clocks.Take()});
+           new_clocks.Take()});
     }
     if (ledger.rows() > 0) {
       out.push_back(
@@ -570,8 +625,9 @@ class PgClockStore::Batch {
   struct State {
     TicketSla sla;
     bool found = false;
-    std::vector<pg::Param> row;    // as stored
-    std::vector<SlaClock> clocks;  // as stored
+    std::vector<pg::Param> row;     // as stored
+    std::optional<absl::Time> due;  // sla.timers' next_due as stored
+    std::vector<SlaClock> clocks;   // as stored
     size_t ledger_stored = 0;
   };
 
@@ -598,12 +654,14 @@ absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<
                                                               ItemMutation mutate) {
   std::vector<size_t> applied;
   if (items.empty()) return applied;
-  std::vector<std::string> ticket_ids, tenants, event_ids;
+  std::vector<std::string> ticket_ids, tenants, created_ids;
   for (const Item& item : items) {
     ticket_ids.push_back(item.ticket_id);
+    if (item.creates) created_ids.push_back(item.ticket_id);
     if (!item.tenant_id.empty()) tenants.push_back(item.tenant_id);
-    if (!item.event_id.empty()) event_ids.push_back(item.event_id);
   }
+  std::sort(created_ids.begin(), created_ids.end());
+  created_ids.erase(std::unique(created_ids.begin(), created_ids.end()), created_ids.end());
   std::sort(ticket_ids.begin(), ticket_ids.end());
   ticket_ids.erase(std::unique(ticket_ids.begin(), ticket_ids.end()), ticket_ids.end());
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
@@ -611,29 +669,23 @@ absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<
     Batch batch(tx, *this);
     std::vector<pg::Statement> statements = {
         {"SELECT pg_advisory_xact_lock_shared($1)", {kSettingsLockKey}},
-        // What was applied before is recognised here and skipped.
-        {"INSERT INTO sla.processed_events (consumer, event_id) "
-         "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
-         {kConsumer, TextArray(event_ids)}},
-        // The rows exist before they are locked (in ticket_id order), so two writers of a
-        // new ticket queue up on it.
+        // The rows of created tickets exist before they are locked (in ticket_id order), so
+        // two writers of a new ticket queue up on it.
         {"INSERT INTO sla.ticket_slas (ticket_id, tenant_id, created, last_sequence, "
          "priority, channel, status, policy_id, calendar_id, warn_at_percent) "
          "SELECT unnest($1::text[]), '', false, 0, 0, 0, 0, '', '', 0 ON CONFLICT DO NOTHING",
-         {TextArray(ticket_ids)}}};
+         {TextArray(created_ids)}}};
     for (pg::Statement& s : batch.LoadStatements(ticket_ids, tenants, /*lock=*/true)) {
       statements.push_back(std::move(s));
     }
     SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r, tx.ExecuteAtomically(statements));
-    absl::flat_hash_set<std::string> fresh;
-    for (int i = 0; i < r[1].rows(); ++i) fresh.insert(absl::AsciiStrToLower(r[1].Text(i, 0)));
-    SUNDESK_RETURN_IF_ERROR(batch.Loaded(&r[3]));
+    SUNDESK_RETURN_IF_ERROR(batch.Loaded(&r[2]));
     for (size_t i = 0; i < items.size(); ++i) {
       const Item& item = items[i];
-      // A repeated id within the batch applies once (the first time).
-      if (!item.event_id.empty() && fresh.erase(absl::AsciiStrToLower(item.event_id)) == 0) {
-        continue;
-      }
+      // An event of a ticket without a row (its creation not seen) changes nothing.
+      if (!batch.Has(item.ticket_id)) continue;
+      // A redelivered event (or one twice in the batch) is recognised by the mutation: its
+      // sequence is not above the ticket's last one, read and written under the row lock.
       SUNDESK_RETURN_IF_ERROR(batch.Mutate(
           item.ticket_id,
           [&](TicketSla& sla, const PolicyCatalog& catalog) { return mutate(i, sla, catalog); }));
@@ -644,7 +696,20 @@ absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<
   return applied;
 }
 
-absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation mutate) {
+absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation mutate,
+                                            const DueClaim& claim) {
+  const bool ahead = claim.lookahead > absl::ZeroDuration() && claim.wait_until != nullptr;
+  // Due by now; ahead, also those due within the lookahead and the spread after the
+  // earliest pending timer (so the first of them fires at most `spread` late).
+  const std::string bound = ahead
+                                ? "greatest($1::timestamptz, least($1::timestamptz + $3::interval, "
+                                  "(SELECT min(next_due) FROM sla.timers) + $4::interval))"
+                                : "$1::timestamptz";
+  std::vector<pg::Param> params = {now, limit};
+  if (ahead) {
+    params.emplace_back(absl::StrCat(absl::ToInt64Microseconds(claim.lookahead), " microseconds"));
+    params.emplace_back(absl::StrCat(absl::ToInt64Microseconds(claim.spread), " microseconds"));
+  }
   int claimed = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     claimed = 0;
@@ -654,21 +719,30 @@ absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation 
         std::vector<pg::Result> due,
         tx.ExecuteAtomically(std::vector<pg::Statement>{
             {"SELECT pg_advisory_xact_lock_shared($1)", {kSettingsLockKey}},
-            {"SELECT ticket_id, tenant_id FROM sla.ticket_slas WHERE next_due <= $1 "
-             "ORDER BY next_due LIMIT $2 FOR UPDATE SKIP LOCKED",
-             {now, limit}}}));
+            // The ticket row is what an event batch locks too; a timers row read stale (moved
+            // by a commit just before the lock) claims a ticket FireDue finds nothing due on.
+            {absl::StrCat("SELECT ticket_id, t.tenant_id, d.next_due FROM sla.timers d "
+                          "JOIN sla.ticket_slas t USING (ticket_id) WHERE d.next_due <= ",
+                          bound, " ORDER BY d.next_due LIMIT $2 FOR UPDATE OF t SKIP LOCKED"),
+             params}}));
     claimed = due[1].rows();
     if (claimed == 0) return absl::OkStatus();
     std::vector<std::string> ids, tenants;
+    absl::Time fire_at = absl::InfinitePast();
     for (int i = 0; i < claimed; ++i) {
       ids.emplace_back(due[1].Text(i, 0));
       tenants.emplace_back(due[1].Text(i, 1));
+      SUNDESK_ASSIGN_OR_RETURN(absl::Time t, due[1].Time(i, 2));
+      fire_at = std::max(fire_at, t);
     }
     std::sort(ids.begin(), ids.end());
     Batch batch(tx, *this);
     SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
                              tx.ExecuteAtomically(batch.LoadStatements(ids, tenants, false)));
     SUNDESK_RETURN_IF_ERROR(batch.Loaded(r.data()));
+    // Read ahead of the deadline; the mutation (the engine's own clock) fires what is due
+    // when it runs, so nothing is written before its instant.
+    if (ahead && fire_at > now) claim.wait_until(fire_at);
     for (const std::string& id : ids) SUNDESK_RETURN_IF_ERROR(batch.Mutate(id, mutate));
     return batch.Save();
   }));
@@ -677,17 +751,25 @@ absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation 
 
 absl::StatusOr<absl::Time> PgClockStore::NextDue() {
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
-  SUNDESK_ASSIGN_OR_RETURN(
-      pg::Result r,
-      conn->Execute("SELECT min(next_due) FROM sla.ticket_slas WHERE next_due IS NOT NULL"));
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r, conn->Execute("SELECT min(next_due) FROM sla.timers"));
   if (r.rows() == 0 || r.IsNull(0, 0)) return absl::InfiniteFuture();
   return r.Time(0, 0);
 }
 
 absl::StatusOr<int> PgClockStore::Replan(int limit, Mutation mutate) {
+  // A replan that finishes with no ticket left is done; the next pending one is taken.
+  for (;;) {
+    bool found = false;
+    SUNDESK_ASSIGN_OR_RETURN(int claimed, ReplanOnce(limit, mutate, &found));
+    if (claimed > 0 || !found) return claimed;
+  }
+}
+
+absl::StatusOr<int> PgClockStore::ReplanOnce(int limit, Mutation mutate, bool* found) {
   int claimed = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     claimed = 0;
+    *found = false;
     // One replica walks one replan at a time; another takes the next one meanwhile.
     SUNDESK_ASSIGN_OR_RETURN(
         std::vector<pg::Result> first,
@@ -698,6 +780,7 @@ absl::StatusOr<int> PgClockStore::Replan(int limit, Mutation mutate) {
              {}}}));
     const pg::Result& replan = first[1];
     if (replan.rows() == 0) return absl::OkStatus();
+    *found = true;
     SUNDESK_ASSIGN_OR_RETURN(int64_t replan_id, replan.Int64(0, "replan_id"));
     const std::string calendar_id(replan.Text(0, "calendar_id"));
     const std::string policy_id(replan.Text(0, "policy_id"));

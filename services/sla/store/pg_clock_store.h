@@ -33,7 +33,8 @@ class PgClockStore final : public ClockStore {
   // only changed rows are written back, each table with one statement (unnest).
   absl::StatusOr<std::vector<size_t>> UpdateBatch(const std::vector<Item>& items,
                                                   ItemMutation mutate) override;
-  absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate) override;
+  absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate,
+                                const DueClaim& claim) override;
   absl::StatusOr<absl::Time> NextDue() override;
   absl::StatusOr<TicketSla> Get(const std::string& ticket_id) override;
   absl::StatusOr<int> Replan(int limit, Mutation mutate) override;
@@ -43,6 +44,9 @@ class PgClockStore final : public ClockStore {
   absl::StatusOr<std::map<ClockState, int64_t>> CountClocks();
 
  private:
+  // One transaction of Replan: `found` tells whether a pending replan was taken.
+  absl::StatusOr<int> ReplanOnce(int limit, Mutation mutate, bool* found);
+
   class TxCatalog;
   class Batch;
 

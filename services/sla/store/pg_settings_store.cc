@@ -194,8 +194,24 @@ absl::StatusOr<std::vector<Calendar>> PgSettingsStore::ListCalendars(absl::strin
 
 absl::StatusOr<Policy> PgSettingsStore::CreatePolicy(const Policy& p,
                                                      absl::string_view request_id) {
-  SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
-  absl::StatusOr<pg::Result> r = conn->Execute(
+  absl::StatusOr<Policy> out;
+  absl::Status st = pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    out = CreatePolicyIn(tx, p, request_id);
+    return out.status();
+  });
+  if (!out.ok()) return out.status();
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<Policy> PgSettingsStore::CreatePolicyIn(pg::Connection& conn, const Policy& p,
+                                                       absl::string_view request_id) {
+  // A new policy can cover running tickets (better matched than by the policy they have, or
+  // matched by none before): the tenant's tickets are matched again at its creation, by the
+  // replan written in this commit (as a change of a policy's match fields does).
+  SUNDESK_RETURN_IF_ERROR(
+      conn.Execute("SELECT pg_advisory_xact_lock($1)", {kSettingsLockKey}).status());
+  absl::StatusOr<pg::Result> r = conn.Execute(
       absl::StrCat("INSERT INTO sla.policies (policy_id, tenant_id, display_name, priority, "
                    "channel, tag, first_response_ns, next_response_ns, periodic_update_ns, "
                    "resolution_ns, calendar_id, warn_at_percent, version, request_id, "
@@ -212,14 +228,19 @@ absl::StatusOr<Policy> PgSettingsStore::CreatePolicy(const Policy& p,
     return MatchTaken(p);
   }
   if (!r.ok()) return r.status();
-  if (r->rows() == 0) {
+  if (r->rows() == 0) {  // a retried request: the first one's policy (and replan)
     SUNDESK_ASSIGN_OR_RETURN(
-        r, conn->Execute(absl::StrCat("SELECT ", kPolicyColumns,
-                                      " FROM sla.policies WHERE tenant_id = $1 AND "
-                                      "request_id = $2"),
-                         {p.tenant_id, request_id}));
+        r, conn.Execute(absl::StrCat("SELECT ", kPolicyColumns,
+                                     " FROM sla.policies WHERE tenant_id = $1 AND "
+                                     "request_id = $2"),
+                        {p.tenant_id, request_id}));
     if (r->rows() == 0) return absl::AbortedError("policy request raced; retry");
+    return PolicyFromRow(*r, 0);
   }
+  SUNDESK_RETURN_IF_ERROR(conn.Execute("INSERT INTO sla.replans (policy_id, tenant_id, version, "
+                                       "change_time) VALUES ($1, $2, $3, $4)",
+                                       {p.policy_id, p.tenant_id, p.version, p.create_time})
+                              .status());
   return PolicyFromRow(*r, 0);
 }
 

@@ -18,15 +18,16 @@ absl::StatusOr<Policy> PolicyFromRow(const pg::Result& r, int row);
 absl::StatusOr<Calendar> CalendarFromRow(const pg::Result& r, int row);
 
 // The transaction-scoped advisory lock between settings changes and clock updates: an
-// UpdateCalendar or UpdatePolicy that writes a replan holds it exclusively until its
+// UpdateCalendar, UpdatePolicy or CreatePolicy that writes a replan holds it exclusively until its
 // commit; every batch of clock updates holds it shared while it reads the pending replans
 // and the calendars and policies. So a batch sees a settings change together with its
 // replan, or neither (never the new calendar without the replan that re-plans onto it).
 inline constexpr int64_t kSettingsLockKey = 0x534c4153455454;  // "SLASETT"
 
 // Calendars and policies in PostgreSQL schema `sla`. Also the engine's PolicyCatalog.
-// UpdateCalendar and UpdatePolicy record, in the same commit, the `sla.replans` row that
-// makes the clocks they concern re-plan (PgClockStore).
+// UpdateCalendar, UpdatePolicy and CreatePolicy record, in the same commit, the
+// `sla.replans` row that makes the clocks they concern re-plan (PgClockStore); CreatePolicy's
+// re-matches every ticket of the tenant.
 class PgSettingsStore final : public SettingsStore, public PolicyCatalog {
  public:
   explicit PgSettingsStore(pg::Pool& pool) : pool_(pool) {}
@@ -57,6 +58,8 @@ class PgSettingsStore final : public SettingsStore, public PolicyCatalog {
   absl::StatusOr<Calendar> UpdateCalendarIn(pg::Connection& conn, const Calendar& c,
                                             absl::Time now);
   absl::StatusOr<Policy> UpdatePolicyIn(pg::Connection& conn, const Policy& p, absl::Time now);
+  absl::StatusOr<Policy> CreatePolicyIn(pg::Connection& conn, const Policy& p,
+                                        absl::string_view request_id);
 
   pg::Pool& pool_;
 };

@@ -105,6 +105,20 @@ class TicketClocksTest : public ::testing::Test {
     ticket->set_status(ticket::v1::TICKET_STATUS_NEW);
     return e;
   }
+  events::v1::Event CreatedWithPriority(const std::string& ticket_id, absl::Time t,
+                                        common::v1::Priority priority) {
+    events::v1::Event e = Created(ticket_id, t);
+    e.mutable_ticket_created()->mutable_ticket()->set_priority(priority);
+    return e;
+  }
+  // The ticket's stored SLA, whose ledger chain must verify.
+  TicketSla StoredSla(const std::string& ticket_id) {
+    auto sla = clock_store_->Get(ticket_id);
+    EXPECT_TRUE(sla.ok()) << sla.status();
+    if (!sla.ok()) return TicketSla{};
+    EXPECT_TRUE(VerifyLedger(sla->ledger).ok());
+    return *sla;
+  }
   events::v1::Event StatusChanged(const std::string& ticket_id, int64_t sequence, absl::Time t,
                                   ticket::v1::TicketStatus status) {
     events::v1::Event e = TicketEventProto(ticket_id, sequence, t);
@@ -415,7 +429,7 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
   EXPECT_EQ(Count("SELECT count(*) FROM (SELECT event_id FROM sla.outbox GROUP BY event_id "
                   "HAVING count(*) > 1) d"),
             0);
-  EXPECT_EQ(Count("SELECT count(*) FROM sla.ticket_slas WHERE next_due IS NOT NULL"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.timers"), 0);
 
   // sundesk_sla_clocks{state}: every clock breached (and still counting until stopped).
   auto counts = clock_store_->CountClocks();
@@ -487,9 +501,7 @@ TEST_F(TicketClocksTest, PolicyMatchChangesRematchAndAddedTargetsStart) {
   SlaEngine engine(*settings_store_, clock);
   TicketClocks clocks(*clock_store_, engine);
   auto created = [&](const std::string& id, common::v1::Priority priority) {
-    events::v1::Event e = Created(id, t0);
-    e.mutable_ticket_created()->mutable_ticket()->set_priority(priority);
-    return e;
+    return CreatedWithPriority(id, t0, priority);
   };
   const std::string urgent = ids_.NewId();    // HIGH: under "high"
   const std::string low = ids_.NewId();       // LOW: under "any"
@@ -498,12 +510,7 @@ TEST_F(TicketClocksTest, PolicyMatchChangesRematchAndAddedTargetsStart) {
   ASSERT_TRUE(clocks.Apply(FromEvent(created(low, common::v1::PRIORITY_LOW))).ok());
   ASSERT_TRUE(clocks.Apply(FromEvent(created(answered, common::v1::PRIORITY_NORMAL))).ok());
   ASSERT_TRUE(clocks.Apply(FromEvent(AgentReply(answered, 2, t0 + absl::Minutes(1)))).ok());
-  auto sla_of = [&](const std::string& id) {
-    auto sla = clock_store_->Get(id);
-    EXPECT_TRUE(sla.ok()) << sla.status();
-    EXPECT_TRUE(VerifyLedger(sla->ledger).ok());
-    return sla.ok() ? *sla : TicketSla{};
-  };
+  auto sla_of = [&](const std::string& id) { return StoredSla(id); };
   auto sweep = [&] {
     for (;;) {
       auto n = clocks.Replan(2);  // several commits
@@ -553,6 +560,118 @@ TEST_F(TicketClocksTest, PolicyMatchChangesRematchAndAddedTargetsStart) {
   EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 0);
 }
 
+// CreatePolicy re-matches the tenant's running tickets: those the new policy covers now
+// (matched by no policy before, or by a less specific one) move to it, by the sweep or
+// first thing when an event touches the ticket. Targets they were not measured against start
+// at the policy's creation with nothing elapsed (first_response only where no agent has
+// replied); clocks they had keep their elapsed time.
+TEST_F(TicketClocksTest, NewPolicyCoversRunningTickets) {
+  FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
+  const absl::Time t0 = clock.Now();
+  SlaSettings settings(*settings_store_, clock, ids_);
+  auto cal = settings.CreateCalendar(
+      "", Calendar{.tenant_id = kTenant, .display_name = "desk", .spec = {.always_open = true}});
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  auto any = settings.CreatePolicy("", Policy{.tenant_id = kTenant,
+                                              .display_name = "any",
+                                              .priority = Priority::kHigh,
+                                              .first_response = absl::Hours(1),
+                                              .resolution = absl::Hours(8),
+                                              .calendar_id = cal->calendar_id});
+  ASSERT_TRUE(any.ok()) << any.status();
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+  auto created = [&](const std::string& id, common::v1::Priority priority) {
+    return CreatedWithPriority(id, t0, priority);
+  };
+  const std::string urgent = ids_.NewId();    // HIGH: under "any"
+  const std::string low = ids_.NewId();       // LOW: no policy, no clocks
+  const std::string answered = ids_.NewId();  // LOW, replied to
+  const std::string touched = ids_.NewId();   // LOW, an event before the sweep
+  ASSERT_TRUE(clocks.Apply(FromEvent(created(urgent, common::v1::PRIORITY_HIGH))).ok());
+  for (const std::string& id : {low, answered, touched}) {
+    ASSERT_TRUE(clocks.Apply(FromEvent(created(id, common::v1::PRIORITY_LOW))).ok());
+  }
+  ASSERT_TRUE(clocks.Apply(FromEvent(AgentReply(answered, 2, t0 + absl::Minutes(1)))).ok());
+  auto sla_of = [&](const std::string& id) { return StoredSla(id); };
+  EXPECT_TRUE(sla_of(low).clocks.empty());
+  const size_t urgent_entries = sla_of(urgent).ledger.size();
+
+  // At +10 min a policy for LOW tickets is created (a retry of the request is the same
+  // policy and re-matches nothing more).
+  clock.Advance(absl::Minutes(10));
+  const absl::Time change = clock.Now();
+  const Policy low_policy{.tenant_id = kTenant,
+                          .display_name = "low",
+                          .priority = Priority::kLow,
+                          .first_response = absl::Hours(2),
+                          .resolution = absl::Hours(24),
+                          .calendar_id = cal->calendar_id,
+                          .warn_at_percent = 50};
+  auto lows = settings.CreatePolicy("req-low", low_policy);
+  ASSERT_TRUE(lows.ok()) << lows.status();
+  auto again = settings.CreatePolicy("req-low", low_policy);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->policy_id, lows->policy_id);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sla.replans WHERE policy_id = '",
+                               lows->policy_id, "'")),
+            1);
+
+  // At +15 min `touched` goes PENDING before any sweep: the new policy applies first, at its
+  // creation, so 5 minutes count.
+  clock.Advance(absl::Minutes(5));
+  ASSERT_TRUE(clocks
+                  .Apply(FromEvent(
+                      StatusChanged(touched, 2, clock.Now(), ticket::v1::TICKET_STATUS_PENDING)))
+                  .ok());
+  TicketSla t = sla_of(touched);
+  EXPECT_EQ(t.policy_id, lows->policy_id);
+  ASSERT_NE(t.Find(Metric::kResolution), nullptr);
+  EXPECT_EQ(t.Find(Metric::kResolution)->start_time, change);
+  EXPECT_EQ(t.Find(Metric::kResolution)->elapsed, absl::Minutes(5));
+  EXPECT_FALSE(t.Find(Metric::kResolution)->counting);
+
+  for (;;) {  // the sweep, several commits (0: no replan pending)
+    auto n = clocks.Replan(2);
+    ASSERT_TRUE(n.ok()) << n.status();
+    if (*n == 0) break;
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 0);
+  TicketSla l = sla_of(low);
+  EXPECT_EQ(l.policy_id, lows->policy_id);
+  EXPECT_EQ(l.calendar_id, cal->calendar_id);
+  EXPECT_EQ(l.warn_at_percent, 50);
+  for (Metric m : {Metric::kFirstResponse, Metric::kResolution}) {
+    const SlaClock* c = l.Find(m);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->start_time, change);
+    EXPECT_EQ(c->elapsed, absl::ZeroDuration());
+    EXPECT_TRUE(c->counting);
+    EXPECT_EQ(c->deadline,
+              change + (m == Metric::kFirstResponse ? absl::Hours(2) : absl::Hours(24)));
+    EXPECT_EQ(c->warn_time,
+              change + (m == Metric::kFirstResponse ? absl::Hours(1) : absl::Hours(12)));
+  }
+  ASSERT_FALSE(l.ledger.empty());
+  EXPECT_EQ(l.ledger.back().cause_setting(), absl::StrCat("policies/", lows->policy_id, "@1"));
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", low,
+                               "' AND event_type = 'SlaClockStarted'")),
+            2);
+  // Replied to before: only resolution starts.
+  TicketSla a = sla_of(answered);
+  EXPECT_EQ(a.policy_id, lows->policy_id);
+  EXPECT_EQ(a.Find(Metric::kFirstResponse), nullptr);
+  ASSERT_NE(a.Find(Metric::kResolution), nullptr);
+  EXPECT_EQ(a.Find(Metric::kResolution)->deadline, change + absl::Hours(24));
+  // Still matched by "any": unchanged.
+  TicketSla u = sla_of(urgent);
+  EXPECT_EQ(u.policy_id, any->policy_id);
+  EXPECT_EQ(u.ledger.size(), urgent_entries);
+  EXPECT_EQ(u.Find(Metric::kFirstResponse)->deadline, t0 + absl::Hours(1));
+  // `touched` was re-matched once (by its event), not again by the sweep.
+  EXPECT_EQ(sla_of(touched).ledger.size(), t.ledger.size());
+}
+
 // UpdateCalendar and UpdatePolicy re-plan the running clocks of their tickets: by the sweep,
 // or first thing when an event touches the ticket; one ledger entry per re-planned clock.
 TEST_F(TicketClocksTest, CalendarAndPolicyUpdatesReplanRunningClocks) {
@@ -570,6 +689,8 @@ TEST_F(TicketClocksTest, CalendarAndPolicyUpdatesReplanRunningClocks) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   SlaEngine engine(*settings_store_, clock);
   TicketClocks clocks(*clock_store_, engine);
+  ASSERT_EQ(*clocks.Replan(100), 0);  // the policy's creation: no tickets to re-match yet
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.replans WHERE NOT done"), 0);
   const std::string a = ids_.NewId();
   const std::string b = ids_.NewId();
   ASSERT_TRUE(clocks.Apply(FromEvent(Created(a, t0))).ok());
@@ -627,7 +748,7 @@ TEST_F(TicketClocksTest, CalendarAndPolicyUpdatesReplanRunningClocks) {
   }
   // The ticket rows' next timer follows the new plan (the 50 % warning: 17:00).
   EXPECT_EQ(Count(absl::StrCat("SELECT extract(epoch FROM next_due)::bigint FROM "
-                               "sla.ticket_slas WHERE ticket_id = '",
+                               "sla.timers WHERE ticket_id = '",
                                b, "'")),
             absl::ToUnixSeconds(t0 + absl::Hours(1)));
 

@@ -294,7 +294,9 @@ TEST_F(SlaProcessesTest, TwoReplicasEmitEachWarningAndBreachOnce) {
 // The only replica is SIGKILLed after the first-response breaches and before the resolution
 // warnings and breaches fall due; restarted after they passed, it fires each of them once.
 TEST_F(SlaProcessesTest, SigkilledReplicaMissesNothingAndRepeatsNothing) {
-  AddPolicy(absl::Seconds(2), absl::Seconds(20));
+  // Resolution warnings at t0 + 7 s, breaches at t0 + 14 s: the kill falls after the first
+  // response breaches (t0 + 2 s) and before the warnings.
+  AddPolicy(absl::Seconds(2), absl::Seconds(14));
   StartServer(0);
   WaitUntilConsuming();
   const absl::Time t0 = absl::FromUnixMicros(absl::ToUnixMicros(clock_.Now()));
@@ -308,14 +310,14 @@ TEST_F(SlaProcessesTest, SigkilledReplicaMissesNothingAndRepeatsNothing) {
   servers_[0]->Signal(SIGKILL);
   ASSERT_TRUE(servers_[0]->Wait(absl::Seconds(10)).ok());
   const absl::Time killed = clock_.Now();
-  // The resolution warnings (t0 + 10 s) and breaches (t0 + 20 s) fall while it is down.
-  ASSERT_LT(killed, t0 + absl::Seconds(10)) << "too slow to kill before the warnings were due";
+  // The resolution warnings (t0 + 7 s) and breaches (t0 + 14 s) fall while it is down.
+  ASSERT_LT(killed, t0 + absl::Seconds(7)) << "too slow to kill before the warnings were due";
   EXPECT_EQ(Count("SELECT count(*) FROM sla.clocks WHERE metric = 4 AND (warned OR breached) "
                   "AND ticket_id IN (SELECT ticket_id FROM sla.ticket_slas WHERE create_time = "
                   "'" +
                   absl::FormatTime(absl::RFC3339_full, t0, absl::UTCTimeZone()) + "')"),
             0);
-  ASSERT_TRUE(WaitFor([&] { return clock_.Now() > t0 + absl::Seconds(21); }, absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor([&] { return clock_.Now() > t0 + absl::Seconds(15); }, absl::Seconds(30)));
   StartServer(0);
   ASSERT_TRUE(
       WaitFor([&] { return log_.Facts("SlaBreached") >= 2 * (kTickets + 1); }, absl::Seconds(30)))
@@ -332,8 +334,8 @@ TEST_F(SlaProcessesTest, SigkilledReplicaMissesNothingAndRepeatsNothing) {
             0);
   for (const std::string& id : tickets) {
     // Fired late, but carrying their own due instants.
-    EXPECT_EQ(log_.Due(id, "SlaWarning", v1::SLA_METRIC_RESOLUTION), t0 + absl::Seconds(10));
-    EXPECT_EQ(log_.Due(id, "SlaBreached", v1::SLA_METRIC_RESOLUTION), t0 + absl::Seconds(20));
+    EXPECT_EQ(log_.Due(id, "SlaWarning", v1::SLA_METRIC_RESOLUTION), t0 + absl::Seconds(7));
+    EXPECT_EQ(log_.Due(id, "SlaBreached", v1::SLA_METRIC_RESOLUTION), t0 + absl::Seconds(14));
   }
   // Relay retries after the kill may repeat a record; consumers de-duplicate by id.
   std::printf("records repeated after the SIGKILL: %d\n", log_.RepeatedRecords());
