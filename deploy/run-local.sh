@@ -101,9 +101,35 @@ export SUNDESK_KAFKA_FETCH_WAIT=10ms  # devkafka answers a waiting fetch only at
 export SUNDESK_WEBHOOK_ALLOW_LOOPBACK=true
 # notification seals webhook secrets at rest; the database is fresh each run, so is the key.
 export SUNDESK_WEBHOOK_SECRET_KEYS=${SUNDESK_WEBHOOK_SECRET_KEYS:-local:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+# notification's delivery, webhook, stream and email settings, given on its command line
+# (routing has a --dispatch-interval of its own). Defaults as the service's; override with
+# SUNDESK_LOCAL_NOTIFICATION_<NAME>, e.g. SUNDESK_LOCAL_NOTIFICATION_SMTP_URL=smtp://127.0.0.1:2525.
+notification_flag() {  # <flag> <default>
+  local var="SUNDESK_LOCAL_NOTIFICATION_$(tr 'a-z-' 'A-Z_' <<<"$1")"
+  printf -- '--%s=%s' "$1" "${!var:-$2}"
+}
+NOTIFICATION_FLAGS=(
+  "$(notification_flag delivery-attempts 8)"
+  "$(notification_flag delivery-backoff 30s)"
+  "$(notification_flag delivery-backoff-max 30m)"
+  "$(notification_flag delivery-lease 2m)"
+  "$(notification_flag dispatch-interval 200ms)"
+  "$(notification_flag webhook-timeout 10s)"
+  "$(notification_flag webhook-per-endpoint 16)"
+  "$(notification_flag webhook-breaker-failures 5)"
+  "$(notification_flag webhook-breaker-open 30s)"
+  "$(notification_flag stream-buffer 64)"
+  "$(notification_flag stream-retention 168h)"
+  "$(notification_flag stream-slow-reader-timeout 10s)"
+  "$(notification_flag smtp-url '')"
+  "$(notification_flag smtp-from notifications@sundesk.local)"
+  "$(notification_flag smtp-starttls false)"
+)
 for s in "${SERVICES[@]}"; do
+  extra=()
+  [[ $s == notification ]] && extra=("${NOTIFICATION_FLAGS[@]}")
   "$BIN/$s-server" --grpc-addr="127.0.0.1:${GRPC_PORT[$s]}" \
-    --metrics-addr="127.0.0.1:${METRICS_PORT[$s]}" >"$RUN/logs/$s.log" 2>&1 &
+    --metrics-addr="127.0.0.1:${METRICS_PORT[$s]}" "${extra[@]}" >"$RUN/logs/$s.log" 2>&1 &
   pids+=($!)
 done
 for s in "${SERVICES[@]}"; do

@@ -216,6 +216,10 @@ int main(int argc, char** argv) {
       {.max_buffered = static_cast<int>(runtime::IntOrExit(config, "stream-buffer")),
        .slow_reader_timeout = runtime::DurationOrExit(config, "stream-slow-reader-timeout"),
        .retention = runtime::DurationOrExit(config, "stream-retention")});
+  // On SIGTERM, once health is NOT_SERVING: end every open StreamEvents call (UNAVAILABLE)
+  // so its client resumes from its cursor on another replica now, instead of holding the
+  // drain until --drain-timeout.
+  service->BeforeDrain("event streams", [&] { streams.CloseAll(); });
   // The configured admin/service keys first, then the keys the ticket service issued.
   runtime::IssuedKeyAuthenticator issued_keys(ticket_channel, clock);
   rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});

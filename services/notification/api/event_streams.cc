@@ -150,22 +150,22 @@ EventStreams::EventStreams(PgEventFeed& feed, prometheus::Registry& registry,
   thread_ = std::thread([this] { Loop(); });
 }
 
+namespace {
+
+grpc::Status ShuttingDown() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "server shutting down; resume with the last event_id as after_cursor");
+}
+
+}  // namespace
+
 EventStreams::~EventStreams() {
-  std::set<std::shared_ptr<Stream>> open;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    open = streams_;
   }
   thread_.join();
-  for (const auto& s : open) {
-    Hold<Stream, Reactor> r(*s);
-    if (r.get() != nullptr) {
-      r.get()->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                "server shutting down; resume with the last event_id as "
-                                "after_cursor"));
-    }
-  }
+  CloseAll();
   // Reactors remove themselves in OnDone, which gRPC runs before its shutdown returns.
   absl::MutexLock lock(&mu_);
   auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); };
@@ -182,10 +182,17 @@ grpc::ServerWriteReactor<events::v1::Event>* EventStreams::Open(
     absl::MutexLock lock(&stream->mu);
     stream->reactor = reactor;
   }
+  bool closing = false;
   {
     absl::MutexLock lock(&mu_);
+    closing = closing_;
     streams_.insert(stream);
     gauge_.Set(static_cast<double>(streams_.size()));
+  }
+  if (closing) {
+    // Opened while the server stops: the client goes to another replica now.
+    reactor->End(ShuttingDown());
+    return reactor;
   }
   auto start = [stream, resolve = std::move(resolve)]() mutable {
     // Holds the reactor while it runs; a call already gone (cancelled) needs nothing.
@@ -207,6 +214,19 @@ grpc::ServerWriteReactor<events::v1::Event>* EventStreams::Open(
     workers->Schedule(std::move(start));
   }
   return reactor;
+}
+
+void EventStreams::CloseAll() {
+  std::set<std::shared_ptr<Stream>> open;
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    open = streams_;
+  }
+  for (const auto& s : open) {
+    Hold<Stream, Reactor> r(*s);
+    if (r.get() != nullptr) r.get()->End(ShuttingDown());
+  }
 }
 
 int EventStreams::open_streams() const {

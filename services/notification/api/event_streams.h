@@ -69,6 +69,11 @@ class EventStreams {
                                                     std::vector<std::string> types,
                                                     WorkerPool* workers, Resolve resolve);
 
+  // Ends every open stream with UNAVAILABLE ("resume with the last cursor") and every
+  // stream opened after it at once, so a stopping server's drain is not held by streams
+  // (the clients resume on another replica). For ServiceRuntime::BeforeDrain.
+  void CloseAll();
+
   int open_streams() const;
   // Streams ended for a slow reader so far.
   int64_t slow_readers() const { return static_cast<int64_t>(slow_readers_.Value()); }
@@ -87,6 +92,7 @@ class EventStreams {
   mutable absl::Mutex mu_;
   std::set<std::shared_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // CloseAll ran
   std::thread thread_;
 };
 
