@@ -103,10 +103,13 @@ export SUNDESK_WEBHOOK_ALLOW_LOOPBACK=true
 export SUNDESK_WEBHOOK_SECRET_KEYS=${SUNDESK_WEBHOOK_SECRET_KEYS:-local:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 # notification's delivery, webhook, stream and email settings, given on its command line
 # (routing has a --dispatch-interval of its own). Defaults as the service's; override with
-# SUNDESK_LOCAL_NOTIFICATION_<NAME>, e.g. SUNDESK_LOCAL_NOTIFICATION_SMTP_URL=smtp://127.0.0.1:2525.
+# SUNDESK_LOCAL_NOTIFICATION_<NAME>, e.g. SUNDESK_LOCAL_NOTIFICATION_SMTP_URL=smtp://127.0.0.1:2525,
+# or the service's own SUNDESK_<NAME> (which a command-line flag would otherwise override).
 notification_flag() {  # <flag> <default>
-  local var="SUNDESK_LOCAL_NOTIFICATION_$(tr 'a-z-' 'A-Z_' <<<"$1")"
-  printf -- '--%s=%s' "$1" "${!var:-$2}"
+  local name
+  name=$(tr 'a-z-' 'A-Z_' <<<"$1")
+  local mine="SUNDESK_LOCAL_NOTIFICATION_$name" service="SUNDESK_$name"
+  printf -- '--%s=%s' "$1" "${!mine:-${!service:-$2}}"
 }
 NOTIFICATION_FLAGS=(
   "$(notification_flag delivery-attempts 8)"
