@@ -84,4 +84,23 @@ absl::Status RequireRole(const Principal& principal, std::initializer_list<Role>
       "role ", RoleName(principal.role), " may not do this; needs ", absl::StrJoin(names, " or ")));
 }
 
+Caller ToCaller(const Principal& p) {
+  CallerRole role = CallerRole::kClient;
+  switch (p.role) {
+    case Role::kAdmin:
+      role = CallerRole::kAdmin;
+      break;
+    case Role::kClient:
+      role = CallerRole::kClient;
+      break;
+    case Role::kAgent:
+      role = CallerRole::kAgent;
+      break;
+    case Role::kService:
+      role = CallerRole::kService;
+      break;
+  }
+  return {.role = role, .tenant_id = p.tenant_id, .agent_id = p.agent_id, .key_id = p.key_id};
+}
+
 }  // namespace sundesk::rpc

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
+#include "libs/core/caller.h"
 
 namespace sundesk::rpc {
 
@@ -64,6 +65,9 @@ absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context);
 // No or malformed metadata, or an unknown key, answers UNAUTHENTICATED.
 absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
                                        const Authenticator& authenticator);
+
+// The principal as a domain Caller (libs/core/caller.h).
+Caller ToCaller(const Principal& principal);
 
 // PERMISSION_DENIED unless the principal has one of `allowed`.
 absl::Status RequireRole(const Principal& principal, std::initializer_list<Role> allowed);

@@ -10,25 +10,6 @@ namespace sundesk::notification {
 
 namespace pb = ::sundesk::notification::v1;
 
-Caller ToCaller(const rpc::Principal& p) {
-  CallerRole role = CallerRole::kClient;
-  switch (p.role) {
-    case rpc::Role::kAdmin:
-      role = CallerRole::kAdmin;
-      break;
-    case rpc::Role::kClient:
-      role = CallerRole::kClient;
-      break;
-    case rpc::Role::kAgent:
-      role = CallerRole::kAgent;
-      break;
-    case rpc::Role::kService:
-      role = CallerRole::kService;
-      break;
-  }
-  return {.role = role, .tenant_id = p.tenant_id, .key_id = p.key_id};
-}
-
 pb::Subscription SubscriptionToProto(const Subscription& s) {
   pb::Subscription out;
   out.set_subscription_id(s.subscription_id);

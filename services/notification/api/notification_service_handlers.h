@@ -59,8 +59,8 @@ class NotificationServiceHandlers final
   WorkerPool* workers_;  // where the (blocking) unary handlers run; null: gRPC's threads
 };
 
-// The caller as the domain sees it.
-Caller ToCaller(const rpc::Principal& principal);
+// The caller as the domain sees it (libs/rpc/auth.h).
+using rpc::ToCaller;
 
 // The API form of a subscription: the webhook secret is never included.
 ::sundesk::notification::v1::Subscription SubscriptionToProto(const Subscription& s);

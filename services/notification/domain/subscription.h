@@ -6,19 +6,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/core/caller.h"
 
 // What a subscription is, who asks for it, and the storage the domain needs for it. Plain
 // C++: no gRPC, SQL or Kafka.
 namespace sundesk::notification {
 
-enum class CallerRole { kAdmin, kClient, kAgent, kService };
-
-// Who is calling; CLIENT keys carry their tenant.
-struct Caller {
-  CallerRole role = CallerRole::kClient;
-  std::string tenant_id;
-  std::string key_id;
-};
+// Who is calling; CLIENT keys carry their tenant (rpc::ToCaller makes it).
+using ::sundesk::Caller;
+using ::sundesk::CallerRole;
 
 enum class ChannelKind { kWebhook = 1, kEmail = 2 };
 

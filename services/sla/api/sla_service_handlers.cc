@@ -13,7 +13,7 @@ namespace {
 using rpc::Principal;
 using rpc::Role;
 
-Caller ToCaller(const Principal& p) {
+Caller SettingsCaller(const Principal& p) {
   Caller c{.all_tenants = p.role == Role::kAdmin || p.role == Role::kService};
   if (p.role == Role::kClient) c.tenant_id = p.tenant_id;
   if (p.role == Role::kAgent) {
@@ -51,7 +51,7 @@ grpc::ServerUnaryReactor* SlaServiceHandlers::GetCalendar(grpc::CallbackServerCo
         SUNDESK_RETURN_IF_ERROR(
             rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
         SUNDESK_ASSIGN_OR_RETURN(Calendar c,
-                                 settings_.GetCalendar(ToCaller(caller), request->calendar_id()));
+                                 settings_.GetCalendar(SettingsCaller(caller), request->calendar_id()));
         ToProto(c, response);
         return absl::OkStatus();
       });
@@ -66,7 +66,7 @@ grpc::ServerUnaryReactor* SlaServiceHandlers::ListCalendars(grpc::CallbackServer
             rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
         SUNDESK_ASSIGN_OR_RETURN(
             CalendarPage page,
-            settings_.ListCalendars(ToCaller(caller), request->tenant_id(), request->page_size(),
+            settings_.ListCalendars(SettingsCaller(caller), request->tenant_id(), request->page_size(),
                                     request->page_token()));
         for (const Calendar& c : page.calendars) ToProto(c, response->add_calendars());
         response->set_next_page_token(page.next_page_token);
@@ -109,7 +109,7 @@ grpc::ServerUnaryReactor* SlaServiceHandlers::ListPolicies(grpc::CallbackServerC
         SUNDESK_RETURN_IF_ERROR(
             rpc::RequireRole(caller, {Role::kAdmin, Role::kService, Role::kClient}));
         SUNDESK_ASSIGN_OR_RETURN(
-            PolicyPage page, settings_.ListPolicies(ToCaller(caller), request->tenant_id(),
+            PolicyPage page, settings_.ListPolicies(SettingsCaller(caller), request->tenant_id(),
                                                     request->page_size(), request->page_token()));
         for (const Policy& p : page.policies) ToProto(p, response->add_policies());
         response->set_next_page_token(page.next_page_token);
@@ -142,7 +142,7 @@ grpc::ServerUnaryReactor* SlaServiceHandlers::GetTicketSla(grpc::CallbackServerC
         // An AGENT key sees the SLA of the tickets assigned to its agent, as GetTicket does.
         SUNDESK_ASSIGN_OR_RETURN(
             TicketClocks::TicketView view,
-            clocks_.Get(ToCaller(caller), request->ticket_id(), request->include_ledger()));
+            clocks_.Get(SettingsCaller(caller), request->ticket_id(), request->include_ledger()));
         response->set_ticket_id(view.sla.ticket.ticket_id);
         response->set_tenant_id(view.sla.ticket.tenant_id);
         response->set_policy_id(view.sla.policy_id);

@@ -14,24 +14,7 @@ namespace {
 
 namespace pb = ::sundesk::ticket::v1;
 
-Caller ToCaller(const rpc::Principal& p) {
-  CallerRole role = CallerRole::kClient;
-  switch (p.role) {
-    case rpc::Role::kAdmin:
-      role = CallerRole::kAdmin;
-      break;
-    case rpc::Role::kClient:
-      role = CallerRole::kClient;
-      break;
-    case rpc::Role::kAgent:
-      role = CallerRole::kAgent;
-      break;
-    case rpc::Role::kService:
-      role = CallerRole::kService;
-      break;
-  }
-  return {.role = role, .tenant_id = p.tenant_id, .agent_id = p.agent_id, .key_id = p.key_id};
-}
+using rpc::ToCaller;
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "libs/core/caller.h"
 
 namespace sundesk::ticket {
 
@@ -29,15 +30,9 @@ enum class Channel { kUnspecified = 0, kEmail = 1, kWeb = 2, kPhone = 3, kChat =
 
 enum class AuthorKind { kUnspecified = 0, kAgent = 1, kCustomer = 2 };
 
-// Who calls, as the domain sees it (the api layer maps rpc::Principal onto it).
-enum class CallerRole { kAdmin = 1, kClient = 2, kAgent = 3, kService = 4 };  // common.v1.Role
-
-struct Caller {
-  CallerRole role = CallerRole::kClient;
-  std::string tenant_id;  // CLIENT keys
-  std::string agent_id;   // AGENT keys
-  std::string key_id;
-};
+// Who calls (the api layer maps rpc::Principal onto it with rpc::ToCaller).
+using ::sundesk::Caller;
+using ::sundesk::CallerRole;
 
 struct Requester {
   std::string external_id;
