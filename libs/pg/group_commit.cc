@@ -217,11 +217,13 @@ std::vector<GroupCommitter::Part> GroupCommitter::Plan(std::vector<Unit*>& group
   for (Unit* u : group) {
     Part* into = nullptr;
     if (Mergeable(u->statements)) {
+      size_t params = 0;
+      for (const Statement& st : u->statements) params = std::max(params, st.params.size());
+      // The first part of the same statements with room for this unit's parameters.
       for (Part& p : parts) {
-        if (p.merged && SameStatements(p.units.front()->statements, u->statements)) {
-          size_t params = 0;
-          for (const Statement& st : u->statements) params = std::max(params, st.params.size());
-          if (params * (p.units.size() + 1) <= kMaxMergedParams) into = &p;
+        if (p.merged && params * (p.units.size() + 1) <= kMaxMergedParams &&
+            SameStatements(p.units.front()->statements, u->statements)) {
+          into = &p;
           break;
         }
       }
