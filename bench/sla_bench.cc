@@ -10,8 +10,8 @@
 //   SlaUpdates/baseline        one PostgreSQL commit of one row per event (the floor of an
 //                              at-least-once, transaction-per-event consumer), ns per commit;
 //   SlaUpdates/from_kafka      20,000 TicketStatusChanged OPEN -> PENDING events (each pauses two
-//                              clocks: 2 ledger entries) produced at once, ns per update
-//                              until sla.ledger has all their entries; updates_per_s, and
+//                              clocks: 2 ledger entries, one ledger row) produced at once, ns
+//                              per update until sla.ledger has all their rows; updates_per_s, and
 //                              events_per_commit (the consumer's mean batch).
 //   TimerLateness/baseline     100 breaches due in the same second, manual time = p99 lateness;
 //   TimerLateness/10000_same_second   10,000 of them.
@@ -222,23 +222,27 @@ Stack& SharedStack() {
     s->tickets = TicketCount();
     BENCH_CHECK(s->tickets >= kUpdates + 10100 + 1);  // each figure uses its own tickets
     const absl::Time start = absl::Now();
-    const std::string now = absl::StrCat("to_timestamp(", absl::ToUnixSeconds(clock.Now()), ")");
+    const int64_t now_s = absl::ToUnixSeconds(clock.Now());
+    const std::string now = absl::StrCat("to_timestamp(", now_s, ")");
+    // The clocks in the ticket row (migration 8: 10 numbers per clock, instants in
+    // microseconds): first_response (30 days) and resolution (60 days), counting since now,
+    // warnings at 80 %.
+    constexpr int64_t kDayUs = 86'400'000'000;
+    const int64_t now_us = now_s * 1'000'000;
+    auto clock_fields = [&](int metric, int64_t days) {
+      return absl::StrCat(metric, ", 1, ", days * kDayUs * 1000, ", 0, ", now_us, ", 1, ", now_us,
+                          ", NULL, ", now_us + days * kDayUs, ", ",
+                          now_us + days * kDayUs * 8 / 10);
+    };
     s->Exec(absl::StrCat(
         "INSERT INTO sla.ticket_slas (ticket_id, tenant_id, created, last_sequence, create_time, "
-        "priority, channel, status, policy_id, calendar_id, warn_at_percent) "
-        "SELECT 'bench-' || i, '",
+        "priority, channel, status, policy_id, calendar_id, warn_at_percent, clocks, timer_due, "
+        "ledger_sequence) SELECT 'bench-' || i, '",
         kTenant, "', true, 1, ", now, ", 3, 1, 1, '", policy->policy_id, "', '", cal->calendar_id,
-        "', 80 FROM generate_series(0, ", s->tickets - 1, ") i"));
+        "', 80, ARRAY[", clock_fields(1, 30), ", ", clock_fields(4, 60), "]::bigint[], ",
+        now_us + 24 * kDayUs, ", 0 FROM generate_series(0, ", s->tickets - 1, ") i"));
     s->Exec(absl::StrCat("INSERT INTO sla.timers (ticket_id, next_due) SELECT ticket_id, ", now,
                          " + interval '24 days' FROM sla.ticket_slas"));
-    s->Exec(absl::StrCat(
-        "INSERT INTO sla.clocks (ticket_id, metric, cycle, target_ns, elapsed_ns, counted_until, "
-        "counting, warned, breached, met, canceled, start_time, stop_time, deadline, warn_time) "
-        "SELECT t.ticket_id, m.metric, 1, m.days * 86400000000000, 0, ",
-        now, ", true, false, false, false, false, ", now, ", NULL, ", now,
-        " + m.days * interval '1 day', ", now,
-        " + m.days * interval '1 day' * 0.8 FROM sla.ticket_slas t, "
-        "(VALUES (1, 30), (4, 60)) AS m (metric, days)"));
     // The tickets are stored as the sla-server stores tickets created under the policy: the
     // policy's creation has nothing left to re-match.
     s->Exec("UPDATE sla.replans SET done = true");
@@ -323,8 +327,8 @@ void BM_Updates_FromKafka(benchmark::State& state) {
   SystemClock clock;
   UuidV7Generator ids(clock);
   // The consumer joins its group first (its first record applied). Each event pauses two
-  // clocks: two ledger entries (the loaded tickets have none).
-  const std::string count_sql = "SELECT count(*) / 2 FROM sla.ledger";
+  // clocks: two ledger entries in one ledger row (the loaded tickets have none).
+  const std::string count_sql = "SELECT count(*) FROM sla.ledger";
   (void)kafka::ProduceEvent(*s.producer, "sundesk.ticket.events.v1",
                             PendingEvent(ids, TicketId(s.next_ticket++), clock.Now()), nullptr);
   (void)s.producer->Flush(absl::Seconds(10));
@@ -348,9 +352,9 @@ void BM_Updates_FromKafka(benchmark::State& state) {
     const absl::Duration took = absl::Now() - start;
     state.SetIterationTime(absl::ToDoubleSeconds(took) / kUpdates);
     state.counters["updates_per_s"] = kUpdates / absl::ToDoubleSeconds(took);
-    // xmin is the writing transaction: entries per distinct value / 2 = events per commit.
+    // xmin is the writing transaction: rows (one per event) per distinct value.
     state.counters["events_per_commit"] = static_cast<double>(
-        s.Count("SELECT (count(*) / 2 / count(DISTINCT xmin::text))::bigint FROM sla.ledger"));
+        s.Count("SELECT (count(*) / count(DISTINCT xmin::text))::bigint FROM sla.ledger"));
   }
   Report(state, s);
   PrintPgStats(s, "SlaUpdates/from_kafka");
@@ -367,9 +371,12 @@ void Lateness(benchmark::State& state, int n) {
     const std::string due_sql = absl::StrCat("to_timestamp(", absl::ToUnixSeconds(due), ")");
     const std::string ids = absl::StrCat("SELECT 'bench-' || i FROM generate_series(", first, ", ",
                                          first + n - 1, ") i");
-    s.Exec(absl::StrCat("UPDATE sla.clocks SET deadline = ", due_sql,
-                        ", warned = true, warn_time = NULL WHERE metric = 1 AND ticket_id IN (",
-                        ids, ")"));
+    // first_response is the row's first clock: its flags (6: warned), deadline (9) and
+    // warning (10), and the copy of the timers row's next_due.
+    const int64_t due_us = absl::ToUnixMicros(due);
+    s.Exec(absl::StrCat(
+        "UPDATE sla.ticket_slas SET clocks[6] = clocks[6] | 2, clocks[9] = ", due_us,
+        ", clocks[10] = NULL, timer_due = ", due_us, " WHERE ticket_id IN (", ids, ")"));
     s.Exec(absl::StrCat("UPDATE sla.timers SET next_due = ", due_sql, " WHERE ticket_id IN (", ids,
                         ")"));
     // Fired: the ticket's next timer moved past the due instant (an index range scan).

@@ -1,6 +1,7 @@
 #include "services/sla/store/pg_clock_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/kafka/envelope.h"
@@ -25,10 +27,7 @@ namespace {
 constexpr absl::string_view kTicketColumns =
     "ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, status, "
     "policy_id, calendar_id, warn_at_percent, assignee_id, replanned_through, tags, "
-    "agent_replied";
-constexpr absl::string_view kClockColumns =
-    "metric, cycle, target_ns, elapsed_ns, counted_until, counting, warned, breached, met, "
-    "canceled, start_time, stop_time, deadline, warn_time";
+    "agent_replied, clocks, timer_due, ledger_sequence, ledger_hash";
 
 std::optional<absl::Time> Finite(absl::Time t) {
   if (t == absl::InfiniteFuture() || t == absl::InfinitePast()) return std::nullopt;
@@ -124,6 +123,110 @@ std::string TextArray(const std::vector<std::string>& items) {
   return a.Take();
 }
 
+// ticket_slas.clocks (migration 8): kClockFields numbers per clock, in metric order.
+constexpr size_t kClockFields = 10;
+constexpr int64_t kCounting = 1, kWarned = 2, kBreached = 4, kMet = 8, kCanceled = 16;
+
+// Instants as microseconds since the epoch (timestamptz's precision, truncated as
+// pg::Param's timestamptz text is); the infinities as the int64 extremes.
+int64_t Micros(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
+  if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();
+  return absl::ToUnixMicros(t);
+}
+absl::Time FromMicros(int64_t v) {
+  if (v == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
+  if (v == std::numeric_limits<int64_t>::min()) return absl::InfinitePast();
+  return absl::FromUnixMicros(v);
+}
+
+// The bigint[] literal of `clocks` (NULL elements for no stop time and infinite deadlines).
+std::string ClocksArray(const std::vector<SlaClock>& clocks) {
+  std::vector<const SlaClock*> sorted;
+  for (const SlaClock& c : clocks) sorted.push_back(&c);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const SlaClock* a, const SlaClock* b) { return a->metric < b->metric; });
+  std::string out = "{";
+  auto add = [&](std::optional<int64_t> v) {
+    if (out.size() > 1) out += ',';
+    if (v.has_value()) {
+      absl::StrAppend(&out, *v);
+    } else {
+      out += "NULL";
+    }
+  };
+  auto finite = [](absl::Time t) -> std::optional<int64_t> {
+    if (t == absl::InfiniteFuture()) return std::nullopt;
+    return Micros(t);
+  };
+  for (const SlaClock* c : sorted) {
+    add(static_cast<int64_t>(c->metric));
+    add(c->cycle);
+    add(absl::ToInt64Nanoseconds(c->target));
+    add(absl::ToInt64Nanoseconds(c->elapsed));
+    add(Micros(c->counted_until));
+    add((c->counting ? kCounting : 0) | (c->warned ? kWarned : 0) | (c->breached ? kBreached : 0) |
+        (c->met ? kMet : 0) | (c->canceled ? kCanceled : 0));
+    add(Micros(c->start_time));
+    add(c->stop_time.has_value() ? std::optional<int64_t>(Micros(*c->stop_time)) : std::nullopt);
+    add(finite(c->deadline));
+    add(finite(c->warn_time));
+  }
+  out += '}';
+  return out;
+}
+
+// The clocks of a ticket_slas.clocks value as PostgreSQL prints it ("{1,2,NULL,...}").
+absl::StatusOr<std::vector<SlaClock>> ParseClocks(absl::string_view s) {
+  if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
+    return absl::DataLossError(absl::StrCat("sla.ticket_slas.clocks: not a bigint[]: ", s));
+  }
+  std::vector<std::optional<int64_t>> v;
+  s = s.substr(1, s.size() - 2);
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    const absl::string_view item = s.substr(0, comma);
+    if (item == "NULL") {
+      v.push_back(std::nullopt);
+    } else {
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(item, &n)) {
+        return absl::DataLossError(absl::StrCat("sla.ticket_slas.clocks: not a number: ", item));
+      }
+      v.push_back(n);
+    }
+    if (comma == absl::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  if (v.size() % kClockFields != 0) {
+    return absl::DataLossError("sla.ticket_slas.clocks: not 10 numbers per clock");
+  }
+  std::vector<SlaClock> out;
+  for (size_t i = 0; i < v.size(); i += kClockFields) {
+    for (size_t f : {0, 1, 2, 3, 4, 5, 6}) {
+      if (!v[i + f].has_value()) return absl::DataLossError("sla.ticket_slas.clocks: a NULL");
+    }
+    SlaClock c;
+    c.metric = static_cast<Metric>(*v[i]);
+    c.cycle = static_cast<int>(*v[i + 1]);
+    c.target = absl::Nanoseconds(*v[i + 2]);
+    c.elapsed = absl::Nanoseconds(*v[i + 3]);
+    c.counted_until = FromMicros(*v[i + 4]);
+    const int64_t flags = *v[i + 5];
+    c.counting = (flags & kCounting) != 0;
+    c.warned = (flags & kWarned) != 0;
+    c.breached = (flags & kBreached) != 0;
+    c.met = (flags & kMet) != 0;
+    c.canceled = (flags & kCanceled) != 0;
+    c.start_time = FromMicros(*v[i + 6]);
+    if (v[i + 7].has_value()) c.stop_time = FromMicros(*v[i + 7]);
+    c.deadline = v[i + 8].has_value() ? FromMicros(*v[i + 8]) : absl::InfiniteFuture();
+    c.warn_time = v[i + 9].has_value() ? FromMicros(*v[i + 9]) : absl::InfiniteFuture();
+    out.push_back(c);
+  }
+  return out;
+}
+
 absl::StatusOr<TicketSla> TicketFromRow(const pg::Result& t, int i) {
   TicketSla sla;
   sla.ticket.ticket_id = std::string(t.Text(i, "ticket_id"));
@@ -144,48 +247,76 @@ absl::StatusOr<TicketSla> TicketFromRow(const pg::Result& t, int i) {
   SUNDESK_ASSIGN_OR_RETURN(sla.replanned_through, t.Int64(i, "replanned_through"));
   SUNDESK_ASSIGN_OR_RETURN(sla.ticket.tags, ParseTextArray(t.Text(i, "tags")));
   SUNDESK_ASSIGN_OR_RETURN(sla.agent_replied, t.Bool(i, "agent_replied"));
+  SUNDESK_ASSIGN_OR_RETURN(sla.clocks, ParseClocks(t.Text(i, "clocks")));
   return sla;
 }
 
-absl::StatusOr<SlaClock> ClockFromRow(const pg::Result& c, int i) {
-  SlaClock clock;
-  SUNDESK_ASSIGN_OR_RETURN(int metric, IntColumn(c, i, "metric"));
-  clock.metric = static_cast<Metric>(metric);
-  SUNDESK_ASSIGN_OR_RETURN(clock.cycle, IntColumn(c, i, "cycle"));
-  SUNDESK_ASSIGN_OR_RETURN(int64_t target, c.Int64(i, "target_ns"));
-  clock.target = absl::Nanoseconds(target);
-  SUNDESK_ASSIGN_OR_RETURN(int64_t elapsed, c.Int64(i, "elapsed_ns"));
-  clock.elapsed = absl::Nanoseconds(elapsed);
-  SUNDESK_ASSIGN_OR_RETURN(clock.counted_until, c.Time(i, "counted_until"));
-  SUNDESK_ASSIGN_OR_RETURN(clock.counting, c.Bool(i, "counting"));
-  SUNDESK_ASSIGN_OR_RETURN(clock.warned, c.Bool(i, "warned"));
-  SUNDESK_ASSIGN_OR_RETURN(clock.breached, c.Bool(i, "breached"));
-  SUNDESK_ASSIGN_OR_RETURN(clock.met, c.Bool(i, "met"));
-  SUNDESK_ASSIGN_OR_RETURN(clock.canceled, c.Bool(i, "canceled"));
-  SUNDESK_ASSIGN_OR_RETURN(clock.start_time, c.Time(i, "start_time"));
-  if (!c.IsNull(i, "stop_time")) {
-    SUNDESK_ASSIGN_OR_RETURN(absl::Time stop, c.Time(i, "stop_time"));
-    clock.stop_time = stop;
+// The ledger's last entry as the ticket row keeps it (sequence and hash: all a new entry
+// needs to chain); false for a row stored before migration 8 (sequence -1), whose tail is
+// read from sla.ledger.
+absl::StatusOr<bool> LedgerTailFromRow(const pg::Result& t, int i, TicketSla& sla) {
+  SUNDESK_ASSIGN_OR_RETURN(int64_t sequence, t.Int64(i, "ledger_sequence"));
+  if (sequence < 0) return false;
+  if (sequence > 0) {
+    LedgerEntry tail;
+    tail.set_sequence(sequence);
+    tail.set_hash(std::string(t.Text(i, "ledger_hash")));
+    sla.ledger.push_back(std::move(tail));
   }
-  SUNDESK_ASSIGN_OR_RETURN(clock.deadline, TimeOr(c, i, "deadline", absl::InfiniteFuture()));
-  SUNDESK_ASSIGN_OR_RETURN(clock.warn_time, TimeOr(c, i, "warn_time", absl::InfiniteFuture()));
-  return clock;
+  return true;
 }
 
-absl::StatusOr<LedgerEntry> EntryFromRow(const pg::Result& l, int i) {
-  SUNDESK_ASSIGN_OR_RETURN(std::string bytes, l.Bytea(i, "entry"));
-  LedgerEntry entry;
-  if (!entry.ParseFromString(bytes)) {
+// sla.ledger.more (migration 8): each entry a varint length and its serialized bytes.
+void AppendDelimited(std::string& out, const std::string& bytes) {
+  uint64_t n = bytes.size();
+  do {
+    unsigned char b = n & 0x7f;
+    n >>= 7;
+    if (n != 0) b |= 0x80;
+    out += static_cast<char>(b);
+  } while (n != 0);
+  out += bytes;
+}
+
+// The entries of one sla.ledger row (its `entry`, then those in `more`), appended to `out`.
+absl::Status EntriesFromRow(const pg::Result& l, int i, std::vector<LedgerEntry>& out) {
+  auto unreadable = [&] {
     return absl::DataLossError(
         absl::StrCat("sla.ledger: an entry of ticket ", l.Text(i, "ticket_id"), " is unreadable"));
+  };
+  SUNDESK_ASSIGN_OR_RETURN(std::string bytes, l.Bytea(i, "entry"));
+  LedgerEntry entry;
+  if (!entry.ParseFromString(bytes)) return unreadable();
+  out.push_back(std::move(entry));
+  if (l.IsNull(i, "more")) return absl::OkStatus();
+  SUNDESK_ASSIGN_OR_RETURN(std::string more, l.Bytea(i, "more"));
+  absl::string_view rest = more;
+  while (!rest.empty()) {
+    uint64_t n = 0;
+    int shift = 0;
+    size_t used = 0;
+    for (;;) {
+      if (used >= rest.size() || shift > 63) return unreadable();
+      const unsigned char b = rest[used++];
+      n |= static_cast<uint64_t>(b & 0x7f) << shift;
+      shift += 7;
+      if ((b & 0x80) == 0) break;
+    }
+    rest.remove_prefix(used);
+    if (n > rest.size()) return unreadable();
+    LedgerEntry e;
+    if (!e.ParseFromArray(rest.data(), static_cast<int>(n))) return unreadable();
+    out.push_back(std::move(e));
+    rest.remove_prefix(n);
   }
-  return entry;
+  return absl::OkStatus();
 }
 
 // The ticket row's values as stored (ticket_id first), also to tell whether a row changed.
 // Its next due timer is in sla.timers (a narrow table, so that this row's updates change no
 // indexed column and stay HOT).
 std::vector<pg::Param> TicketRow(const TicketSla& sla) {
+  const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(sla));
   return {sla.ticket.ticket_id,
           sla.ticket.tenant_id,
           sla.created,
@@ -200,7 +331,11 @@ std::vector<pg::Param> TicketRow(const TicketSla& sla) {
           sla.ticket.assignee_id,
           sla.replanned_through,
           TextArray(sla.ticket.tags),
-          sla.agent_replied};
+          sla.agent_replied,
+          ClocksArray(sla.clocks),
+          due.has_value() ? std::optional<int64_t>(Micros(*due)) : std::nullopt,
+          sla.ledger.empty() ? int64_t{0} : sla.ledger.back().sequence(),
+          sla.ledger.empty() ? std::string() : sla.ledger.back().hash()};
 }
 
 bool SameRow(const std::vector<pg::Param>& a, const std::vector<pg::Param>& b) {
@@ -208,24 +343,6 @@ bool SameRow(const std::vector<pg::Param>& a, const std::vector<pg::Param>& b) {
     if (a[i].is_null() != b[i].is_null() || a[i].value() != b[i].value()) return false;
   }
   return true;
-}
-
-std::vector<pg::Param> ClockRow(const std::string& ticket_id, const SlaClock& c) {
-  return {ticket_id,
-          static_cast<int>(c.metric),
-          c.cycle,
-          absl::ToInt64Nanoseconds(c.target),
-          absl::ToInt64Nanoseconds(c.elapsed),
-          c.counted_until,
-          c.counting,
-          c.warned,
-          c.breached,
-          c.met,
-          c.canceled,
-          c.start_time,
-          c.stop_time,
-          Finite(c.deadline),
-          Finite(c.warn_time)};
 }
 
 absl::StatusOr<std::vector<Replan>> ReplansFromRows(const pg::Result& r) {
@@ -286,22 +403,13 @@ absl::StatusOr<TicketSla> Load(pg::Connection& conn, const std::string& ticket_i
       conn.ExecuteAtomically(std::vector<pg::Statement>{
           {absl::StrCat("SELECT ", kTicketColumns, " FROM sla.ticket_slas WHERE ticket_id = $1"),
            {ticket_id}},
-          {absl::StrCat("SELECT ", kClockColumns,
-                        " FROM sla.clocks WHERE ticket_id = $1 ORDER BY metric"),
-           {ticket_id}},
-          {"SELECT ticket_id, entry FROM sla.ledger WHERE ticket_id = $1 ORDER BY sequence",
+          {"SELECT ticket_id, entry, more FROM sla.ledger WHERE ticket_id = $1 ORDER BY sequence",
            {ticket_id}}}));
   *found = r[0].rows() > 0;
   if (!*found) return TicketSla{};
   SUNDESK_ASSIGN_OR_RETURN(TicketSla sla, TicketFromRow(r[0], 0));
-  for (int i = 0; i < r[1].rows(); ++i) {
-    SUNDESK_ASSIGN_OR_RETURN(SlaClock clock, ClockFromRow(r[1], i));
-    sla.clocks.push_back(clock);
-  }
-  for (int i = 0; i < r[2].rows(); ++i) {
-    SUNDESK_ASSIGN_OR_RETURN(LedgerEntry entry, EntryFromRow(r[2], i));
-    sla.ledger.push_back(std::move(entry));
-  }
+  for (int i = 0; i < r[1].rows(); ++i)
+    SUNDESK_RETURN_IF_ERROR(EntriesFromRow(r[1], i, sla.ledger));
   return sla;
 }
 
@@ -407,18 +515,11 @@ class PgClockStore::Batch {
     tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
     tenants_ = tenants;
     std::vector<pg::Statement> out = {
+        // The row holds the clocks, the copy of the timers row's next_due and the ledger's
+        // last sequence and hash (migration 8).
         {absl::StrCat("SELECT ", kTicketColumns,
-                      ", d.next_due FROM sla.ticket_slas t LEFT JOIN sla.timers d USING "
-                      "(ticket_id) WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id",
-                      lock ? " FOR UPDATE OF t" : ""),
-         {ids}},
-        {absl::StrCat("SELECT ticket_id, ", kClockColumns,
-                      " FROM sla.clocks WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, "
-                      "metric"),
-         {ids}},
-        // The chain's last entry is all a new entry needs.
-        {"SELECT DISTINCT ON (ticket_id) ticket_id, entry FROM sla.ledger "
-         "WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, sequence DESC",
+                      " FROM sla.ticket_slas WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id",
+                      lock ? " FOR UPDATE" : ""),
          {ids}},
         {"SELECT replan_id, calendar_id, policy_id, tenant_id, version, old_time_zone, "
          "old_always_open, old_body, change_time FROM sla.replans WHERE NOT done "
@@ -427,35 +528,41 @@ class PgClockStore::Batch {
     for (pg::Statement& s : TxCatalog::PrefetchStatements(tenants_)) out.push_back(std::move(s));
     return out;
   }
-  static constexpr size_t kLoadStatements = 6;
 
   // Takes the results of LoadStatements (`r` points at the first).
   absl::Status Loaded(const pg::Result* r) {
+    std::vector<std::string> without_tail;
     for (int i = 0; i < r[0].rows(); ++i) {
       SUNDESK_ASSIGN_OR_RETURN(TicketSla sla, TicketFromRow(r[0], i));
       State& s = states_[sla.ticket.ticket_id];
       s.sla = std::move(sla);
       s.found = true;
-      if (!r[0].IsNull(i, "next_due")) {
-        SUNDESK_ASSIGN_OR_RETURN(absl::Time due, r[0].Time(i, "next_due"));
-        s.due = due;
+      if (!r[0].IsNull(i, "timer_due")) {
+        SUNDESK_ASSIGN_OR_RETURN(int64_t due, r[0].Int64(i, "timer_due"));
+        s.due = FromMicros(due);
+      }
+      SUNDESK_ASSIGN_OR_RETURN(bool has_tail, LedgerTailFromRow(r[0], i, s.sla));
+      if (!has_tail) without_tail.push_back(s.sla.ticket.ticket_id);
+    }
+    if (!without_tail.empty()) {
+      // Rows stored before migration 8: the chain's last entry, from their last ledger row.
+      SUNDESK_ASSIGN_OR_RETURN(
+          pg::Result tails,
+          tx_.Execute("SELECT DISTINCT ON (ticket_id) ticket_id, entry, more FROM sla.ledger "
+                      "WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, sequence DESC",
+                      {TextArray(without_tail)}));
+      for (int i = 0; i < tails.rows(); ++i) {
+        auto it = states_.find(std::string(tails.Text(i, "ticket_id")));
+        if (it == states_.end()) continue;
+        std::vector<LedgerEntry> entries;
+        SUNDESK_RETURN_IF_ERROR(EntriesFromRow(tails, i, entries));
+        it->second.sla.ledger.push_back(std::move(entries.back()));
       }
     }
-    for (int i = 0; i < r[1].rows(); ++i) {
-      SUNDESK_ASSIGN_OR_RETURN(SlaClock clock, ClockFromRow(r[1], i));
-      auto it = states_.find(std::string(r[1].Text(i, "ticket_id")));
-      if (it != states_.end()) it->second.sla.clocks.push_back(clock);
-    }
-    for (int i = 0; i < r[2].rows(); ++i) {
-      SUNDESK_ASSIGN_OR_RETURN(LedgerEntry entry, EntryFromRow(r[2], i));
-      auto it = states_.find(std::string(r[2].Text(i, "ticket_id")));
-      if (it != states_.end()) it->second.sla.ledger.push_back(std::move(entry));
-    }
-    SUNDESK_ASSIGN_OR_RETURN(replans_, ReplansFromRows(r[3]));
-    SUNDESK_RETURN_IF_ERROR(catalog_.Prefetched(tenants_, r[4], r[5]));
+    SUNDESK_ASSIGN_OR_RETURN(replans_, ReplansFromRows(r[1]));
+    SUNDESK_RETURN_IF_ERROR(catalog_.Prefetched(tenants_, r[2], r[3]));
     for (auto& [id, s] : states_) {
       s.row = TicketRow(s.sla);
-      s.clocks = s.sla.clocks;
       s.ledger_stored = s.sla.ledger.size();
     }
     return absl::OkStatus();
@@ -484,12 +591,12 @@ class PgClockStore::Batch {
 
   // The statements that write what changed.
   std::vector<pg::Statement> SaveStatements() {
-    Columns tickets(15), timers(2), untimed(1), clocks(15), new_clocks(15), gone(2), ledger(3),
-        outbox(5);
+    Columns tickets(19), timers(2), untimed(1), ledger(4), outbox(5);
     for (auto& [id, s] : states_) {
       std::vector<pg::Param> row = TicketRow(s.sla);
-      if (!SameRow(row, s.row)) tickets.AddRow(std::move(row));
       const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(s.sla));
+      // The row's timer_due is the timers row's copy: written whenever that row is.
+      if (!SameRow(row, s.row) || due != s.due) tickets.AddRow(std::move(row));
       if (due != s.due) {
         if (due.has_value()) {
           timers.AddRow({id, *due});
@@ -497,23 +604,15 @@ class PgClockStore::Batch {
           untimed.AddRow({id});
         }
       }
-      for (const SlaClock& c : s.sla.clocks) {
-        const SlaClock* before = nullptr;
-        for (const SlaClock& b : s.clocks) {
-          if (b.metric == c.metric) before = &b;
+      // One row per ticket and commit, however many entries (migration 8).
+      if (s.ledger_stored < s.sla.ledger.size()) {
+        const LedgerEntry& first = s.sla.ledger[s.ledger_stored];
+        std::string more;
+        for (size_t i = s.ledger_stored + 1; i < s.sla.ledger.size(); ++i) {
+          AppendDelimited(more, s.sla.ledger[i].SerializeAsString());
         }
-        if (before == nullptr) {
-          new_clocks.AddRow(ClockRow(id, c));
-        } else if (!(*before == c)) {
-          clocks.AddRow(ClockRow(id, c));
-        }
-      }
-      for (const SlaClock& b : s.clocks) {
-        if (s.sla.Find(b.metric) == nullptr) gone.AddRow({id, static_cast<int>(b.metric)});
-      }
-      for (size_t i = s.ledger_stored; i < s.sla.ledger.size(); ++i) {
-        const LedgerEntry& e = s.sla.ledger[i];
-        ledger.AddRow({id, e.sequence(), absl::BytesToHexString(e.SerializeAsString())});
+        ledger.AddRow({id, first.sequence(), absl::BytesToHexString(first.SerializeAsString()),
+                       more.empty() ? pg::Param::Null() : pg::Param(absl::BytesToHexString(more))});
       }
     }
     for (const SlaSignal& sig : signals_) {
@@ -532,14 +631,18 @@ class PgClockStore::Batch {
            "calendar_id = u.calendar_id, warn_at_percent = u.warn_at_percent, "
            "assignee_id = u.assignee_id, "
            "replanned_through = u.replanned_through, tags = u.tags::text[], "
-           "agent_replied = u.agent_replied "
+           "agent_replied = u.agent_replied, clocks = u.clocks::bigint[], "
+           "timer_due = u.timer_due, ledger_sequence = u.ledger_sequence, "
+           "ledger_hash = u.ledger_hash "
            "FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[], "
            "$5::timestamptz[], $6::integer[], $7::integer[], $8::integer[], $9::text[], "
            "$10::text[], $11::integer[], $12::text[], $13::bigint[], "
-           "$14::text[], $15::boolean[]) "
+           "$14::text[], $15::boolean[], $16::text[], $17::bigint[], $18::bigint[], "
+           "$19::text[]) "
            "AS u (ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, "
            "status, policy_id, calendar_id, warn_at_percent, assignee_id, "
-           "replanned_through, tags, agent_replied) WHERE t.ticket_id = u.ticket_id",
+           "replanned_through, tags, agent_replied, clocks, timer_due, ledger_sequence, "
+           "ledger_hash) WHERE t.ticket_id = u.ticket_id",
            tickets.Take()});
     }
     if (timers.rows() > 0) {
@@ -552,51 +655,11 @@ class PgClockStore::Batch {
     if (untimed.rows() > 0) {
       out.push_back({"DELETE FROM sla.timers WHERE ticket_id = ANY($1::text[])", untimed.Take()});
     }
-    if (gone.rows() > 0) {
-      out.push_back(
-          {"DELETE FROM sla.clocks c USING unnest($1::text[], $2::integer[]) "
-           "AS u (ticket_id, metric) WHERE c.ticket_id = u.ticket_id AND "
-           "c.metric = u.metric",
-           gone.Take()});
-    }
-    if (clocks.rows() > 0) {
-      // Non-key columns only: HOT updates (fillfactor 70, migration 7).
-      out.push_back(
-          {"UPDATE sla.clocks c SET cycle = u.cycle, target_ns = u.target_ns, "
-           "elapsed_ns = u.elapsed_ns, counted_until = u.counted_until, counting = u.counting, "
-           "warned = u.warned, breached = u.breached, met = u.met, canceled = u.canceled, "
-           "start_time = u.start_time, stop_time = u.stop_time, deadline = u.deadline, "
-           "warn_time = u.warn_time "
-           "FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], $5::bigint[], "
-           "$6::timestamptz[], $7::boolean[], $8::boolean[], $9::boolean[], $10::boolean[], "
-           "$11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], "
-           "$15::timestamptz[]) AS u (ticket_id, metric, cycle, target_ns, elapsed_ns, "
-           "counted_until, counting, warned, breached, met, canceled, start_time, stop_time, "
-           "deadline, warn_time) WHERE c.ticket_id = u.ticket_id AND c.metric = u.metric",
-           clocks.Take()});
-    }
-    if (new_clocks.rows() > 0) {
-      out.push_back(
-          {absl::StrCat(
-               "INSERT INTO sla.clocks (ticket_id, ", kClockColumns,
-               ") SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::bigint[], "
-               "$5::bigint[], $6::timestamptz[], $7::boolean[], $8::boolean[], $9::boolean[], "
-               "$10::boolean[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], "
-               "$14::timestamptz[], $15::timestamptz[]) "
-               "ON CONFLICT (ticket_id, metric) DO UPDATE SET cycle = EXCLUDED.cycle, "
-               "target_ns = EXCLUDED.target_ns, elapsed_ns = EXCLUDED.elapsed_ns, "
-               "counted_until = EXCLUDED.counted_until, counting = EXCLUDED.counting, "
-               "warned = EXCLUDED.warned, breached = EXCLUDED.breached, met = EXCLUDED.met, "
-               "canceled = EXCLUDED.canceled, start_time = EXCLUDED.start_time, "
-               "stop_time = EXCLUDED.stop_time, deadline = EXCLUDED.deadline, "
-               "warn_time = EXCLUDED.warn_time"),
-           new_clocks.Take()});
-    }
     if (ledger.rows() > 0) {
       out.push_back(
-          {"INSERT INTO sla.ledger (ticket_id, sequence, entry) "
-           "SELECT t, s, decode(h, 'hex') FROM unnest($1::text[], $2::bigint[], "
-           "$3::text[]) AS u (t, s, h)",
+          {"INSERT INTO sla.ledger (ticket_id, sequence, entry, more) "
+           "SELECT t, s, decode(h, 'hex'), decode(m, 'hex') FROM unnest($1::text[], "
+           "$2::bigint[], $3::text[], $4::text[]) AS u (t, s, h, m)",
            ledger.Take()});
     }
     if (outbox.rows() > 0) {
@@ -627,7 +690,6 @@ class PgClockStore::Batch {
     bool found = false;
     std::vector<pg::Param> row;     // as stored
     std::optional<absl::Time> due;  // sla.timers' next_due as stored
-    std::vector<SlaClock> clocks;   // as stored
     size_t ledger_stored = 0;
   };
 

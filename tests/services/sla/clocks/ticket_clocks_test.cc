@@ -820,6 +820,136 @@ TEST_F(TicketClocksTest, AgentKeysSeeTheTicketsAssignedToThem) {
   (*server)->Shutdown();
 }
 
+// A ticket stored before migration 8 (clock rows in sla.clocks, one ledger row per entry, no
+// ledger tail in the ticket row) keeps its clocks and chain through the migration, and its
+// next event continues the chain from the last stored entry.
+TEST_F(TicketClocksTest, TicketStoredBeforeClocksMovedIntoRowsKeepsClocksAndChain) {
+  auto dsn = postgres_->CreateDatabase("sla_before_8");
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto pool = pg::Pool::Create({.dsn = *dsn, .size = 2, .connect_timeout = absl::Seconds(2)});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::vector<pg::Migration> up_to_7;
+  for (const pg::Migration& m : SlaMigrations()) {
+    if (m.version <= 7) up_to_7.push_back(m);
+  }
+  ASSERT_TRUE(pg::RunMigrations(**pool, kSlaSchema, up_to_7).ok());
+  PgSettingsStore settings_store(**pool);
+  SlaSettings settings(settings_store, system_clock_, ids_);
+  auto cal = settings.CreateCalendar(
+      "", Calendar{.tenant_id = kTenant, .display_name = "24x7", .spec = {.always_open = true}});
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  auto policy = settings.CreatePolicy("", Policy{.tenant_id = kTenant,
+                                                 .first_response = absl::Hours(1),
+                                                 .resolution = absl::Hours(4),
+                                                 .calendar_id = cal->calendar_id,
+                                                 .warn_at_percent = 50});
+  ASSERT_TRUE(policy.ok()) << policy.status();
+
+  // As migration 7's store wrote a ticket created at t0: both clocks counting, two ledger
+  // rows, the timers row at the first response's warning.
+  const absl::Time t0 = absl::FromUnixMicros(1'767'258'000'123'456);
+  const std::string ticket_id = ids_.NewId();
+  std::vector<LedgerEntry> chain;
+  for (auto [metric, target] : {std::make_pair(v1::SLA_METRIC_FIRST_RESPONSE, absl::Hours(1)),
+                                std::make_pair(v1::SLA_METRIC_RESOLUTION, absl::Hours(4))}) {
+    LedgerEntry e;
+    e.mutable_time()->set_seconds(absl::ToUnixSeconds(t0));
+    e.set_metric(metric);
+    e.set_action(v1::LEDGER_ACTION_STARTED);
+    e.mutable_deadline()->set_seconds(absl::ToUnixSeconds(t0 + target));
+    e.set_cause_event_id("created-event");
+    e.set_policy_id(policy->policy_id);
+    AppendToLedger(chain, e);
+  }
+  {
+    auto lease = (*pool)->Acquire();
+    ASSERT_TRUE(lease.ok());
+    ASSERT_TRUE((*lease)->Execute("UPDATE sla.replans SET done = true").ok());
+    ASSERT_TRUE(
+        (*lease)
+            ->Execute("INSERT INTO sla.ticket_slas (ticket_id, tenant_id, created, "
+                      "last_sequence, create_time, priority, channel, status, policy_id, "
+                      "calendar_id, warn_at_percent) VALUES ($1, $2, true, 1, $3, 3, 0, 1, $4, "
+                      "$5, 50)",
+                      {ticket_id, kTenant, t0, policy->policy_id, cal->calendar_id})
+            .ok());
+    for (auto [metric, hours] : {std::make_pair(1, 1), std::make_pair(4, 4)}) {
+      ASSERT_TRUE((*lease)
+                      ->Execute("INSERT INTO sla.clocks (ticket_id, metric, cycle, target_ns, "
+                                "elapsed_ns, counted_until, counting, warned, breached, met, "
+                                "canceled, start_time, stop_time, deadline, warn_time) VALUES "
+                                "($1, $2, 1, $3, 0, $4, true, false, false, false, false, $4, "
+                                "NULL, $5, $6)",
+                                {ticket_id, metric, absl::ToInt64Nanoseconds(absl::Hours(hours)),
+                                 t0, t0 + absl::Hours(hours), t0 + absl::Hours(hours) / 2})
+                      .ok());
+    }
+    for (const LedgerEntry& e : chain) {
+      ASSERT_TRUE((*lease)
+                      ->Execute("INSERT INTO sla.ledger (ticket_id, sequence, entry) VALUES "
+                                "($1, $2, $3)",
+                                {ticket_id, e.sequence(), pg::Param::Bytea(e.SerializeAsString())})
+                      .ok());
+    }
+    ASSERT_TRUE((*lease)
+                    ->Execute("INSERT INTO sla.timers (ticket_id, next_due) VALUES ($1, $2)",
+                              {ticket_id, t0 + absl::Minutes(30)})
+                    .ok());
+  }
+  ASSERT_TRUE(pg::RunMigrations(**pool, kSlaSchema, SlaMigrations()).ok());
+
+  PgClockStore store(**pool);
+  auto migrated = store.Get(ticket_id);
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  ASSERT_EQ(migrated->clocks.size(), 2u);
+  const SlaClock* fr = migrated->Find(Metric::kFirstResponse);
+  ASSERT_NE(fr, nullptr);
+  EXPECT_EQ(fr->target, absl::Hours(1));
+  EXPECT_EQ(fr->start_time, t0);
+  EXPECT_EQ(fr->counted_until, t0);
+  EXPECT_TRUE(fr->counting);
+  EXPECT_FALSE(fr->warned || fr->breached || fr->met || fr->canceled || fr->stopped());
+  EXPECT_EQ(fr->deadline, t0 + absl::Hours(1));
+  EXPECT_EQ(fr->warn_time, t0 + absl::Minutes(30));
+  const SlaClock* res = migrated->Find(Metric::kResolution);
+  ASSERT_NE(res, nullptr);
+  EXPECT_EQ(res->deadline, t0 + absl::Hours(4));
+  ASSERT_EQ(migrated->ledger.size(), 2u);
+  EXPECT_EQ(migrated->ledger[1].hash(), chain[1].hash());
+
+  // Ten minutes later the ticket waits on the customer: both clocks pause, the chain goes on
+  // from the stored entries (one new ledger row holding both), and nothing is due any more.
+  FakeClock clock(t0 + absl::Minutes(10));
+  SlaEngine engine(settings_store, clock);
+  TicketClocks clocks(store, engine);
+  ASSERT_TRUE(clocks
+                  .Apply(FromEvent(
+                      StatusChanged(ticket_id, 2, clock.Now(), ticket::v1::TICKET_STATUS_PENDING)))
+                  .ok());
+  auto paused = store.Get(ticket_id);
+  ASSERT_TRUE(paused.ok()) << paused.status();
+  ASSERT_EQ(paused->ledger.size(), 4u);
+  EXPECT_TRUE(VerifyLedger(paused->ledger).ok()) << VerifyLedger(paused->ledger);
+  EXPECT_EQ(paused->ledger[2].action(), v1::LEDGER_ACTION_PAUSED);
+  EXPECT_EQ(paused->ledger[3].action(), v1::LEDGER_ACTION_PAUSED);
+  for (const SlaClock& c : paused->clocks) {
+    EXPECT_FALSE(c.counting);
+    EXPECT_EQ(c.elapsed, absl::Minutes(10));
+  }
+  auto lease = (*pool)->Acquire();
+  ASSERT_TRUE(lease.ok());
+  auto rows = (*lease)->Execute(
+      "SELECT (SELECT count(*) FROM sla.ledger WHERE ticket_id = $1), "
+      "(SELECT count(*) FROM sla.timers WHERE ticket_id = $1), "
+      "(SELECT count(*) FROM sla.clocks WHERE ticket_id = $1 AND NOT counting AND "
+      "elapsed_ns = $2)",
+      {ticket_id, absl::ToInt64Nanoseconds(absl::Minutes(10))});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows->Int64(0, 0), 3);  // two rows from before, one for the pause
+  EXPECT_EQ(*rows->Int64(0, 1), 0);
+  EXPECT_EQ(*rows->Int64(0, 2), 2);  // the sla.clocks view over the ticket row
+}
+
 TEST_F(TicketClocksTest, TamperedLedgerRowIsDetected) {
   calendar::CalendarSpec always{.always_open = true};
   AddPolicy(always, absl::Seconds(10), absl::Seconds(20));
@@ -835,8 +965,10 @@ TEST_F(TicketClocksTest, TamperedLedgerRowIsDetected) {
   ASSERT_EQ(sla->ledger.size(), 6u);  // 2 started, 2 warned, 2 breached
   EXPECT_TRUE(VerifyLedger(sla->ledger).ok());
 
-  // Someone rewrites history: the first breach "did not happen" (elapsed shortened).
-  LedgerEntry forged = sla->ledger[3];
+  // Someone rewrites history: the first warning "came later" (elapsed shortened). It is the
+  // first of the timer's commit's entries, its ledger row's `entry`; the breaches after it
+  // are in that row's `more`.
+  LedgerEntry forged = sla->ledger[2];
   forged.mutable_elapsed()->set_seconds(1);
   {
     auto lease = pool_->Acquire();
