@@ -228,6 +228,11 @@ void Steady(benchmark::State& state, bool with_dead_endpoint) {
 // mean ms), to see where the database's time goes.
 bool PgStatsWanted() { return std::getenv("SUNDESK_NOTIFICATION_BENCH_PG_STATS") != nullptr; }
 
+// SUNDESK_NOTIFICATION_BENCH_PG_EXPLAIN=<file>: the pipeline's PostgreSQL also loads
+// auto_explain (EXPLAIN ANALYZE of every statement taking 5 ms or more) and its server log
+// is written to <file> after each pipeline case, to see why a statement is slow.
+const char* PgExplainFile() { return std::getenv("SUNDESK_NOTIFICATION_BENCH_PG_EXPLAIN"); }
+
 void PrintPgStats(pg::Pool& pool, const std::string& name) {
   if (!PgStatsWanted()) return;
   auto conn = pool.Acquire();
@@ -258,10 +263,20 @@ struct Pipeline {
 };
 
 Pipeline& SharedPipeline() {
-  static Pipeline* p = [] {
-    auto* p = new Pipeline();
+  // Destroyed at exit, so the cluster stops and its data directory (hundreds of MB after
+  // a run) is removed.
+  static std::unique_ptr<Pipeline> p = [] {
+    auto p = std::make_unique<Pipeline>();
     testing::PostgresServerOptions options;
     if (PgStatsWanted()) options.settings["shared_preload_libraries"] = "pg_stat_statements";
+    if (PgExplainFile() != nullptr) {
+      options.settings["shared_preload_libraries"] =
+          PgStatsWanted() ? "pg_stat_statements,auto_explain" : "auto_explain";
+      options.settings["auto_explain.log_min_duration"] = "5ms";
+      options.settings["auto_explain.log_analyze"] = "on";
+      options.settings["auto_explain.log_buffers"] = "on";
+      options.settings["auto_explain.log_nested_statements"] = "on";
+    }
     p->postgres = *testing::PostgresServer::Start(options);
     const std::string dsn = *p->postgres->CreateDatabase("notification_bench");
     p->pool = *pg::Pool::Create({.dsn = dsn, .size = 8});
@@ -401,6 +416,13 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
       absl::StrCat("PipelineSteady/", with_dead_endpoint ? "one_dead_endpoint" : "baseline", "/",
                    state.range(0));
   PrintPgStats(*p.pool, name);
+  if (const char* file = PgExplainFile()) {
+    if (std::FILE* f = std::fopen(file, "w")) {
+      const std::string log = p.postgres->Log();
+      std::fwrite(log.data(), 1, log.size(), f);
+      std::fclose(f);
+    }
+  }
   Report(state, name, static_cast<double>(latencies_ms.size()) / absl::ToDoubleSeconds(wall),
          Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.5));
   state.counters["offered_per_s"] = rate;
