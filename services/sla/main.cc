@@ -35,10 +35,10 @@ int main(int argc, char** argv) {
   options.push_back({"timer-interval", "200ms",
                      "longest wait between sweeps (a sweep also wakes at the next deadline)"});
   options.push_back({"timer-threads", "4", "threads sweeping due timers (and replans)"});
-  options.push_back({"timer-batch", "500", "due tickets claimed per sweep transaction"});
-  options.push_back({"timer-lookahead", "300ms",
-                     "timers due this soon are claimed and read ahead, then fired at their "
-                     "instant (0: only when due)"});
+  options.push_back({"timer-batch", "2500", "due tickets claimed per sweep transaction"});
+  options.push_back({"timer-lookahead", "1s",
+                     "timers due this soon are claimed, fired and written ahead, then committed "
+                     "at their instant (0: only when due)"});
   options.push_back({"event-batch", "1000", "ticket events applied per transaction (at most)"});
   options.push_back(
       {"clock-count-interval", "15s", "how often the sundesk_sla_clocks gauge is recounted"});
@@ -95,14 +95,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::Notification stop_timers;
-  // A claim read ahead waits for its deadline here (cut short by shutdown: then nothing is
-  // due yet and the transaction writes nothing).
-  const sla::ClockStore::DueClaim due_claim{.lookahead = timer_lookahead,
-                                            .wait_until = [&](absl::Time t) {
-                                              const absl::Duration wait = t - clock.Now();
-                                              if (wait > absl::ZeroDuration())
-                                                stop_timers.WaitForNotificationWithTimeout(wait);
-                                            }};
+  // A claim prepared ahead waits for its deadline here before it commits (cut short by
+  // shutdown: then its transaction rolls back, and the deadline is left to the next run).
+  const sla::ClockStore::DueClaim due_claim{
+      .lookahead = timer_lookahead, .wait_until = [&](absl::Time t) {
+        while (clock.Now() < t) {
+          if (stop_timers.WaitForNotificationWithTimeout(t - clock.Now())) {
+            return false;
+          }
+        }
+        return true;
+      }};
   // The earliest deadline any thread saw pending: every sweeper sleeps until then (or
   // --timer-interval, which also bounds how late a deadline stored by another replica is
   // seen), so a deadline is swept when it falls due, not at the next poll.

@@ -63,6 +63,8 @@ class SlaEngine {
 
   // Fires the warnings and breaches due by now, each at its own due instant.
   absl::StatusOr<std::vector<SlaSignal>> FireDue(TicketSla& sla) const;
+  // The same as of `now` (a timer sweep prepares a deadline's commit ahead of it).
+  absl::StatusOr<std::vector<SlaSignal>> FireDueAt(TicketSla& sla, absl::Time now) const;
 
   // The earliest instant at which FireDue has something to do; absl::InfiniteFuture() if none.
   static absl::Time NextDue(const TicketSla& sla);
@@ -71,8 +73,6 @@ class SlaEngine {
   absl::StatusOr<std::vector<ClockView>> View(const TicketSla& sla) const;
 
  private:
-  absl::StatusOr<std::vector<SlaSignal>> FireDueAt(TicketSla& sla, absl::Time now) const;
-
   const PolicyCatalog& catalog_;
   const Clock& clock_;
 };

@@ -47,17 +47,18 @@ absl::StatusOr<int> TicketClocks::FireDue(absl::Time now, int limit,
                                           const ClockStore::DueClaim& claim) {
   // By ticket: a retried transaction runs a ticket's mutation again and replaces its entry.
   std::map<std::string, std::vector<SlaSignal>> committed;
-  SUNDESK_ASSIGN_OR_RETURN(
-      int claimed, store_.UpdateDue(
-                       now, limit,
-                       [&](TicketSla& sla,
-                           const PolicyCatalog& catalog) -> absl::StatusOr<std::vector<SlaSignal>> {
-                         SUNDESK_ASSIGN_OR_RETURN(std::vector<SlaSignal> fired,
-                                                  engine_.WithCatalog(catalog).FireDue(sla));
-                         committed[sla.ticket.ticket_id] = fired;
-                         return fired;
-                       },
-                       claim));
+  SUNDESK_ASSIGN_OR_RETURN(int claimed,
+                           store_.UpdateDue(
+                               now, limit,
+                               [&](TicketSla& sla, const PolicyCatalog& catalog,
+                                   absl::Time as_of) -> absl::StatusOr<std::vector<SlaSignal>> {
+                                 SUNDESK_ASSIGN_OR_RETURN(
+                                     std::vector<SlaSignal> fired,
+                                     engine_.WithCatalog(catalog).FireDueAt(sla, as_of));
+                                 committed[sla.ticket.ticket_id] = fired;
+                                 return fired;
+                               },
+                               claim));
   for (const auto& [ticket_id, signals] : committed) Tell(signals, /*from_timer=*/true);
   return claimed;
 }

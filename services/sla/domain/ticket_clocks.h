@@ -46,22 +46,29 @@ class ClockStore {
   virtual absl::StatusOr<std::vector<size_t>> UpdateBatch(const std::vector<Item>& items,
                                                           ItemMutation mutate) = 0;
 
+  // A timer sweep's change of one ticket, as of `as_of` (what is due by then fires).
+  using DueMutation = absl::FunctionRef<absl::StatusOr<std::vector<SlaSignal>>(
+      TicketSla&, const PolicyCatalog&, absl::Time as_of)>;
+
   // How UpdateDue claims. With a `lookahead`, tickets whose timers fall due within it are
-  // claimed and read before their due instant (those due within `spread` of the earliest
-  // one), `wait_until` is called with the latest due instant among them, and only then are
-  // they mutated and written: the reads are done when the deadline comes, and nothing is
-  // written before it. The claimed tickets stay locked meanwhile (an event of one of them
-  // waits at most the lookahead).
+  // claimed before their due instant (those due within `spread` of the earliest one), read,
+  // mutated as of the latest due instant among them and written, all in their transaction,
+  // which nobody sees before it commits; then `wait_until` is called with that instant and
+  // the transaction commits once it returns true: when the deadline comes, only the commit
+  // remains, and nothing is visible before it. `wait_until` returning false (shutdown) rolls
+  // the transaction back. The claimed tickets stay locked meanwhile (an event of one of
+  // them waits at most the lookahead).
   struct DueClaim {
     absl::Duration lookahead = absl::ZeroDuration();
     absl::Duration spread = absl::Milliseconds(50);
-    std::function<void(absl::Time)> wait_until;
+    std::function<bool(absl::Time)> wait_until;
   };
 
   // Claims up to `limit` tickets whose next timer is due by `now` (see DueClaim) and that no
-  // other replica holds, and updates each as UpdateBatch does (without an event id), all in
-  // one commit. Returns how many it claimed.
-  virtual absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate,
+  // other replica holds, and updates each as UpdateBatch does (without an event id), as of
+  // `now` (or, ahead, the claim's due instant), all in one commit. Returns how many it
+  // claimed (0 when the wait was given up).
+  virtual absl::StatusOr<int> UpdateDue(absl::Time now, int limit, DueMutation mutate,
                                         const DueClaim& claim) = 0;
 
   // The earliest instant a stored ticket has a timer due; absl::InfiniteFuture() if none.

@@ -591,7 +591,7 @@ class PgClockStore::Batch {
 
   // The statements that write what changed.
   std::vector<pg::Statement> SaveStatements() {
-    Columns tickets(19), timers(2), untimed(1), ledger(4), outbox(5);
+    Columns tickets(19), timers(2), moved(2), untimed(1), ledger(4), outbox(5);
     for (auto& [id, s] : states_) {
       std::vector<pg::Param> row = TicketRow(s.sla);
       const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(s.sla));
@@ -599,7 +599,8 @@ class PgClockStore::Batch {
       if (!SameRow(row, s.row) || due != s.due) tickets.AddRow(std::move(row));
       if (due != s.due) {
         if (due.has_value()) {
-          timers.AddRow({id, *due});
+          // The row's timer_due tells whether a timers row exists: a plain update moves it.
+          (s.due.has_value() ? moved : timers).AddRow({id, *due});
         } else {
           untimed.AddRow({id});
         }
@@ -651,6 +652,12 @@ class PgClockStore::Batch {
            "SELECT * FROM unnest($1::text[], $2::timestamptz[]) "
            "ON CONFLICT (ticket_id) DO UPDATE SET next_due = EXCLUDED.next_due",
            timers.Take()});
+    }
+    if (moved.rows() > 0) {
+      out.push_back(
+          {"UPDATE sla.timers d SET next_due = u.next_due FROM unnest($1::text[], "
+           "$2::timestamptz[]) AS u (ticket_id, next_due) WHERE d.ticket_id = u.ticket_id",
+           moved.Take()});
     }
     if (untimed.rows() > 0) {
       out.push_back({"DELETE FROM sla.timers WHERE ticket_id = ANY($1::text[])", untimed.Take()});
@@ -758,7 +765,7 @@ absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<
   return applied;
 }
 
-absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation mutate,
+absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, DueMutation mutate,
                                             const DueClaim& claim) {
   const bool ahead = claim.lookahead > absl::ZeroDuration() && claim.wait_until != nullptr;
   // Due by now; ahead, also those due within the lookahead and the spread after the
@@ -773,7 +780,8 @@ absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation 
     params.emplace_back(absl::StrCat(absl::ToInt64Microseconds(claim.spread), " microseconds"));
   }
   int claimed = 0;
-  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+  bool gave_up = false;
+  const absl::Status done = pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     claimed = 0;
     // Another replica's claimed tickets are skipped, not waited for: each due timer is
     // fired by the one transaction that holds its ticket, together with its outbox rows.
@@ -802,12 +810,25 @@ absl::StatusOr<int> PgClockStore::UpdateDue(absl::Time now, int limit, Mutation 
     SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
                              tx.ExecuteAtomically(batch.LoadStatements(ids, tenants, false)));
     SUNDESK_RETURN_IF_ERROR(batch.Loaded(r.data()));
-    // Read ahead of the deadline; the mutation (the engine's own clock) fires what is due
-    // when it runs, so nothing is written before its instant.
-    if (ahead && fire_at > now) claim.wait_until(fire_at);
-    for (const std::string& id : ids) SUNDESK_RETURN_IF_ERROR(batch.Mutate(id, mutate));
-    return batch.Save();
-  }));
+    // Ahead of the deadline: fired as of it and written now, in this transaction; it
+    // commits once the deadline came (so only the commit is left then, and nobody sees the
+    // writes before it).
+    const absl::Time as_of = ahead ? std::max(now, fire_at) : now;
+    for (const std::string& id : ids) {
+      SUNDESK_RETURN_IF_ERROR(batch.Mutate(
+          id,
+          [&](TicketSla& sla, const PolicyCatalog& catalog)
+              -> absl::StatusOr<std::vector<SlaSignal>> { return mutate(sla, catalog, as_of); }));
+    }
+    SUNDESK_RETURN_IF_ERROR(batch.Save());
+    if (ahead && fire_at > now && !claim.wait_until(fire_at)) {
+      gave_up = true;
+      return absl::CancelledError("the timer sweep stopped before the deadline");
+    }
+    return absl::OkStatus();
+  });
+  if (gave_up) return 0;  // rolled back: nothing fired before its instant
+  SUNDESK_RETURN_IF_ERROR(done);
   return claimed;
 }
 

@@ -33,7 +33,7 @@ class PgClockStore final : public ClockStore {
   // only changed rows are written back, each table with one statement (unnest).
   absl::StatusOr<std::vector<size_t>> UpdateBatch(const std::vector<Item>& items,
                                                   ItemMutation mutate) override;
-  absl::StatusOr<int> UpdateDue(absl::Time now, int limit, Mutation mutate,
+  absl::StatusOr<int> UpdateDue(absl::Time now, int limit, DueMutation mutate,
                                 const DueClaim& claim) override;
   absl::StatusOr<absl::Time> NextDue() override;
   absl::StatusOr<TicketSla> Get(const std::string& ticket_id) override;
