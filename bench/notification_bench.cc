@@ -276,6 +276,7 @@ Pipeline& SharedPipeline() {
       options.settings["auto_explain.log_analyze"] = "on";
       options.settings["auto_explain.log_buffers"] = "on";
       options.settings["auto_explain.log_nested_statements"] = "on";
+      options.settings["auto_explain.log_triggers"] = "on";
     }
     p->postgres = *testing::PostgresServer::Start(options);
     const std::string dsn = *p->postgres->CreateDatabase("notification_bench");

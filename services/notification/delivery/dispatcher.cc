@@ -50,7 +50,7 @@ void Dispatcher::Wake() {
 void Dispatcher::Start(DueDelivery due) {
   events::v1::Event event;
   std::string body;
-  if (!event.ParseFromString(due.payload) ||
+  if (due.payload.empty() || !event.ParseFromString(due.payload) ||
       !google::protobuf::util::MessageToJsonString(event, &body).ok()) {
     ++outstanding_;
     Complete(std::move(due), NotSent("stored event unreadable"));

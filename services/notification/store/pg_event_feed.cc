@@ -54,8 +54,18 @@ absl::StatusOr<int64_t> PgEventFeed::DeleteReceivedBefore(absl::Time cutoff) {
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
-      conn->Execute("DELETE FROM notification.event_feed WHERE received_at < $1", {cutoff}));
-  return r.affected_rows();
+      // A delivery without its own payload reads it from the feed row (see
+      // 0010_payload_once.sql): it gets a copy first. Deliveries are found by the tenant's
+      // subscriptions and the event id (their unique index).
+      conn->Execute("WITH gone AS (DELETE FROM notification.event_feed WHERE received_at < $1 "
+                    "RETURNING tenant_id, event_id, payload), kept AS (UPDATE "
+                    "notification.deliveries d SET payload = g.payload FROM gone g "
+                    "JOIN notification.subscriptions s ON s.tenant_id = g.tenant_id "
+                    "WHERE d.subscription_id = s.subscription_id AND d.event_id = g.event_id "
+                    "AND d.payload IS NULL) SELECT count(*) FROM gone",
+                    {cutoff}));
+  SUNDESK_ASSIGN_OR_RETURN(int64_t deleted, r.Int64(0, 0));
+  return deleted;
 }
 
 }  // namespace sundesk::notification
