@@ -31,33 +31,6 @@ int IsoWeekday(absl::CivilDay day) {
   return 0;
 }
 
-// What the first `stage` stages of a policy relax, together.
-struct Relaxation {
-  bool any_proficient_language = false;
-  bool skills_optional = false;
-  int max_tier = 1;
-};
-
-Relaxation RelaxationAt(const RoutingPolicy& policy, int stage) {
-  Relaxation r;
-  for (int i = 0; i < stage && i < static_cast<int>(policy.overflow_stages.size()); ++i) {
-    switch (policy.overflow_stages[i].relax) {
-      case OverflowRelax::kAnyProficientLanguage:
-        r.any_proficient_language = true;
-        break;
-      case OverflowRelax::kSkillsOptional:
-        r.skills_optional = true;
-        break;
-      case OverflowRelax::kNextTier:
-        ++r.max_tier;
-        break;
-      case OverflowRelax::kUnspecified:
-        break;
-    }
-  }
-  return r;
-}
-
 // The constraints no stage relaxes.
 bool FixedConstraintsHold(const TicketToRoute& ticket, const Candidate& c, absl::Time now) {
   const Agent& agent = c.profile->agent();
@@ -107,6 +80,26 @@ int Fit(const TicketToRoute& ticket, const AgentProfile& profile,
 }
 
 }  // namespace
+
+Relaxation RelaxationAt(const RoutingPolicy& policy, int stage) {
+  Relaxation r;
+  for (int i = 0; i < stage && i < static_cast<int>(policy.overflow_stages.size()); ++i) {
+    switch (policy.overflow_stages[i].relax) {
+      case OverflowRelax::kAnyProficientLanguage:
+        r.any_proficient_language = true;
+        break;
+      case OverflowRelax::kSkillsOptional:
+        r.skills_optional = true;
+        break;
+      case OverflowRelax::kNextTier:
+        ++r.max_tier;
+        break;
+      case OverflowRelax::kUnspecified:
+        break;
+    }
+  }
+  return r;
+}
 
 AgentProfile::AgentProfile(const Agent& agent) : agent_(agent) {
   if (!absl::LoadTimeZone(agent.time_zone, &zone_)) zone_ = absl::UTCTimeZone();

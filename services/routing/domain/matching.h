@@ -115,6 +115,14 @@ struct MatchDecision {
 // stages' after_seconds have fully passed (a stage applies from exactly after_seconds).
 int StageAt(const RoutingPolicy& policy, absl::Time queued_time, absl::Time now);
 
+// What the first `stage` stages of a policy relax, together.
+struct Relaxation {
+  bool any_proficient_language = false;
+  bool skills_optional = false;
+  int max_tier = 1;
+};
+Relaxation RelaxationAt(const RoutingPolicy& policy, int stage);
+
 // Whether `candidate` may be offered `ticket` at `stage` (hard constraints; the
 // certification is never relaxed). `tenant_languages` are the tenant's supported
 // languages, for ANY_PROFICIENT_LANGUAGE.

@@ -460,5 +460,57 @@ TEST(CandidateIndexTest, AgreesWithChooseAgentOverEveryone) {
   EXPECT_LT(matched, 2700);
 }
 
+// ChooseLive asks for the live state of the best-ranked agents only (stage, then fit), and
+// of the next ones only when none of those is eligible; the answer stays ChooseAgent's.
+TEST(CandidateIndexTest, ChooseLiveReadsTheBestRankedAgentsFirst) {
+  const absl::Time now =
+      absl::FromCivil(absl::CivilSecond(2026, 3, 25, 10, 0, 0), absl::UTCTimeZone());
+  std::deque<AgentProfile> profiles;
+  std::vector<Candidate> all;
+  for (int i = 0; i < 300; ++i) {
+    Agent a;
+    a.agent_id = absl::StrCat("agent-", 1000 + i);
+    a.languages = {{"en", 3 + i % 3}};
+    a.skills = {{"billing", 1 + i % 5}};
+    a.certifications = {{kTenant, std::nullopt}};
+    a.capacity = 2;
+    a.tier = 1;
+    profiles.emplace_back(a);
+    // The best-fitting agents (proficiency 5, skill 5) are all busy.
+    const bool best_fit = i % 3 == 2 && i % 5 == 4;
+    all.push_back({&profiles.back(),
+                   {.status = best_fit ? PresenceStatus::kBusy : PresenceStatus::kAvailable,
+                    .active_tickets = i % 2}});
+  }
+  const CandidateIndex index(all);
+  TicketToRoute t;
+  t.ticket_id = "t";
+  t.tenant_id = kTenant;
+  t.language = "en";
+  t.required_skills = {"billing"};
+  t.queued_time = now;
+  RoutingPolicy policy;
+  policy.tenant_id = kTenant;
+  std::vector<size_t> reads;
+  auto got = index.ChooseLive(t, policy, {}, {}, now, [&](absl::Span<const Candidate> asked) {
+    reads.push_back(asked.size());
+    std::vector<AgentLiveState> states;
+    for (const Candidate& c : asked) states.push_back(c.state);
+    return absl::StatusOr<std::vector<AgentLiveState>>(states);
+  });
+  ASSERT_TRUE(got.ok());
+  auto want = ChooseAgent(t, policy, {}, all, {}, now);
+  ASSERT_TRUE(want.has_value());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->agent_id, want->agent_id);
+  // 20 agents share the best rank (all busy) and are read first; the next rank (fit 9:
+  // 20 more) comes with them or in a second read; nobody near all 300 is read.
+  ASSERT_GE(reads.size(), 1u);
+  size_t total = 0;
+  for (size_t n : reads) total += n;
+  EXPECT_GE(reads[0], 20u);
+  EXPECT_LT(total, 200u);
+}
+
 }  // namespace
 }  // namespace sundesk::routing
