@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   options.push_back({"dispatch-interval", "200ms",
                      "how often the dispatcher expires offers, withdraws those of agents off "
                      "shift and routes the queue (it also routes as soon as the queue changed)"});
+  options.push_back({"route-workers", "4",
+                     "queued tickets the dispatcher decides at once, each in its own "
+                     "transaction (1: one after another)"});
   options.push_back(
       {"event-batch", "500", "ticket and SLA events the queue consumer applies per batch at most"});
   options.push_back({"presence-ttl", "60s",
@@ -166,8 +169,13 @@ int main(int argc, char** argv) {
   routing::Router router(agent_store, presence_store, policy_store, tenants, clock);
   routing::PgOfferStore offer_store(*postgres.pool, clock, ids);
   offer_store.set_outbox_notifier(&outbox_notifier);
+  const int64_t route_workers = runtime::IntOrExit(config, "route-workers");
+  if (route_workers < 1 || route_workers > 64) {
+    runtime::ExitWith("flags", absl::InvalidArgumentError("--route-workers must be 1..64"));
+  }
   routing::OfferService offers(offer_store, agent_store, router, presence_store, policy_store,
-                               tenants, assigner, clock, ids);
+                               tenants, assigner, clock, ids,
+                               {.route_workers = static_cast<int>(route_workers)});
   routing::RoutingMetrics routing_metrics(service->registry());
   offers.set_observer(&routing_metrics);
 

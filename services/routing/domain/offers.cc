@@ -1,12 +1,14 @@
 #include "services/routing/domain/offers.h"
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <map>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 
@@ -74,16 +76,32 @@ absl::StatusOr<int> OfferService::RouteQueue() {
   for (;;) {
     SUNDESK_ASSIGN_OR_RETURN(std::vector<QueueEntry> page,
                              offers_.Routable(after, options_.page_size));
-    for (const QueueEntry& entry : page) {
+    auto route = [this](const QueueEntry& entry) -> int {
       absl::StatusOr<bool> routed = RouteOne(entry);
       if (!routed.ok()) {
         // One ticket's trouble (its tenant unknown, the ticket service down) must not hold
         // up the rest of the queue; it is tried again on the next pass.
         log::Warn("ticket not routed",
                   {{"ticket_id", entry.ticket.ticket_id}, {"error", routed.status().ToString()}});
-        continue;
+        return 0;
       }
-      done += *routed;
+      return *routed ? 1 : 0;
+    };
+    if (workers_ == nullptr || page.size() < 2) {
+      for (const QueueEntry& entry : page) done += route(entry);
+    } else {
+      // The page's tickets at once, in routing order as workers come free; the pass ends
+      // when all of them are decided.
+      std::atomic<int> routed{0};
+      absl::BlockingCounter finished(static_cast<int>(page.size()));
+      for (const QueueEntry& entry : page) {
+        workers_->Schedule([&, entry_ptr = &entry] {
+          routed.fetch_add(route(*entry_ptr));
+          finished.DecrementCount();
+        });
+      }
+      finished.Wait();
+      done += routed.load();
     }
     if (static_cast<int>(page.size()) < options_.page_size) break;
     const QueueEntry& last = page.back();

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/core/worker_pool.h"
 #include "services/routing/domain/presence.h"
 #include "services/routing/domain/queue.h"
 #include "services/routing/domain/router.h"
@@ -175,6 +177,9 @@ class RoutingObserver {
 
 struct OfferServiceOptions {
   int page_size = 200;  // queued tickets read per page of a dispatch pass
+  // Tickets of a page decided at once, each in its own transaction on its own thread
+  // (rows are held with SKIP LOCKED, claims are atomic): 1 decides them one after another.
+  int route_workers = 1;
 };
 
 // Makes offers and takes their answers. Thread-safe; Dispatch() may run in several threads
@@ -193,7 +198,10 @@ class OfferService {
         assigner_(assigner),
         clock_(clock),
         ids_(ids),
-        options_(options) {}
+        options_(options),
+        workers_(options.route_workers > 1
+                     ? std::make_unique<WorkerPool>(options.route_workers, "route")
+                     : nullptr) {}
 
   void set_listener(OfferListener* listener) { listener_ = listener; }
   void set_observer(RoutingObserver* observer) { observer_ = observer; }
@@ -266,6 +274,9 @@ class OfferService {
   OfferListener* listener_ = nullptr;
   RoutingObserver* observer_ = nullptr;
   std::function<void()> requeued_;
+  // Where a page's tickets are decided when route_workers > 1; last, so that it is
+  // destroyed (its tasks finished) before the rest.
+  std::unique_ptr<WorkerPool> workers_;
 };
 
 }  // namespace sundesk::routing
