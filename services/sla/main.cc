@@ -39,7 +39,10 @@ int main(int argc, char** argv) {
   options.push_back({"timer-lookahead", "1s",
                      "timers due this soon are claimed, fired and written ahead, then committed "
                      "at their instant (0: only when due)"});
-  options.push_back({"event-batch", "1000", "ticket events applied per transaction (at most)"});
+  options.push_back({"event-batch", "1000", "ticket events taken from Kafka at once (at most)"});
+  options.push_back({"event-shards", "2",
+                     "parts (by ticket) each batch of events is split into, applied at once in "
+                     "their own transactions"});
   options.push_back(
       {"clock-count-interval", "15s", "how often the sundesk_sla_clocks gauge is recounted"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
@@ -63,14 +66,15 @@ int main(int argc, char** argv) {
   // Ticket events in: at least once, applied idempotently (by the ticket's sequence), what
   // has arrived applied in batches of up to --event-batch per transaction.
   const int64_t event_batch = runtime::IntOrExit(config, "event-batch");
-  if (event_batch < 1 || event_batch > 100000) {
-    log::Error("--event-batch must be 1..100000");
+  const int64_t event_shards = runtime::IntOrExit(config, "event-shards");
+  if (event_batch < 1 || event_batch > 100000 || event_shards < 1 || event_shards > 8) {
+    log::Error("--event-batch must be 1..100000, --event-shards 1..8");
     return 2;
   }
   auto consumer = kafka::Consumer::CreateBatched(
       runtime::ConsumerOptionsOrExit(config, "sundesk-sla", {"sundesk.ticket.events.v1"}),
       [&](absl::Span<const kafka::Message> batch) {
-        return sla::HandleTicketEventRecords(clocks, batch);
+        return sla::HandleTicketEventRecords(clocks, batch, static_cast<int>(event_shards));
       },
       static_cast<int>(event_batch));
   if (!consumer.ok()) {

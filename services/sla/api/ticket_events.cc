@@ -1,6 +1,10 @@
 #include "services/sla/api/ticket_events.h"
 
+#include <algorithm>
+#include <functional>
 #include <optional>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "libs/core/ids.h"
@@ -85,13 +89,29 @@ absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message&
 }
 
 absl::Status HandleTicketEventRecords(TicketClocks& clocks,
-                                      absl::Span<const kafka::Message> messages) {
-  std::vector<TicketEvent> events;
-  events.reserve(messages.size());
+                                      absl::Span<const kafka::Message> messages, int shards) {
+  shards = std::max(1, std::min<int>(shards, static_cast<int>(messages.size())));
+  std::vector<std::vector<TicketEvent>> parts(shards);
   for (const kafka::Message& m : messages) {
-    if (std::optional<TicketEvent> e = Decode(m)) events.push_back(*std::move(e));
+    std::optional<TicketEvent> e = Decode(m);
+    if (!e.has_value()) continue;
+    const size_t part = std::hash<std::string>()(e->ticket.ticket_id) % shards;
+    parts[part].push_back(*std::move(e));
   }
-  return clocks.ApplyBatch(events);
+  if (shards == 1) return clocks.ApplyBatch(parts[0]);
+  // The other parts on their own threads, the first on this one; each one transaction.
+  std::vector<absl::Status> results(shards);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < shards; ++i) {
+    if (parts[i].empty()) continue;
+    threads.emplace_back([&, i] { results[i] = clocks.ApplyBatch(parts[i]); });
+  }
+  results[0] = clocks.ApplyBatch(parts[0]);
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sundesk::sla

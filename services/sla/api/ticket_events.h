@@ -18,8 +18,12 @@ TicketEvent FromEvent(const events::v1::Event& event);
 // so the consumer retries it.
 absl::Status HandleTicketEventRecord(TicketClocks& clocks, const kafka::Message& message);
 
-// The same for a batch of records, applied in one transaction (TicketClocks::ApplyBatch).
+// The same for a batch of records, applied in one transaction (TicketClocks::ApplyBatch);
+// with `shards` > 1, split by ticket into that many parts applied at once, each in its own
+// transaction on its own thread (a ticket's events stay in one part, in their order; the
+// parts lock disjoint tickets). OK once every part committed; otherwise the first error (the
+// consumer retries the whole batch, and the parts that committed change nothing again).
 absl::Status HandleTicketEventRecords(TicketClocks& clocks,
-                                      absl::Span<const kafka::Message> messages);
+                                      absl::Span<const kafka::Message> messages, int shards = 1);
 
 }  // namespace sundesk::sla

@@ -181,7 +181,7 @@ TEST_F(TicketClocksTest, TicketEventsInSlaEventsOut) {
        .topics = {"sundesk.ticket.events.v1"},
        .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
       [&](absl::Span<const kafka::Message> batch) {
-        return HandleTicketEventRecords(clocks, batch);
+        return HandleTicketEventRecords(clocks, batch, /*shards=*/2);  // as the service
       },
       100);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
@@ -388,6 +388,71 @@ TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
   const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
   ASSERT_TRUE(clocks.ApplyBatch(first).ok());
   ASSERT_TRUE(clocks.ApplyBatch(second).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_rows);
+  EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
+}
+
+// A batch of records split by ticket into parts applied at once (the service's
+// --event-shards): each ticket ends as if its events were applied one at a time, and the
+// whole batch again changes nothing.
+TEST_F(TicketClocksTest, ShardedBatchesApplyAsOneAtATime) {
+  calendar::CalendarSpec always{.always_open = true};
+  AddPolicy(always, absl::Hours(1), absl::Hours(8));
+  const absl::Time t0 = absl::FromUnixSeconds(1'767'258'000);
+  FakeClock clock(t0 + absl::Minutes(30));
+  SlaEngine engine(*settings_store_, clock);
+  TicketClocks clocks(*clock_store_, engine);
+  auto history = [&](const std::string& id) {
+    return std::vector<events::v1::Event>{
+        Created(id, t0),
+        StatusChanged(id, 2, t0 + absl::Minutes(5), ticket::v1::TICKET_STATUS_PENDING),
+        StatusChanged(id, 3, t0 + absl::Minutes(15), ticket::v1::TICKET_STATUS_OPEN),
+        AgentReply(id, 4, t0 + absl::Minutes(20))};
+  };
+  const std::string one = ids_.NewId();
+  for (const events::v1::Event& e : history(one)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
+
+  // Twelve tickets' histories interleaved in one batch, every event twice.
+  std::vector<std::string> tickets;
+  std::vector<std::vector<events::v1::Event>> histories;
+  for (int i = 0; i < 12; ++i) {
+    tickets.push_back(ids_.NewId());
+    histories.push_back(history(tickets.back()));
+  }
+  std::vector<kafka::Message> batch;
+  for (size_t step = 0; step < histories[0].size(); ++step) {
+    for (const auto& h : histories) {
+      const kafka::EventRecord record = kafka::ToRecord("sundesk.ticket.events.v1", h[step]);
+      for (int copy = 0; copy < 2; ++copy) {
+        batch.push_back(kafka::Message{.topic = record.topic,
+                                       .partition = 0,
+                                       .offset = static_cast<int64_t>(batch.size()),
+                                       .key = record.key,
+                                       .value = record.value,
+                                       .headers = record.headers});
+      }
+    }
+  }
+  ASSERT_TRUE(HandleTicketEventRecords(clocks, batch, /*shards=*/3).ok());
+
+  auto a = clock_store_->Get(one);
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (const std::string& id : tickets) {
+    auto b = clock_store_->Get(id);
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->last_sequence, 4);
+    EXPECT_EQ(b->clocks, a->clocks);
+    ASSERT_EQ(b->ledger.size(), a->ledger.size());
+    for (size_t i = 0; i < a->ledger.size(); ++i) {
+      EXPECT_EQ(b->ledger[i].action(), a->ledger[i].action()) << i;
+      EXPECT_EQ(b->ledger[i].metric(), a->ledger[i].metric()) << i;
+      EXPECT_EQ(b->ledger[i].elapsed().seconds(), a->ledger[i].elapsed().seconds()) << i;
+    }
+    EXPECT_TRUE(VerifyLedger(b->ledger).ok());
+  }
+  const int64_t ledger_rows = Count("SELECT count(*) FROM sla.ledger");
+  const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
+  ASSERT_TRUE(HandleTicketEventRecords(clocks, batch, /*shards=*/3).ok());
   EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_rows);
   EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
 }
