@@ -1,4 +1,4 @@
-// Two routing-server processes in OFFER mode (see routing_processes.h): 150 tickets to 30
+// Two routing-server processes in OFFER mode (see routing_processes.h): 300 tickets to 30
 // agents of capacity 3 whose desktops accept or reject each offer at random, through
 // either replica, while agents solve what they get. Every ticket ends assigned exactly
 // once in the ticket service, no agent ever holds more than its capacity there or in
@@ -80,8 +80,8 @@ TEST_F(OfferReplicasTest, AgentsAcceptOrRejectAtRandomAndEachTicketIsAssignedOnc
   StartWorker(tenant);
   StartAnswering();
 
-  const std::vector<std::string> tickets = NewTickets(tenant, 150);
-  ASSERT_EQ(tickets.size(), 150u);
+  const std::vector<std::string> tickets = NewTickets(tenant, 300);
+  ASSERT_EQ(tickets.size(), 300u);
   EXPECT_TRUE(testing::WaitFor([&] { return Assignments(tenant).size() == tickets.size(); },
                                absl::Seconds(45)))
       << "assigned " << Assignments(tenant).size() << " of " << tickets.size() << "\n"
