@@ -130,6 +130,31 @@ class TicketClocksTest : public ::testing::Test {
     ticket->set_status(status);
     return e;
   }
+  // A ticket's history from t0: created, pending after 5 min, open again after 15, replied
+  // to (first response met) after 20, pending after 25.
+  std::vector<events::v1::Event> History(const std::string& id, absl::Time t0) {
+    return {Created(id, t0),
+            StatusChanged(id, 2, t0 + absl::Minutes(5), ticket::v1::TICKET_STATUS_PENDING),
+            StatusChanged(id, 3, t0 + absl::Minutes(15), ticket::v1::TICKET_STATUS_OPEN),
+            AgentReply(id, 4, t0 + absl::Minutes(20)),
+            StatusChanged(id, 5, t0 + absl::Minutes(25), ticket::v1::TICKET_STATUS_PENDING)};
+  }
+  // Ticket `id` is stored as `expected` (same last sequence, clocks and ledger entries), and
+  // its chain verifies.
+  void ExpectStoredLike(const std::string& id, const TicketSla& expected) {
+    auto b = clock_store_->Get(id);
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->last_sequence, expected.last_sequence);
+    EXPECT_EQ(b->clocks, expected.clocks);
+    ASSERT_EQ(b->ledger.size(), expected.ledger.size());
+    for (size_t i = 0; i < expected.ledger.size(); ++i) {
+      EXPECT_EQ(b->ledger[i].action(), expected.ledger[i].action()) << i;
+      EXPECT_EQ(b->ledger[i].metric(), expected.ledger[i].metric()) << i;
+      EXPECT_EQ(b->ledger[i].elapsed().seconds(), expected.ledger[i].elapsed().seconds()) << i;
+      EXPECT_EQ(b->ledger[i].time().seconds(), expected.ledger[i].time().seconds()) << i;
+    }
+    EXPECT_TRUE(VerifyLedger(b->ledger).ok());
+  }
   events::v1::Event AgentReply(const std::string& ticket_id, int64_t sequence, absl::Time t) {
     events::v1::Event e = TicketEventProto(ticket_id, sequence, t);
     e.set_type("CommentAdded");
@@ -328,23 +353,13 @@ TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
   SlaEngine engine(*settings_store_, clock);
   TicketClocks clocks(*clock_store_, engine);
 
-  // The history of a ticket: created, pending after 5 min, open again after 15, replied to
-  // (first response met) after 20, pending after 25.
-  auto history = [&](const std::string& id) {
-    return std::vector<events::v1::Event>{
-        Created(id, t0),
-        StatusChanged(id, 2, t0 + absl::Minutes(5), ticket::v1::TICKET_STATUS_PENDING),
-        StatusChanged(id, 3, t0 + absl::Minutes(15), ticket::v1::TICKET_STATUS_OPEN),
-        AgentReply(id, 4, t0 + absl::Minutes(20)),
-        StatusChanged(id, 5, t0 + absl::Minutes(25), ticket::v1::TICKET_STATUS_PENDING)};
-  };
   const std::string one = ids_.NewId();
-  for (const events::v1::Event& e : history(one)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
+  for (const events::v1::Event& e : History(one, t0)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
 
   const std::string batched = ids_.NewId();
   const std::string other = ids_.NewId();
-  const std::vector<events::v1::Event> h = history(batched);
-  const std::vector<events::v1::Event> o = history(other);
+  const std::vector<events::v1::Event> h = History(batched, t0);
+  const std::vector<events::v1::Event> o = History(other, t0);
   // An older event (sequence 2) under a new id, as a reordered delivery would bring it.
   events::v1::Event stale = h[1];
   stale.set_event_id(ids_.NewId());
@@ -358,19 +373,9 @@ TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
 
   auto a = clock_store_->Get(one);
   ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->last_sequence, 5);
   for (const std::string& id : {batched, other}) {
-    auto b = clock_store_->Get(id);
-    ASSERT_TRUE(b.ok()) << b.status();
-    EXPECT_EQ(b->last_sequence, 5);
-    EXPECT_EQ(b->clocks, a->clocks);
-    ASSERT_EQ(b->ledger.size(), a->ledger.size());
-    for (size_t i = 0; i < a->ledger.size(); ++i) {
-      EXPECT_EQ(b->ledger[i].action(), a->ledger[i].action()) << i;
-      EXPECT_EQ(b->ledger[i].metric(), a->ledger[i].metric()) << i;
-      EXPECT_EQ(b->ledger[i].elapsed().seconds(), a->ledger[i].elapsed().seconds()) << i;
-      EXPECT_EQ(b->ledger[i].time().seconds(), a->ledger[i].time().seconds()) << i;
-    }
-    EXPECT_TRUE(VerifyLedger(b->ledger).ok());
+    ExpectStoredLike(id, *a);
     EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", id, "'")),
               Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", one, "'")));
   }
@@ -402,22 +407,15 @@ TEST_F(TicketClocksTest, ShardedBatchesApplyAsOneAtATime) {
   FakeClock clock(t0 + absl::Minutes(30));
   SlaEngine engine(*settings_store_, clock);
   TicketClocks clocks(*clock_store_, engine);
-  auto history = [&](const std::string& id) {
-    return std::vector<events::v1::Event>{
-        Created(id, t0),
-        StatusChanged(id, 2, t0 + absl::Minutes(5), ticket::v1::TICKET_STATUS_PENDING),
-        StatusChanged(id, 3, t0 + absl::Minutes(15), ticket::v1::TICKET_STATUS_OPEN),
-        AgentReply(id, 4, t0 + absl::Minutes(20))};
-  };
   const std::string one = ids_.NewId();
-  for (const events::v1::Event& e : history(one)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
+  for (const events::v1::Event& e : History(one, t0)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
 
   // Twelve tickets' histories interleaved in one batch, every event twice.
   std::vector<std::string> tickets;
   std::vector<std::vector<events::v1::Event>> histories;
   for (int i = 0; i < 12; ++i) {
     tickets.push_back(ids_.NewId());
-    histories.push_back(history(tickets.back()));
+    histories.push_back(History(tickets.back(), t0));
   }
   std::vector<kafka::Message> batch;
   for (size_t step = 0; step < histories[0].size(); ++step) {
@@ -437,19 +435,8 @@ TEST_F(TicketClocksTest, ShardedBatchesApplyAsOneAtATime) {
 
   auto a = clock_store_->Get(one);
   ASSERT_TRUE(a.ok()) << a.status();
-  for (const std::string& id : tickets) {
-    auto b = clock_store_->Get(id);
-    ASSERT_TRUE(b.ok()) << b.status();
-    EXPECT_EQ(b->last_sequence, 4);
-    EXPECT_EQ(b->clocks, a->clocks);
-    ASSERT_EQ(b->ledger.size(), a->ledger.size());
-    for (size_t i = 0; i < a->ledger.size(); ++i) {
-      EXPECT_EQ(b->ledger[i].action(), a->ledger[i].action()) << i;
-      EXPECT_EQ(b->ledger[i].metric(), a->ledger[i].metric()) << i;
-      EXPECT_EQ(b->ledger[i].elapsed().seconds(), a->ledger[i].elapsed().seconds()) << i;
-    }
-    EXPECT_TRUE(VerifyLedger(b->ledger).ok());
-  }
+  EXPECT_EQ(a->last_sequence, 5);
+  for (const std::string& id : tickets) ExpectStoredLike(id, *a);
   const int64_t ledger_rows = Count("SELECT count(*) FROM sla.ledger");
   const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
   ASSERT_TRUE(HandleTicketEventRecords(clocks, batch, /*shards=*/3).ok());
