@@ -319,7 +319,7 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   Dispatcher dispatcher(store, sender, nullptr, clock, nullptr,
                         {.schedule = {.max_attempts = 1}, .lease = absl::Minutes(5)});
   std::thread dispatch_thread([&] { dispatcher.Run(); });
-  EventIntake intake(store, clock, [&] { dispatcher.Wake(); });
+  EventIntake intake(store, clock, dispatcher);
   // As the service's consumer does: the intake takes what has arrived (up to 200 events)
   // and stores it in one transaction; the loop below plays the broker, at a steady rate.
   absl::Mutex mu;

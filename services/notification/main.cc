@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     emails.reset();
   });
 
-  notification::EventIntake intake(delivery_store, clock, [&] { dispatcher.Wake(); });
+  notification::EventIntake intake(delivery_store, clock, dispatcher);
   std::vector<std::string> topics(std::begin(notification::kEventTopics),
                                   std::end(notification::kEventTopics));
   // Events already fetched are made durable in one transaction, up to kIntakeBatch.

@@ -47,6 +47,17 @@ void Dispatcher::Wake() {
   woken_ = true;
 }
 
+void Dispatcher::Adopt(std::vector<DueDelivery> due) {
+  if (due.empty()) return;
+  adopted_waiting_ += static_cast<int>(due.size());
+  absl::MutexLock lock(&mu_);
+  for (DueDelivery& d : due) adopted_.push_back(std::move(d));
+}
+
+int Dispatcher::Room() const {
+  return std::max(0, options_.max_outstanding - outstanding_.load() - adopted_waiting_.load());
+}
+
 void Dispatcher::Start(DueDelivery due) {
   events::v1::Event event;
   std::string body;
@@ -144,10 +155,11 @@ void Dispatcher::Run() {
   absl::Time last_claim = absl::InfinitePast();
   while (true) {
     std::deque<Completed> done;
+    std::vector<DueDelivery> adopted;
     {
       absl::MutexLock lock(&mu_);
       auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || woken_ || !completed_.empty();
+        return stopping_ || woken_ || !completed_.empty() || !adopted_.empty();
       };
       absl::Duration wait = next_poll - absl::Now();
       if (wait > absl::ZeroDuration()) mu_.AwaitWithTimeout(absl::Condition(&wake), wait);
@@ -157,11 +169,17 @@ void Dispatcher::Run() {
         next_poll = std::min(next_poll, last_claim + options_.wake_coalesce);
       }
       done.swap(completed_);
+      adopted.swap(adopted_);
     }
     outstanding_ -= static_cast<int>(done.size());
     RecordAll(done);
+    // Handed over by the intake, already leased: no claim.
+    for (DueDelivery& d : adopted) {
+      --adopted_waiting_;
+      Start(std::move(d));
+    }
     if (absl::Now() < next_poll) continue;
-    const int room = std::min(options_.batch_size, options_.max_outstanding - outstanding_);
+    const int room = std::min(options_.batch_size, Room());
     int claimed = 0;
     if (room > 0) {
       last_claim = absl::Now();

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <deque>
 #include <random>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -50,6 +51,13 @@ class Dispatcher {
   // New deliveries were stored (by this process's intake): claim soon instead of at the
   // next poll. Other replicas' intakes still reach this dispatcher through the poll.
   void Wake();
+  // Deliveries the intake stored already leased to this dispatcher (see
+  // PgDeliveryStore::RecordEvents' handoff): attempted without a claim. Any thread.
+  void Adopt(std::vector<DueDelivery> due);
+  // How many more deliveries it takes now: max_outstanding minus those in flight or
+  // adopted and not yet started. Any thread; an estimate (others may add meanwhile).
+  int Room() const;
+  absl::Duration lease() const { return options_.lease; }
 
  private:
   struct Completed {
@@ -69,11 +77,13 @@ class Dispatcher {
   DeliveryMetrics* metrics_;
   const DispatcherOptions options_;
   std::mt19937_64 rng_{std::random_device{}()};
-  int outstanding_ = 0;  // loop thread only
+  std::atomic<int> outstanding_{0};      // started, outcome not yet recorded
+  std::atomic<int> adopted_waiting_{0};  // adopted, not yet started
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Completed> completed_ ABSL_GUARDED_BY(mu_);
+  std::vector<DueDelivery> adopted_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sundesk::notification

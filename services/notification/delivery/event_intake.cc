@@ -45,9 +45,17 @@ absl::Status EventIntake::HandleBatch(absl::Span<const kafka::Message> messages)
     if (auto e = Deliverable(m)) events.push_back(*std::move(e));
   }
   if (events.empty()) return absl::OkStatus();
-  absl::StatusOr<int> added = store_.RecordEvents(events, clock_.Now());
+  PgDeliveryStore::Handoff handoff;
+  if (dispatcher_ != nullptr) {
+    handoff.max = dispatcher_->Room();
+    handoff.lease = dispatcher_->lease();
+  }
+  absl::StatusOr<int> added =
+      store_.RecordEvents(events, clock_.Now(), dispatcher_ != nullptr ? &handoff : nullptr);
   if (!added.ok()) return added.status();
-  if (*added > 0 && on_new_deliveries_) on_new_deliveries_();
+  const int handed_over = static_cast<int>(handoff.taken.size());
+  if (handed_over > 0) dispatcher_->Adopt(std::move(handoff.taken));
+  if (*added > handed_over && on_new_deliveries_) on_new_deliveries_();
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include "absl/types/span.h"
 #include "libs/core/clock.h"
 #include "libs/kafka/consumer.h"
+#include "services/notification/delivery/dispatcher.h"
 #include "services/notification/store/pg_delivery_store.h"
 
 namespace sundesk::notification {
@@ -27,6 +28,15 @@ class EventIntake {
               std::function<void()> on_new_deliveries = nullptr)
       : store_(store), clock_(clock), on_new_deliveries_(std::move(on_new_deliveries)) {}
 
+  // Hands new deliveries straight to `dispatcher` (this process's), stored already leased
+  // to it, as many as it has room for (Dispatcher::Room); the rest wait for its claim, and
+  // it is woken for them.
+  EventIntake(PgDeliveryStore& store, const Clock& clock, Dispatcher& dispatcher)
+      : store_(store),
+        clock_(clock),
+        on_new_deliveries_([&dispatcher] { dispatcher.Wake(); }),
+        dispatcher_(&dispatcher) {}
+
   absl::Status Handle(const kafka::Message& message);
   // The same for a consumer's batch: every event's deliveries in one transaction.
   absl::Status HandleBatch(absl::Span<const kafka::Message> messages);
@@ -35,6 +45,7 @@ class EventIntake {
   PgDeliveryStore& store_;
   const Clock& clock_;
   const std::function<void()> on_new_deliveries_;
+  Dispatcher* const dispatcher_ = nullptr;
 };
 
 }  // namespace sundesk::notification

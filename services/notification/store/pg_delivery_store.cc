@@ -64,6 +64,33 @@ absl::Status PlanForActualSizes(pg::Connection& tx) {
   return tx.Execute("SET LOCAL plan_cache_mode = force_custom_plan").status();
 }
 
+// The channel, target and opened secret of `due`'s subscription from `row` of `r` (columns
+// channel, target, webhook_secret, webhook_secret_key_id, webhook_secret_sealed). A secret
+// that cannot be opened is left in `secret_error` (the attempt is then not made).
+absl::Status TargetFromRow(const pg::Result& r, int row, const SecretBox* secrets,
+                           DueDelivery& due) {
+  SUNDESK_ASSIGN_OR_RETURN(int64_t channel, r.Int64(row, "channel"));
+  due.channel = static_cast<ChannelKind>(channel);
+  due.target = std::string(r.Text(row, "target"));
+  if (r.IsNull(row, "webhook_secret_key_id")) {
+    due.secret = std::string(r.Text(row, "webhook_secret"));
+    return absl::OkStatus();
+  }
+  SealedSecret sealed{.key_id = std::string(r.Text(row, "webhook_secret_key_id"))};
+  SUNDESK_ASSIGN_OR_RETURN(sealed.sealed, r.Bytea(row, "webhook_secret_sealed"));
+  absl::StatusOr<std::string> secret =
+      secrets != nullptr ? secrets->Open(sealed, due.delivery.subscription_id)
+                         : absl::FailedPreconditionError(
+                               absl::StrCat("webhook secret sealed with key \"", sealed.key_id,
+                                            "\", but no --webhook-secret-keys are configured"));
+  if (secret.ok()) {
+    due.secret = *std::move(secret);
+  } else {
+    due.secret_error = std::string(secret.status().message());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 kafka::EventRecord DeadLetterRecord(const events::v1::Event& event, const Delivery& delivery,
@@ -82,7 +109,8 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvent(const events::v1::Event& event,
 }
 
 absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::Event> events,
-                                                  absl::Time now) {
+                                                  absl::Time now, Handoff* handoff) {
+  if (handoff != nullptr) handoff->taken.clear();
   if (events.empty()) return 0;
   now = Micros(now);
   // Each tenant's events in consumed order, tenants in one order (see the feed heads below).
@@ -164,7 +192,9 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
     // Subscriptions that existed when each event happened: "from then on" (API.md).
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result subs,
-        tx.Execute("SELECT u.n, s.subscription_id FROM unnest($1::uuid[], $2::text[], "
+        tx.Execute("SELECT u.n, s.subscription_id, s.channel, s.target, s.webhook_secret, "
+                   "s.webhook_secret_key_id, s.webhook_secret_sealed FROM unnest($1::uuid[], "
+                   "$2::text[], "
                    "$3::timestamptz[]) WITH ORDINALITY AS u(t, type, at, n) "
                    "JOIN notification.subscriptions s ON s.tenant_id = u.t AND "
                    "s.delete_time IS NULL AND (s.event_types = '{}' OR u.type = "
@@ -172,11 +202,17 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
                    "ORDER BY u.n, s.subscription_id",
                    {tenants.Param(), types.Param(), times.Param()}));
     if (subs.rows() == 0) return absl::OkStatus();
-    PgArray ids, sub_ids, d_tenants, d_event_ids, d_types, d_times, d_payloads;
+    PgArray ids, sub_ids, d_tenants, d_event_ids, d_types, d_times, d_payloads, leases;
+    std::vector<std::string> new_ids;
+    const int to_hand_over = handoff != nullptr ? handoff->max : 0;
     for (int row = 0; row < subs.rows(); ++row) {
       SUNDESK_ASSIGN_OR_RETURN(int64_t n, subs.Int64(row, 0));
       const size_t i = static_cast<size_t>(n - 1);
-      ids.Add(ids_.NewId());
+      new_ids.push_back(ids_.NewId());
+      ids.Add(new_ids.back());
+      // Leased at once to the dispatcher this is handed to; the rest wait for a claim.
+      leases.Add(row < to_hand_over ? std::optional<absl::Time>(now + handoff->lease)
+                                    : std::nullopt);
       sub_ids.Add(subs.Text(row, 1));
       d_tenants.Add(ordered[i]->tenant_id());
       d_event_ids.Add(ordered[i]->event_id());
@@ -198,11 +234,38 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
                    "$8::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], "
                    "$4::text[], $5::text[], $6::timestamptz[], $7::bytea[]) "
                    "ON CONFLICT (subscription_id, event_id) DO NOTHING RETURNING delivery_id) "
-                   "INSERT INTO notification.delivery_queue (delivery_id, next_attempt_time) "
-                   "SELECT delivery_id, $8::timestamptz FROM created",
+                   "INSERT INTO notification.delivery_queue (delivery_id, next_attempt_time, "
+                   "lease_until) SELECT c.delivery_id, $8::timestamptz, l.lease FROM created c "
+                   "JOIN unnest($1::uuid[], $9::timestamptz[]) AS l(delivery_id, lease) "
+                   "USING (delivery_id) RETURNING delivery_id::text, lease_until IS NOT NULL",
                    {ids.Param(), sub_ids.Param(), d_tenants.Param(), d_event_ids.Param(),
-                    d_types.Param(), d_times.Param(), d_payloads.Param(), now}));
-    created = static_cast<int>(inserted.affected_rows());
+                    d_types.Param(), d_times.Param(), d_payloads.Param(), now, leases.Param()}));
+    created = inserted.rows();
+    if (handoff == nullptr) return absl::OkStatus();
+    absl::flat_hash_set<std::string> leased;
+    for (int i = 0; i < inserted.rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(bool is_leased, inserted.Bool(i, 1));
+      if (is_leased) leased.insert(std::string(inserted.Text(i, 0)));
+    }
+    for (int row = 0; row < subs.rows() && row < to_hand_over; ++row) {
+      if (!leased.contains(absl::AsciiStrToLower(new_ids[row]))) continue;  // already there
+      SUNDESK_ASSIGN_OR_RETURN(int64_t n, subs.Int64(row, 0));
+      const events::v1::Event& e = *ordered[static_cast<size_t>(n - 1)];
+      DueDelivery due;
+      Delivery& d = due.delivery;
+      d.delivery_id = new_ids[row];
+      d.subscription_id = std::string(subs.Text(row, 1));
+      d.tenant_id = absl::AsciiStrToLower(e.tenant_id());
+      d.event_id = e.event_id();
+      d.event_type = e.type();
+      d.state = DeliveryState::kPending;
+      d.create_time = now;
+      d.next_attempt_time = now;
+      due.payload = payloads[static_cast<size_t>(n - 1)];
+      due.event_time = event_times[static_cast<size_t>(n - 1)];
+      SUNDESK_RETURN_IF_ERROR(TargetFromRow(subs, row, secrets_, due));
+      handoff->taken.push_back(std::move(due));
+    }
     return absl::OkStatus();
   }));
   return created;
@@ -245,25 +308,7 @@ absl::StatusOr<std::vector<DueDelivery>> PgDeliveryStore::ClaimDue(absl::Time no
         SUNDESK_ASSIGN_OR_RETURN(due.payload, r.Bytea(i, "payload"));
       }
       SUNDESK_ASSIGN_OR_RETURN(due.event_time, OptionalTime(r, i, "event_time"));
-      SUNDESK_ASSIGN_OR_RETURN(int64_t channel, r.Int64(i, "channel"));
-      due.channel = static_cast<ChannelKind>(channel);
-      due.target = std::string(r.Text(i, "target"));
-      if (r.IsNull(i, "webhook_secret_key_id")) {
-        due.secret = std::string(r.Text(i, "webhook_secret"));
-      } else {
-        SealedSecret sealed{.key_id = std::string(r.Text(i, "webhook_secret_key_id"))};
-        SUNDESK_ASSIGN_OR_RETURN(sealed.sealed, r.Bytea(i, "webhook_secret_sealed"));
-        absl::StatusOr<std::string> secret =
-            secrets_ != nullptr ? secrets_->Open(sealed, due.delivery.subscription_id)
-                                : absl::FailedPreconditionError(absl::StrCat(
-                                      "webhook secret sealed with key \"", sealed.key_id,
-                                      "\", but no --webhook-secret-keys are configured"));
-        if (secret.ok()) {
-          due.secret = *std::move(secret);
-        } else {
-          due.secret_error = std::string(secret.status().message());
-        }
-      }
+      SUNDESK_RETURN_IF_ERROR(TargetFromRow(r, i, secrets_, due));
       out.push_back(std::move(due));
     }
     return absl::OkStatus();

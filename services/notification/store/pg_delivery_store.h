@@ -49,7 +49,18 @@ class PgDeliveryStore final : public DeliveryStore {
   absl::StatusOr<int> RecordEvent(const events::v1::Event& event, absl::Time now);
   // The same for several events in one transaction (one commit for a consumer's batch),
   // with a fixed number of statements whatever the batch's size.
-  absl::StatusOr<int> RecordEvents(absl::Span<const events::v1::Event> events, absl::Time now);
+  //
+  // With `handoff`, up to `handoff->max` of the new deliveries are stored already leased
+  // until `now + handoff->lease` and returned in `handoff->taken`, ready to attempt: the
+  // local dispatcher takes them without a claim. If it never records their outcome (a
+  // crash), they are claimed again when the lease runs out, as claimed ones are.
+  struct Handoff {
+    int max = 0;
+    absl::Duration lease = absl::Minutes(2);
+    std::vector<DueDelivery> taken;
+  };
+  absl::StatusOr<int> RecordEvents(absl::Span<const events::v1::Event> events, absl::Time now,
+                                   Handoff* handoff = nullptr);
 
   // Up to `limit` deliveries due at `now` (PENDING or RETRYING, not leased by another
   // dispatcher), leased to the caller until `now + lease`, oldest due first.

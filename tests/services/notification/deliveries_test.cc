@@ -164,7 +164,7 @@ class DeliveriesTest : public ::testing::Test {
                                                .max_backoff = absl::Seconds(1)},
                                   .poll_interval = absl::Milliseconds(50)});
     dispatcher_thread_ = new std::thread([] { dispatcher_->Run(); });
-    intake_ = new EventIntake(*delivery_store_, clock_, [] { dispatcher_->Wake(); });
+    intake_ = new EventIntake(*delivery_store_, clock_, *dispatcher_);
     std::vector<std::string> topics(std::begin(kEventTopics), std::end(kEventTopics));
     auto consumer =
         kafka::Consumer::Create({.bootstrap_servers = kafka_->bootstrap(),
