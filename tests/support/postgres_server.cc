@@ -142,6 +142,7 @@ absl::Status PostgresServer::Launch() {
   process_options.argv = std::move(argv);
   process_options.log_path = dir_.path() + "/postgres.log";
   process_options.run_as_user = user_;
+  process_options.exit_signal = SIGQUIT;  // immediate shutdown, as the destructor does
   auto process = Subprocess::Start(std::move(process_options));
   if (!process.ok()) return process.status();
   process_ = *std::move(process);

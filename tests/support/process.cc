@@ -21,11 +21,54 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 extern char** environ;  // NOLINT: POSIX
 
 namespace sundesk::testing {
+
+void StopLeftoversAtExit();
+
+namespace {
+
+// Subprocesses and TempDirs alive now, for the atexit handler. Never destroyed: static
+// destructors that run after the handler still unregister.
+struct Alive {
+  absl::Mutex mu;
+  absl::flat_hash_set<Subprocess*> processes ABSL_GUARDED_BY(mu);
+  absl::flat_hash_set<std::string> dirs ABSL_GUARDED_BY(mu);
+};
+
+Alive& GetAlive() {
+  static Alive* alive = [] {
+    std::atexit(&StopLeftoversAtExit);
+    return new Alive();
+  }();
+  return *alive;
+}
+
+void RemoveDir(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace
+
+void StopLeftoversAtExit() {
+  Alive& alive = GetAlive();
+  absl::MutexLock lock(&alive.mu);
+  // Signalled together, then awaited: a PostgreSQL asked to quit stops its own children
+  // (each in a session of its own) and removes its shared memory.
+  for (Subprocess* p : alive.processes) p->Signal(p->exit_signal_);
+  for (Subprocess* p : alive.processes) {
+    if (!p->Wait(absl::Seconds(5)).ok()) p->Stop(absl::ZeroDuration());
+  }
+  alive.processes.clear();
+  for (const std::string& dir : alive.dirs) RemoveDir(dir);
+  alive.dirs.clear();
+}
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(ProcessOptions options) {
   if (options.argv.empty()) return absl::InvalidArgumentError("argv is empty");
@@ -97,10 +140,19 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(ProcessOptions opt
   p->pid_ = pid;
   p->stdin_fd_ = in_pipe[1];
   p->log_path_ = options.log_path;
+  p->exit_signal_ = options.exit_signal;
+  Alive& alive = GetAlive();
+  absl::MutexLock lock(&alive.mu);
+  alive.processes.insert(p.get());
   return p;
 }
 
 Subprocess::~Subprocess() {
+  {
+    Alive& alive = GetAlive();
+    absl::MutexLock lock(&alive.mu);
+    alive.processes.erase(this);
+  }
   if (!exited_) Stop();
   if (stdin_fd_ >= 0) close(stdin_fd_);
 }
@@ -198,9 +250,17 @@ TempDir::TempDir() {
   char* made = mkdtemp(tmpl.data());
   path_ = made != nullptr ? made : "";
   chmod(path_.c_str(), 0755);
+  Alive& alive = GetAlive();
+  absl::MutexLock lock(&alive.mu);
+  alive.dirs.insert(path_);
 }
 
 TempDir::~TempDir() {
+  {
+    Alive& alive = GetAlive();
+    absl::MutexLock lock(&alive.mu);
+    alive.dirs.erase(path_);
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
