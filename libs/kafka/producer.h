@@ -24,8 +24,10 @@ struct ProducerOptions {
   // From Produce to the delivery report, retries included (librdkafka's
   // delivery.timeout.ms). Past it the message fails with UNAVAILABLE.
   absl::Duration delivery_timeout = absl::Seconds(30);
-  // How long a message may wait to be batched (librdkafka's linger.ms).
-  absl::Duration linger = absl::Milliseconds(5);
+  // How long a message may wait to be batched (librdkafka's linger.ms). Short: the outbox
+  // relay hands over a whole batch at once and waits for its reports, so a longer wait
+  // batches little more and adds to every event's latency.
+  absl::Duration linger = absl::Milliseconds(1);
   // Any other librdkafka property; applied last, so it wins. Idempotence and acks=all
   // cannot be turned off here: they are what keeps one ticket's events in order.
   std::map<std::string, std::string> properties;
