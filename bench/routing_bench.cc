@@ -140,6 +140,20 @@ const CandidateIndex& TheIndex() {
   return *index;
 }
 
+// The counters every decision benchmark prints: the rate of timed decisions, p50/p99 of
+// the sampled `micros`, and the share of decisions that found an agent.
+void ReportDecisions(benchmark::State& state, std::vector<double>& micros, int64_t matched) {
+  std::sort(micros.begin(), micros.end());
+  if (!micros.empty()) {
+    state.counters["p50_us"] = micros[micros.size() / 2];
+    state.counters["p99_us"] = micros[micros.size() * 99 / 100];
+  }
+  state.counters["decisions_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["matched_ratio"] =
+      state.iterations() > 0 ? static_cast<double>(matched) / state.iterations() : 0;
+}
+
 void Decide(benchmark::State& state, Mode mode) {
   const World& w = TheWorld();
   const CandidateIndex& index = TheIndex();
@@ -167,15 +181,7 @@ void Decide(benchmark::State& state, Mode mode) {
       micros.push_back(std::chrono::duration<double, std::micro>(end - start).count());
     }
   }
-  std::sort(micros.begin(), micros.end());
-  if (!micros.empty()) {
-    state.counters["p50_us"] = micros[micros.size() / 2];
-    state.counters["p99_us"] = micros[micros.size() * 99 / 100];
-  }
-  state.counters["decisions_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["matched_ratio"] =
-      state.iterations() > 0 ? static_cast<double>(matched) / state.iterations() : 0;
+  ReportDecisions(state, micros, matched);
 }
 
 // The world's agents and live state behind Router's store interfaces.
@@ -298,16 +304,8 @@ void RunRouter(benchmark::State& state, Router& router, After after) {
       state.ResumeTiming();
     }
   }
-  std::sort(micros.begin(), micros.end());
-  if (!micros.empty()) {
-    state.counters["p50_us"] = micros[micros.size() / 2];
-    state.counters["p99_us"] = micros[micros.size() * 99 / 100];
-  }
   // The timed decisions only (PauseTiming keeps the release out of real time).
-  state.counters["decisions_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["matched_ratio"] =
-      state.iterations() > 0 ? static_cast<double>(matched) / state.iterations() : 0;
+  ReportDecisions(state, micros, matched);
   state.counters["directory_loads"] = static_cast<double>(router.directory_loads());
 }
 
