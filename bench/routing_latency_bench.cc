@@ -183,7 +183,7 @@ struct Stack {
     // The client company and its agents, straight into the stores.
     SystemClock clock;
     UuidV7Generator ids(clock);
-    ticket::PageTokenSigner tokens("routing-bench");
+    api::PageTokenSigner tokens("routing-bench");
     ticket::PgTenantStore tenant_store(*pool);
     ticket::TenantRegistry tenants(tenant_store, clock, ids, tokens);
     ticket::Tenant t;

@@ -40,7 +40,7 @@
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 #include "services/ticket/api/ticket_service_handlers.h"
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 #include "services/ticket/domain/ticket_service.h"
 #include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_ticket_store.h"
@@ -74,7 +74,7 @@ struct Env {
   prometheus::Registry registry;
   SystemClock clock;
   std::unique_ptr<UuidV7Generator> ids;
-  std::unique_ptr<ticket::PageTokenSigner> page_tokens;
+  std::unique_ptr<api::PageTokenSigner> page_tokens;
   std::unique_ptr<ticket::TicketMetrics> metrics;
   std::unique_ptr<kafka::OutboxNotifier> notifier;
   std::unique_ptr<ticket::PgTicketStore> store;
@@ -123,7 +123,7 @@ Env& GetEnv() {
 
     e->auth.Add(kClientKey, {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "kb"});
     e->ids = std::make_unique<UuidV7Generator>(e->clock);
-    e->page_tokens = std::make_unique<ticket::PageTokenSigner>("bench-page-token-key");
+    e->page_tokens = std::make_unique<api::PageTokenSigner>("bench-page-token-key");
     e->metrics = std::make_unique<ticket::TicketMetrics>(e->registry);
     e->notifier = std::make_unique<kafka::OutboxNotifier>(*e->pool, "ticket");
     e->workers = std::make_unique<WorkerPool>(kWorkers, "bench");

@@ -1,9 +1,12 @@
 #include "libs/runtime/service_runtime.h"
 
+#include <openssl/rand.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/core/log.h"
@@ -56,6 +59,22 @@ std::vector<ConfigOption> RedisOptions() {
       {"redis-addr", "127.0.0.1:6379", "Redis address (host:port)"},
       {"redis-pool-size", "8", "Redis connections per process"},
   };
+}
+
+std::vector<ConfigOption> PageTokenOptions() {
+  return {{"page-token-key", "", "HMAC key of list page tokens; the same on every replica"}};
+}
+
+std::string PageTokenKey(const Config& config) {
+  std::string key = config.Get("page-token-key");
+  if (!key.empty()) return key;
+  unsigned char bytes[32];
+  RAND_bytes(bytes, sizeof(bytes));
+  log::Warn(
+      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; list page tokens "
+      "will not work across replicas or restarts");
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 Config ParseOrExit(std::vector<ConfigOption> options, int argc, char** argv) {

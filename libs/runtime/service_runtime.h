@@ -33,6 +33,8 @@ std::vector<ConfigOption> KafkaOptions();
 // What a service that consumes Kafka in a group adds to KafkaOptions: kafka-session-timeout.
 std::vector<ConfigOption> KafkaConsumerOptions();
 std::vector<ConfigOption> RedisOptions();
+// What a service with list RPCs adds: page-token-key, the HMAC key of its page tokens.
+std::vector<ConfigOption> PageTokenOptions();
 
 // Parses flags and SUNDESK_* environment. `--help` prints the table and exits 0; bad
 // configuration prints why and exits 2 (start-up is the one place errors end a process).
@@ -42,6 +44,10 @@ Config ParseOrExit(std::vector<ConfigOption> options, int argc, char** argv);
 absl::Duration DurationOrExit(const Config& config, absl::string_view name);
 int64_t IntOrExit(const Config& config, absl::string_view name);
 bool BoolOrExit(const Config& config, absl::string_view name);
+
+// The configured page-token-key, or (with a warning) a random one: tokens then work only
+// against the process that made them, fine for one process and wrong for several.
+std::string PageTokenKey(const Config& config);
 
 // Logs the message and exits 1: for a dependency that cannot even be set up at start-up.
 [[noreturn]] void ExitWith(absl::string_view what, const absl::Status& status);

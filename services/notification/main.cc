@@ -1,12 +1,10 @@
 // The notification service: composes configuration, stores, handlers and the gRPC server.
-#include <openssl/rand.h>
-
 #include <optional>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -28,23 +26,6 @@
 #include "services/notification/store/pg_subscription_store.h"
 #include "services/notification/store/schema.h"
 #include "services/notification/store/secret_box.h"
-#include "services/ticket/domain/page_token.h"
-
-namespace {
-
-// A page-token key for one process: tokens then work only against the replica that made
-// them, which is fine for a single process and wrong for several.
-std::string RandomPageTokenKey() {
-  unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof(bytes));
-  sundesk::log::Warn(
-      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; list page tokens "
-      "will not work across replicas or restarts");
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -57,8 +38,7 @@ int main(int argc, char** argv) {
   options.push_back(runtime::TicketAddrOption());
   options.push_back({"webhook-allow-loopback", "false",
                      "let webhooks target loopback and private addresses (local use only)"});
-  options.push_back(
-      {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  for (auto& o : runtime::PageTokenOptions()) options.push_back(std::move(o));
   options.push_back({"webhook-secret-keys", "",
                      "keys sealing webhook secrets at rest (AES-256-GCM): "
                      "<id>:<64 hex>[,<id>:<64 hex>...], the sealing key first; older keys "
@@ -100,9 +80,7 @@ int main(int argc, char** argv) {
 
   SystemClock clock;
   UuidV7Generator ids(clock);
-  std::string page_token_key = config.Get("page-token-key");
-  ticket::PageTokenSigner page_tokens(page_token_key.empty() ? RandomPageTokenKey()
-                                                             : page_token_key);
+  api::PageTokenSigner page_tokens(runtime::PageTokenKey(config));
   notification::SystemHostResolver resolver;
   // Tenants are the ticket service's: an ADMIN's tenant_id is checked there (SERVICE key).
   std::shared_ptr<grpc::Channel> ticket_channel = runtime::TicketChannelOrExit(config);

@@ -1,10 +1,7 @@
 // The routing service: composes configuration, stores, handlers and the gRPC server.
-#include <openssl/rand.h>
-
 #include <atomic>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "absl/synchronization/notification.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
@@ -40,22 +37,6 @@
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
 
-namespace {
-
-// Without a configured key, page tokens only work against the process that made them.
-std::string PageTokenKeyOrRandom(const std::string& configured) {
-  if (!configured.empty()) return configured;
-  unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof(bytes));
-  sundesk::log::Warn(
-      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; ListAgents page "
-      "tokens will not work across replicas or restarts");
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
   auto options = runtime::CommonOptions(
@@ -65,8 +46,7 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::KafkaConsumerOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::RedisOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
-  options.push_back(
-      {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  for (auto& o : runtime::PageTokenOptions()) options.push_back(std::move(o));
   options.push_back({"dispatch-interval", "200ms",
                      "how often the dispatcher expires offers, withdraws those of agents off "
                      "shift and routes the queue (it also routes as soon as the queue changed)"});
@@ -95,7 +75,7 @@ int main(int argc, char** argv) {
 
   SystemClock clock;
   UuidV7Generator ids(clock);
-  ticket::PageTokenSigner page_tokens(PageTokenKeyOrRandom(config.Get("page-token-key")));
+  api::PageTokenSigner page_tokens(runtime::PageTokenKey(config));
   routing::PgAgentStore agent_store(*postgres.pool);
   routing::AgentDirectory directory(agent_store, clock, ids, page_tokens);
 

@@ -1,7 +1,5 @@
 // The ticket service: composes configuration, stores, handlers and the gRPC server.
-#include <openssl/rand.h>
-
-#include "absl/strings/escaping.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -13,28 +11,11 @@
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/api/ticket_service_handlers.h"
 #include "services/ticket/domain/api_key.h"
-#include "services/ticket/domain/page_token.h"
 #include "services/ticket/domain/tenant_registry.h"
 #include "services/ticket/domain/ticket_service.h"
 #include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_tenant_store.h"
 #include "services/ticket/store/pg_ticket_store.h"
-
-namespace {
-
-// A page-token key for one process: tokens then work only against the replica that made
-// them, which is fine for a single process and wrong for several.
-std::string RandomPageTokenKey() {
-  unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof(bytes));
-  sundesk::log::Warn(
-      "no --page-token-key (SUNDESK_PAGE_TOKEN_KEY): using a random one; list page tokens "
-      "will not work across replicas or restarts");
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -42,8 +23,7 @@ int main(int argc, char** argv) {
       {.name = "ticket", .grpc_address = "127.0.0.1:50051", .metrics_address = "127.0.0.1:9101"});
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
-  options.push_back(
-      {"page-token-key", "", "HMAC key of list page tokens; the same on every replica"});
+  for (auto& o : runtime::PageTokenOptions()) options.push_back(std::move(o));
   options.push_back({"idempotency-window", "24h", "how long a request_id is remembered"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("ticket", config);
@@ -58,9 +38,7 @@ int main(int argc, char** argv) {
 
   SystemClock clock;
   UuidV7Generator ids(clock);
-  std::string page_token_key = config.Get("page-token-key");
-  ticket::PageTokenSigner page_tokens(page_token_key.empty() ? RandomPageTokenKey()
-                                                             : page_token_key);
+  api::PageTokenSigner page_tokens(runtime::PageTokenKey(config));
 
   ticket::PgTenantStore tenant_store(*postgres.pool);
   ticket::TenantRegistry tenant_registry(tenant_store, clock, ids, page_tokens);

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 
 namespace sundesk::notification {
 namespace {
@@ -30,7 +30,7 @@ absl::StatusOr<ListDeliveriesOutput> DeliveryService::List(const Caller& caller,
   if (in.state < 0 || in.state > static_cast<int>(DeliveryState::kDead)) {
     return absl::InvalidArgumentError("state: not a DeliveryState");
   }
-  SUNDESK_ASSIGN_OR_RETURN(int limit, ticket::ResolvePageSize("page_size", in.page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", in.page_size));
   const std::string query = absl::StrCat("deliveries|", in.subscription_id, "|", in.state);
   ListDeliveriesQuery q{.tenant_id = tenant,
                         .subscription_id = in.subscription_id,

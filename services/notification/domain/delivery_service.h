@@ -7,7 +7,7 @@
 #include "libs/core/clock.h"
 #include "services/notification/domain/delivery.h"
 #include "services/notification/domain/subscription_service.h"
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 
 namespace sundesk::notification {
 
@@ -29,7 +29,7 @@ struct ListDeliveriesOutput {
 class DeliveryService {
  public:
   DeliveryService(DeliveryStore& store, SubscriptionService& subscriptions, const Clock& clock,
-                  const ticket::PageTokenSigner& page_tokens)
+                  const api::PageTokenSigner& page_tokens)
       : store_(store), subscriptions_(subscriptions), clock_(clock), tokens_(page_tokens) {}
 
   absl::StatusOr<ListDeliveriesOutput> List(const Caller& caller, const ListDeliveriesInput& in);
@@ -39,7 +39,7 @@ class DeliveryService {
   DeliveryStore& store_;
   SubscriptionService& subscriptions_;
   const Clock& clock_;
-  const ticket::PageTokenSigner& tokens_;
+  const api::PageTokenSigner& tokens_;
 };
 
 }  // namespace sundesk::notification

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 #include "services/notification/domain/event_types.h"
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 
 namespace sundesk::notification {
 namespace {
@@ -69,7 +69,7 @@ absl::StatusOr<std::string> ResolveTenant(const Caller& caller, const std::strin
 
 SubscriptionService::SubscriptionService(SubscriptionStore& store, const Clock& clock,
                                          IdGenerator& ids,
-                                         const ticket::PageTokenSigner& page_tokens,
+                                         const api::PageTokenSigner& page_tokens,
                                          const HostResolver& resolver, TenantDirectory& tenants,
                                          SubscriptionOptions options)
     : store_(store),
@@ -90,14 +90,14 @@ absl::StatusOr<std::string> SubscriptionService::Tenant(const Caller& caller,
 absl::StatusOr<Subscription> SubscriptionService::Create(const Caller& caller,
                                                          const CreateSubscriptionInput& in) {
   SUNDESK_ASSIGN_OR_RETURN(std::string tenant_id, Tenant(caller, in.tenant_id));
-  SUNDESK_RETURN_IF_ERROR(ticket::CheckRequestId("request_id", in.request_id));
+  SUNDESK_RETURN_IF_ERROR(api::CheckRequestId("request_id", in.request_id));
   SUNDESK_RETURN_IF_ERROR(CheckEventTypes("event_types", in.event_types));
-  SUNDESK_RETURN_IF_ERROR(ticket::CheckText("display_name", in.display_name, 0, 200));
+  SUNDESK_RETURN_IF_ERROR(api::CheckText("display_name", in.display_name, 0, 200));
   Subscription s;
   if (in.has_webhook) {
     SUNDESK_RETURN_IF_ERROR(
         CheckWebhookUrl("webhook.url", in.webhook_url, resolver_, options_.allow_private_targets));
-    SUNDESK_RETURN_IF_ERROR(ticket::CheckText("webhook.secret", in.webhook_secret, 16, 256));
+    SUNDESK_RETURN_IF_ERROR(api::CheckText("webhook.secret", in.webhook_secret, 16, 256));
     s.channel = ChannelKind::kWebhook;
     s.target = in.webhook_url;
     s.secret = in.webhook_secret;
@@ -136,7 +136,7 @@ absl::StatusOr<ListSubscriptionsOutput> SubscriptionService::List(const Caller& 
                                                                   int64_t page_size,
                                                                   const std::string& page_token) {
   SUNDESK_ASSIGN_OR_RETURN(std::string tenant, Tenant(caller, tenant_id));
-  SUNDESK_ASSIGN_OR_RETURN(int limit, ticket::ResolvePageSize("page_size", page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", page_size));
   std::string after;
   if (!page_token.empty()) {
     SUNDESK_ASSIGN_OR_RETURN(after,

@@ -10,7 +10,7 @@
 #include "services/notification/domain/subscription.h"
 #include "services/notification/domain/target_rules.h"
 #include "services/notification/domain/tenant_directory.h"
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 
 namespace sundesk::notification {
 
@@ -47,7 +47,7 @@ absl::StatusOr<std::string> ResolveTenant(const Caller& caller, const std::strin
 class SubscriptionService {
  public:
   SubscriptionService(SubscriptionStore& store, const Clock& clock, IdGenerator& ids,
-                      const ticket::PageTokenSigner& page_tokens, const HostResolver& resolver,
+                      const api::PageTokenSigner& page_tokens, const HostResolver& resolver,
                       TenantDirectory& tenants, SubscriptionOptions options = {});
 
   // ResolveTenant, and for an ADMIN key a tenant that exists (else NOT_FOUND naming
@@ -66,7 +66,7 @@ class SubscriptionService {
   SubscriptionStore& store_;
   const Clock& clock_;
   IdGenerator& ids_;
-  const ticket::PageTokenSigner& tokens_;
+  const api::PageTokenSigner& tokens_;
   const HostResolver& resolver_;
   TenantDirectory& tenants_;
   const SubscriptionOptions options_;

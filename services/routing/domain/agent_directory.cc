@@ -12,15 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "libs/core/status.h"
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 
 namespace sundesk::routing {
 namespace {
 
-using ticket::CheckLanguageTag;
-using ticket::CheckRequestId;
-using ticket::CheckText;
-using ticket::CheckTimeZone;
+using api::CheckLanguageTag;
+using api::CheckRequestId;
+using api::CheckText;
+using api::CheckTimeZone;
 
 absl::Status Invalid(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
@@ -241,7 +241,7 @@ absl::StatusOr<Agent> AgentDirectory::GetAgent(absl::string_view agent_id) {
 absl::StatusOr<AgentPage> AgentDirectory::ListAgents(absl::string_view scope,
                                                      const AgentFilter& filter, int64_t page_size,
                                                      absl::string_view page_token) {
-  SUNDESK_ASSIGN_OR_RETURN(int limit, ticket::ResolvePageSize("page_size", page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", page_size));
   if (!filter.tenant_id.empty() && !IsUuid(filter.tenant_id)) {
     return Invalid("filter.tenant_id",
                    absl::StrCat("'", absl::CHexEscape(filter.tenant_id.substr(0, 64)),

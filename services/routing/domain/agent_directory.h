@@ -9,7 +9,7 @@
 #include "libs/core/ids.h"
 #include "services/routing/domain/agent.h"
 #include "services/routing/domain/agent_store.h"
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 
 namespace sundesk::routing {
 
@@ -34,7 +34,7 @@ struct AgentPage {
 class AgentDirectory {
  public:
   AgentDirectory(AgentStore& store, const Clock& clock, IdGenerator& ids,
-                 const ticket::PageTokenSigner& page_tokens)
+                 const api::PageTokenSigner& page_tokens)
       : store_(store), clock_(clock), ids_(ids), page_tokens_(page_tokens) {}
 
   // Output-only fields of `agent` are ignored; `agent_id` empty lets the server choose.
@@ -55,7 +55,7 @@ class AgentDirectory {
   AgentStore& store_;
   const Clock& clock_;
   IdGenerator& ids_;
-  const ticket::PageTokenSigner& page_tokens_;
+  const api::PageTokenSigner& page_tokens_;
 };
 
 // Every check of an agent's writable fields, naming fields under "agent.".

@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 
 namespace sundesk::routing {
 namespace {
@@ -116,9 +116,9 @@ std::vector<std::string> TicketQueue::CertifiedTenants(const Agent& agent) const
 absl::StatusOr<QueuePage> TicketQueue::List(absl::string_view scope, const QueueFilter& filter,
                                             const std::optional<std::vector<std::string>>& tenants,
                                             int64_t page_size, absl::string_view page_token) {
-  SUNDESK_ASSIGN_OR_RETURN(int limit, ticket::ResolvePageSize("page_size", page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", page_size));
   if (!filter.language.empty()) {
-    SUNDESK_RETURN_IF_ERROR(ticket::CheckLanguageTag("filter.language", filter.language));
+    SUNDESK_RETURN_IF_ERROR(api::CheckLanguageTag("filter.language", filter.language));
   }
   QueuePage page;
   // Another tenant's queue looks like an empty one; a non-UUID names no tenant.

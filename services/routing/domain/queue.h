@@ -12,7 +12,7 @@
 #include "libs/core/clock.h"
 #include "services/routing/domain/presence.h"
 #include "services/routing/domain/routing_policy.h"
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 
 // The queue: routing's own copy of the tickets it must place, built from the ticket
 // service's events (and the SLA service's warnings), kept in PostgreSQL so it survives a
@@ -102,7 +102,7 @@ struct QueuePage {
 class TicketQueue {
  public:
   TicketQueue(QueueStore& store, PresenceStore& presence, RoutingPolicyStore& policies,
-              const Clock& clock, const ticket::PageTokenSigner& page_tokens)
+              const Clock& clock, const api::PageTokenSigner& page_tokens)
       : store_(store),
         presence_(presence),
         policies_(policies),
@@ -135,7 +135,7 @@ class TicketQueue {
   PresenceStore& presence_;
   RoutingPolicyStore& policies_;
   const Clock& clock_;
-  const ticket::PageTokenSigner& page_tokens_;
+  const api::PageTokenSigner& page_tokens_;
 };
 
 }  // namespace sundesk::routing

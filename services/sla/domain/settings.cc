@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/stubs/common.h"
+#include "libs/api/validation.h"
 #include "libs/core/status.h"
 
 namespace sundesk::sla {
@@ -16,30 +16,10 @@ namespace {
 
 constexpr size_t kMaxLabelChars = 200;
 constexpr size_t kMaxTagChars = 64;
-constexpr size_t kMaxRequestIdChars = 128;
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 500;
 // Longest target a policy may set: ten years of business time.
 constexpr absl::Duration kMaxTarget = absl::Hours(24 * 3650);
 // Updates without an etag are retried on a concurrent change rather than lost.
 constexpr int kUpdateAttempts = 5;
-
-size_t CodePoints(absl::string_view s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max_chars) {
-  if (!google::protobuf::internal::IsStructurallyValidUTF8(value.data(),
-                                                           static_cast<int>(value.size())) ||
-      value.find('\0') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": not valid UTF-8 text"));
-  }
-  if (CodePoints(value) > max_chars) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": at most ", max_chars, " characters"));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status CheckTenantId(absl::string_view field, absl::string_view tenant_id) {
   if (tenant_id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
@@ -47,10 +27,6 @@ absl::Status CheckTenantId(absl::string_view field, absl::string_view tenant_id)
     return absl::InvalidArgumentError(absl::StrCat(field, ": not a tenant id (a UUID)"));
   }
   return absl::OkStatus();
-}
-
-absl::Status CheckRequestId(absl::string_view request_id) {
-  return CheckText("request_id", request_id, kMaxRequestIdChars);
 }
 
 absl::Status CalendarNotFound(absl::string_view field, absl::string_view id) {
@@ -61,12 +37,6 @@ absl::Status CalendarNotFound(absl::string_view field, absl::string_view id) {
 absl::Status PolicyNotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("policy.policy_id: policy '",
                                           absl::CHexEscape(id.substr(0, 64)), "' not found"));
-}
-
-absl::StatusOr<int> PageSize(int64_t requested) {
-  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
-  if (requested == 0) return kDefaultPageSize;
-  return static_cast<int>(std::min<int64_t>(requested, kMaxPageSize));
 }
 
 // Page tokens carry the tenant and the last position, base64url. They are not secret: the
@@ -132,12 +102,13 @@ std::string PolicyEtag(const Policy& p) { return absl::StrCat("v", p.version); }
 
 absl::Status ValidateCalendar(const Calendar& c) {
   SUNDESK_RETURN_IF_ERROR(CheckTenantId("calendar.tenant_id", c.tenant_id));
-  SUNDESK_RETURN_IF_ERROR(CheckText("calendar.display_name", c.display_name, kMaxLabelChars));
+  SUNDESK_RETURN_IF_ERROR(
+      api::CheckText("calendar.display_name", c.display_name, 0, kMaxLabelChars));
   SUNDESK_RETURN_IF_ERROR(calendar::BusinessCalendar::Create(c.spec, "calendar.").status());
   if (!c.spec.always_open) {
     for (size_t i = 0; i < c.spec.holidays.size(); ++i) {
-      SUNDESK_RETURN_IF_ERROR(CheckText(absl::StrCat("calendar.holidays[", i, "].name"),
-                                        c.spec.holidays[i].name, kMaxLabelChars));
+      SUNDESK_RETURN_IF_ERROR(api::CheckText(absl::StrCat("calendar.holidays[", i, "].name"),
+                                             c.spec.holidays[i].name, 0, kMaxLabelChars));
     }
   }
   return absl::OkStatus();
@@ -145,14 +116,14 @@ absl::Status ValidateCalendar(const Calendar& c) {
 
 absl::Status ValidatePolicy(const Policy& p) {
   SUNDESK_RETURN_IF_ERROR(CheckTenantId("policy.tenant_id", p.tenant_id));
-  SUNDESK_RETURN_IF_ERROR(CheckText("policy.display_name", p.display_name, kMaxLabelChars));
+  SUNDESK_RETURN_IF_ERROR(api::CheckText("policy.display_name", p.display_name, 0, kMaxLabelChars));
   if (static_cast<int>(p.priority) < 0 || static_cast<int>(p.priority) > 4) {
     return absl::InvalidArgumentError("policy.priority: not a Priority");
   }
   if (static_cast<int>(p.channel) < 0 || static_cast<int>(p.channel) > 5) {
     return absl::InvalidArgumentError("policy.channel: not a Channel");
   }
-  SUNDESK_RETURN_IF_ERROR(CheckText("policy.tag", p.tag, kMaxTagChars));
+  SUNDESK_RETURN_IF_ERROR(api::CheckText("policy.tag", p.tag, 0, kMaxTagChars));
   SUNDESK_RETURN_IF_ERROR(CheckTarget("policy.first_response", p.first_response));
   SUNDESK_RETURN_IF_ERROR(CheckTarget("policy.next_response", p.next_response));
   SUNDESK_RETURN_IF_ERROR(CheckTarget("policy.periodic_update", p.periodic_update));
@@ -171,7 +142,7 @@ absl::Status ValidatePolicy(const Policy& p) {
 }
 
 absl::StatusOr<Calendar> SlaSettings::CreateCalendar(absl::string_view request_id, Calendar c) {
-  SUNDESK_RETURN_IF_ERROR(CheckRequestId(request_id));
+  SUNDESK_RETURN_IF_ERROR(api::CheckRequestId("request_id", request_id));
   SUNDESK_RETURN_IF_ERROR(ValidateCalendar(c));
   c.calendar_id = ids_.NewId();
   c.version = 1;
@@ -193,7 +164,7 @@ absl::StatusOr<CalendarPage> SlaSettings::ListCalendars(const Caller& caller,
                                                         absl::string_view tenant_id,
                                                         int64_t page_size,
                                                         absl::string_view page_token) {
-  SUNDESK_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", page_size));
   SUNDESK_ASSIGN_OR_RETURN(std::string tenant, ListTenant(caller, tenant_id));
   CalendarPage page;
   if (!Sees(caller, tenant)) return page;  // like a tenant without calendars
@@ -261,7 +232,7 @@ absl::Status SlaSettings::CheckPolicyCalendar(const Policy& p) {
 }
 
 absl::StatusOr<Policy> SlaSettings::CreatePolicy(absl::string_view request_id, Policy p) {
-  SUNDESK_RETURN_IF_ERROR(CheckRequestId(request_id));
+  SUNDESK_RETURN_IF_ERROR(api::CheckRequestId("request_id", request_id));
   SUNDESK_RETURN_IF_ERROR(ValidatePolicy(p));
   SUNDESK_RETURN_IF_ERROR(CheckPolicyCalendar(p));
   p.policy_id = ids_.NewId();
@@ -273,7 +244,7 @@ absl::StatusOr<Policy> SlaSettings::CreatePolicy(absl::string_view request_id, P
 absl::StatusOr<PolicyPage> SlaSettings::ListPolicies(const Caller& caller,
                                                      absl::string_view tenant_id, int64_t page_size,
                                                      absl::string_view page_token) {
-  SUNDESK_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", page_size));
   SUNDESK_ASSIGN_OR_RETURN(std::string tenant, ListTenant(caller, tenant_id));
   PolicyPage page;
   if (!Sees(caller, tenant)) return page;  // like a tenant without policies

@@ -8,9 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/api/validation.h"
 #include "libs/core/status.h"
 #include "services/ticket/domain/api_key.h"
-#include "services/ticket/domain/validation.h"
 
 namespace sundesk::ticket {
 namespace {
@@ -59,9 +59,9 @@ constexpr absl::string_view kListTenantsQuery = "ListTenants;order=name";
 std::string TenantEtag(const Tenant& tenant) { return absl::StrCat("\"v", tenant.version, "\""); }
 
 absl::Status ValidateTenant(const Tenant& t) {
-  SUNDESK_RETURN_IF_ERROR(CheckText("tenant.name", t.name, 1, kMaxTenantNameChars));
-  SUNDESK_RETURN_IF_ERROR(CheckTimeZone("tenant.time_zone", t.time_zone));
-  SUNDESK_RETURN_IF_ERROR(CheckLanguageTag("tenant.default_language", t.default_language));
+  SUNDESK_RETURN_IF_ERROR(api::CheckText("tenant.name", t.name, 1, kMaxTenantNameChars));
+  SUNDESK_RETURN_IF_ERROR(api::CheckTimeZone("tenant.time_zone", t.time_zone));
+  SUNDESK_RETURN_IF_ERROR(api::CheckLanguageTag("tenant.default_language", t.default_language));
   if (t.languages.size() > kMaxTenantLanguages) {
     return absl::InvalidArgumentError(
         absl::StrCat("tenant.languages: at most ", kMaxTenantLanguages, " languages"));
@@ -69,14 +69,15 @@ absl::Status ValidateTenant(const Tenant& t) {
   bool default_listed = false;
   for (size_t i = 0; i < t.languages.size(); ++i) {
     SUNDESK_RETURN_IF_ERROR(
-        CheckLanguageTag(absl::StrCat("tenant.languages[", i, "]"), t.languages[i]));
+        api::CheckLanguageTag(absl::StrCat("tenant.languages[", i, "]"), t.languages[i]));
     default_listed = default_listed || t.languages[i] == t.default_language;
   }
   if (!t.languages.empty() && !default_listed) {
     return absl::InvalidArgumentError(
         "tenant.default_language: must be one of tenant.languages when languages are given");
   }
-  SUNDESK_RETURN_IF_ERROR(CheckTextBytes("tenant.guidelines", t.guidelines, kMaxGuidelinesBytes));
+  SUNDESK_RETURN_IF_ERROR(
+      api::CheckTextBytes("tenant.guidelines", t.guidelines, kMaxGuidelinesBytes));
   if (t.routing_mode != RoutingMode::kOffer && t.routing_mode != RoutingMode::kAutoAssign) {
     return absl::InvalidArgumentError(
         absl::StrCat("tenant.routing_mode: unknown value ", static_cast<int>(t.routing_mode)));
@@ -85,7 +86,7 @@ absl::Status ValidateTenant(const Tenant& t) {
 }
 
 absl::StatusOr<Tenant> TenantRegistry::CreateTenant(absl::string_view request_id, Tenant tenant) {
-  SUNDESK_RETURN_IF_ERROR(CheckRequestId("request_id", request_id));
+  SUNDESK_RETURN_IF_ERROR(api::CheckRequestId("request_id", request_id));
   if (tenant.routing_mode == RoutingMode::kUnspecified) tenant.routing_mode = RoutingMode::kOffer;
   SUNDESK_RETURN_IF_ERROR(ValidateTenant(tenant));
   const absl::Time now = clock_.Now();
@@ -112,7 +113,7 @@ absl::StatusOr<Tenant> TenantRegistry::GetTenant(absl::string_view tenant_id) {
 
 absl::StatusOr<TenantPage> TenantRegistry::ListTenants(absl::string_view scope, int64_t page_size,
                                                        absl::string_view page_token) {
-  SUNDESK_ASSIGN_OR_RETURN(int limit, ResolvePageSize("page_size", page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int limit, api::ResolvePageSize("page_size", page_size));
   std::optional<TenantPosition> after;
   if (!page_token.empty()) {
     SUNDESK_ASSIGN_OR_RETURN(
@@ -178,9 +179,9 @@ absl::StatusOr<Tenant> TenantRegistry::UpdateTenant(const Tenant& changes,
 
 absl::StatusOr<IssuedApiKey> TenantRegistry::CreateApiKey(absl::string_view request_id,
                                                           const ApiKey& spec) {
-  SUNDESK_RETURN_IF_ERROR(CheckRequestId("request_id", request_id));
+  SUNDESK_RETURN_IF_ERROR(api::CheckRequestId("request_id", request_id));
   SUNDESK_RETURN_IF_ERROR(
-      CheckText("api_key.display_name", spec.display_name, 0, kMaxKeyDisplayNameChars));
+      api::CheckText("api_key.display_name", spec.display_name, 0, kMaxKeyDisplayNameChars));
   StoredApiKey stored;
   ApiKey& key = stored.key;
   key.role = spec.role;
@@ -207,7 +208,7 @@ absl::StatusOr<IssuedApiKey> TenantRegistry::CreateApiKey(absl::string_view requ
       if (!spec.tenant_id.empty()) {
         return absl::InvalidArgumentError("api_key.tenant_id: only for ROLE_CLIENT keys");
       }
-      SUNDESK_RETURN_IF_ERROR(CheckText("api_key.agent_id", spec.agent_id, 1, 128));
+      SUNDESK_RETURN_IF_ERROR(api::CheckText("api_key.agent_id", spec.agent_id, 1, 128));
       key.agent_id = spec.agent_id;
       break;
     case KeyRole::kAdmin:

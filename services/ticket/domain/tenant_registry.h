@@ -5,9 +5,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
-#include "services/ticket/domain/page_token.h"
 #include "services/ticket/domain/tenant.h"
 
 namespace sundesk::ticket {
@@ -34,7 +34,7 @@ struct IssuedApiKey {
 class TenantRegistry {
  public:
   TenantRegistry(TenantStore& store, const Clock& clock, IdGenerator& ids,
-                 const PageTokenSigner& page_tokens)
+                 const api::PageTokenSigner& page_tokens)
       : store_(store), clock_(clock), ids_(ids), page_tokens_(page_tokens) {}
 
   // Output-only fields of `tenant` are ignored. The same non-empty `request_id` returns
@@ -59,7 +59,7 @@ class TenantRegistry {
   TenantStore& store_;
   const Clock& clock_;
   IdGenerator& ids_;
-  const PageTokenSigner& page_tokens_;
+  const api::PageTokenSigner& page_tokens_;
 };
 
 // Every field check of a tenant's writable fields (exposed for tests and reuse).

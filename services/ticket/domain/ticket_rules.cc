@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "libs/api/validation.h"
 #include "libs/core/log.h"
-#include "services/ticket/domain/validation.h"
 
 namespace sundesk::ticket {
 namespace {
@@ -21,13 +21,13 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
 // Valid UTF-8 within `max_chars` code points (and at least `min_chars`).
 // Valid UTF-8 without NUL (PostgreSQL text cannot hold NUL).
 bool IsCleanUtf8(absl::string_view s) {
-  return IsValidUtf8(s) && s.find('\0') == absl::string_view::npos;
+  return api::IsValidUtf8(s) && s.find('\0') == absl::string_view::npos;
 }
 
 absl::Status CheckChars(absl::string_view field, absl::string_view value, int min_chars,
                         int max_chars) {
   if (!IsCleanUtf8(value)) return Invalid(field, "must be valid UTF-8 without NUL");
-  int64_t n = static_cast<int64_t>(Utf8Length(value));
+  int64_t n = static_cast<int64_t>(api::Utf8Length(value));
   if (n < min_chars || n > max_chars) {
     if (min_chars > 0) {
       return Invalid(field,
@@ -54,7 +54,7 @@ absl::Status CheckBytes(absl::string_view field, absl::string_view value, int mi
 
 absl::Status CheckLanguage(absl::string_view field, absl::string_view value, bool required) {
   if (value.empty()) return required ? Invalid(field, "must not be empty") : absl::OkStatus();
-  return CheckLanguageTag(field, value);
+  return api::CheckLanguageTag(field, value);
 }
 
 absl::Status CheckStringList(absl::string_view field, const std::vector<std::string>& values,
@@ -106,7 +106,7 @@ absl::Status CheckRequester(const Requester& r, const TicketLimits& limits) {
     }
   }
   if (auto s = CheckLanguage("requester.language", r.language, false); !s.ok()) return s;
-  if (!r.time_zone.empty()) return CheckTimeZone("requester.time_zone", r.time_zone);
+  if (!r.time_zone.empty()) return api::CheckTimeZone("requester.time_zone", r.time_zone);
   return absl::OkStatus();
 }
 

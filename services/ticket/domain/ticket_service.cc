@@ -12,8 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "libs/api/validation.h"
 #include "libs/core/status.h"
-#include "services/ticket/domain/validation.h"
 
 namespace sundesk::ticket {
 namespace {
@@ -87,7 +87,7 @@ bool Includes(const std::vector<std::string>& v, absl::string_view s) {
 // reads the items with a version above `after`; one more than a page tells whether another
 // page follows.
 template <typename Item, typename Fetch>
-absl::Status PageByVersion(const PageTokenSigner& tokens, const std::string& scope,
+absl::Status PageByVersion(const api::PageTokenSigner& tokens, const std::string& scope,
                            const std::string& query, absl::string_view page_token, int page_size,
                            Fetch&& fetch, std::vector<Item>& items, std::string& next_page_token) {
   int64_t after = 0;
@@ -154,7 +154,7 @@ absl::Status TicketNotFound(absl::string_view ticket_id) {
 }
 
 TicketService::TicketService(TicketStore& store, const Clock& clock, IdGenerator& ids,
-                             const PageTokenSigner& page_tokens, TicketServiceOptions options,
+                             const api::PageTokenSigner& page_tokens, TicketServiceOptions options,
                              TicketObserver* observer)
     : store_(store),
       clock_(clock),
@@ -535,7 +535,7 @@ absl::StatusOr<ListTicketsOutput> TicketService::ListTickets(const Caller& calle
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin, CallerRole::kService},
       "list tickets"));
   SUNDESK_RETURN_IF_ERROR(ValidateFilter(in.filter));
-  SUNDESK_ASSIGN_OR_RETURN(int page_size, ResolvePageSize("page_size", in.page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int page_size, api::ResolvePageSize("page_size", in.page_size));
   TicketQuery q;
   q.filter = in.filter;
   q.limit = page_size + 1;
@@ -603,7 +603,7 @@ absl::StatusOr<ListCommentsOutput> TicketService::ListComments(const Caller& cal
   SUNDESK_RETURN_IF_ERROR(CheckCallerRole(
       caller, {CallerRole::kClient, CallerRole::kAgent, CallerRole::kAdmin, CallerRole::kService},
       "list comments"));
-  SUNDESK_ASSIGN_OR_RETURN(int page_size, ResolvePageSize("page_size", in.page_size));
+  SUNDESK_ASSIGN_OR_RETURN(int page_size, api::ResolvePageSize("page_size", in.page_size));
   SUNDESK_ASSIGN_OR_RETURN(Ticket ticket, VisibleTicket(caller, in.ticket_id));
   const bool public_only = in.public_only || caller.role == CallerRole::kClient;
   const std::string scope = CallerScope(caller);
@@ -625,7 +625,7 @@ absl::StatusOr<HistoryOutput> TicketService::GetTicketHistory(const Caller& call
       "read ticket history"));
   SUNDESK_ASSIGN_OR_RETURN(
       int page_size,
-      ResolvePageSize("page_size", in.page_size == 0 ? kDefaultHistoryPage : in.page_size));
+      api::ResolvePageSize("page_size", in.page_size == 0 ? kDefaultHistoryPage : in.page_size));
   SUNDESK_ASSIGN_OR_RETURN(Ticket ticket, VisibleTicket(caller, in.ticket_id));
   const bool include_internal = caller.role != CallerRole::kClient;
   const std::string scope = CallerScope(caller);

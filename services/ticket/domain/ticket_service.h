@@ -15,9 +15,9 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
-#include "services/ticket/domain/page_token.h"
 #include "services/ticket/domain/ticket.h"
 #include "services/ticket/domain/ticket_rules.h"
 #include "services/ticket/domain/ticket_store.h"
@@ -44,7 +44,7 @@ class TicketService {
   // `page_tokens` signs list page tokens (the service's one signer, keyed by configuration
   // shared by every replica). `observer` may be null.
   TicketService(TicketStore& store, const Clock& clock, IdGenerator& ids,
-                const PageTokenSigner& page_tokens, TicketServiceOptions options = {},
+                const api::PageTokenSigner& page_tokens, TicketServiceOptions options = {},
                 TicketObserver* observer = nullptr);
 
   absl::StatusOr<Ticket> CreateTicket(const Caller& caller, const CreateTicketInput& in);
@@ -97,7 +97,7 @@ class TicketService {
   const TicketServiceOptions options_;
   TicketObserver* observer_;
   TicketObserver no_observer_;
-  const PageTokenSigner& tokens_;
+  const api::PageTokenSigner& tokens_;
 };
 
 }  // namespace sundesk::ticket

@@ -312,7 +312,7 @@ class DeliveriesTest : public ::testing::Test {
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
   static inline SystemClock clock_;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline ticket::PageTokenSigner tokens_{"deliveries-test"};
+  static inline api::PageTokenSigner tokens_{"deliveries-test"};
   static inline FakeTenantDirectory tenants_{{kTenantX, kTenantY, kOtherTenant}};
   static inline const SecretBox secrets_ = *SecretBox::Parse(
       "test-key-1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");

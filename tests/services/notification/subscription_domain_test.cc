@@ -126,7 +126,7 @@ class SubscriptionServiceTest : public ::testing::Test {
   FakeSubscriptionStore store_;
   FakeClock clock_;
   UuidV7Generator ids_{clock_, 7};
-  ticket::PageTokenSigner tokens_{"test-key"};
+  api::PageTokenSigner tokens_{"test-key"};
   FakeHostResolver resolver_{{{"hooks.example.com", {"93.184.216.34"}}}};
   FakeTenantDirectory tenants_{{kTenantA, kTenantB}};
   SubscriptionService service_{store_, clock_, ids_, tokens_, resolver_, tenants_};

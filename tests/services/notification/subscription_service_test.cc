@@ -122,7 +122,7 @@ class SubscriptionIntegrationTest : public ::testing::Test {
   static inline prometheus::Registry* registry_ = nullptr;
   static inline SystemClock clock_;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline ticket::PageTokenSigner tokens_{"page-key"};
+  static inline api::PageTokenSigner tokens_{"page-key"};
   static inline FakeTenantDirectory tenants_{{kTenantA, kTenantB, kTenantC}};
   static inline SystemHostResolver resolver_;
   static inline PgSubscriptionStore* store_ = nullptr;

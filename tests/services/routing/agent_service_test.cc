@@ -58,7 +58,7 @@ class AgentServiceTest : public ::testing::Test {
     store_ = new PgAgentStore(*pool_);
     clock_ = new FakeClock(absl::Now());
     ids_ = new UuidV7Generator(*clock_);
-    tokens_ = new ticket::PageTokenSigner("routing-test-page-token-key");
+    tokens_ = new api::PageTokenSigner("routing-test-page-token-key");
     directory_ = new AgentDirectory(*store_, *clock_, *ids_, *tokens_);
     auth_ = new rpc::StaticKeyAuthenticator();
     auth_->Add(kAdminKey, {.role = rpc::Role::kAdmin, .key_id = "admin"});
@@ -146,7 +146,7 @@ class AgentServiceTest : public ::testing::Test {
   static inline PgAgentStore* store_ = nullptr;
   static inline FakeClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline ticket::PageTokenSigner* tokens_ = nullptr;
+  static inline api::PageTokenSigner* tokens_ = nullptr;
   static inline AgentDirectory* directory_ = nullptr;
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
   static inline WorkerPool* workers_ = nullptr;

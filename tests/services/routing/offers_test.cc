@@ -204,7 +204,7 @@ class OffersTest : public ::testing::Test {
 
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
-    tokens_ = new ticket::PageTokenSigner("offers-test");
+    tokens_ = new api::PageTokenSigner("offers-test");
     auth_ = new rpc::StaticKeyAuthenticator();
     auth_->Add(kAdminKey, {.role = rpc::Role::kAdmin, .key_id = "admin"});
     auth_->Add(kServiceKey, {.role = rpc::Role::kService, .key_id = "service"});
@@ -457,7 +457,7 @@ class OffersTest : public ::testing::Test {
   static inline std::vector<std::thread*> relay_threads_;
   static inline SystemClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline ticket::PageTokenSigner* tokens_ = nullptr;
+  static inline api::PageTokenSigner* tokens_ = nullptr;
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
   static inline WorkerPool* workers_ = nullptr;
   static inline ticket::PgTenantStore* tenant_store_ = nullptr;

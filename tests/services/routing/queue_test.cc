@@ -69,7 +69,7 @@ class QueueTest : public ::testing::Test {
 
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
-    tokens_ = new ticket::PageTokenSigner("queue-test");
+    tokens_ = new api::PageTokenSigner("queue-test");
     store_ = new PgQueueStore(*pool_, *clock_, *ids_);
     presence_ = new RedisPresenceStore(*redis_, "test:routing:");
     // The loads start known (routing's dispatcher would rebuild them; none here yet).
@@ -181,7 +181,7 @@ class QueueTest : public ::testing::Test {
   static inline kafka::Producer* producer_ = nullptr;
   static inline SystemClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline ticket::PageTokenSigner* tokens_ = nullptr;
+  static inline api::PageTokenSigner* tokens_ = nullptr;
   static inline PgQueueStore* store_ = nullptr;
   static inline RedisPresenceStore* presence_ = nullptr;
   static inline PgRoutingPolicyStore* policies_ = nullptr;

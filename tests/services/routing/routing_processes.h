@@ -413,7 +413,7 @@ class RoutingProcessesTest : public ::testing::Test {
   const ticket::Caller kAdmin{.role = ticket::CallerRole::kAdmin, .key_id = "admin"};
   SystemClock clock_;
   UuidV7Generator ids_{clock_};
-  ticket::PageTokenSigner tokens_{"routing-processes"};
+  api::PageTokenSigner tokens_{"routing-processes"};
   rpc::StaticKeyAuthenticator auth_;
   WorkerPool workers_{8, "rpc"};
   prometheus::Registry metrics_;

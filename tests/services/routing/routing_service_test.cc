@@ -88,7 +88,7 @@ class RoutingServiceTest : public ::testing::Test {
     agent_store_ = new PgAgentStore(*pool_);
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
-    tokens_ = new ticket::PageTokenSigner("k");
+    tokens_ = new api::PageTokenSigner("k");
     directory_ = new AgentDirectory(*agent_store_, *clock_, *ids_, *tokens_);
     presence_ = new PresenceService(*agent_store_, *presence_store_, *clock_,
                                     {.unary_ttl = absl::Seconds(60)});
@@ -225,7 +225,7 @@ class RoutingServiceTest : public ::testing::Test {
   static inline PgAgentStore* agent_store_ = nullptr;
   static inline SystemClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline ticket::PageTokenSigner* tokens_ = nullptr;
+  static inline api::PageTokenSigner* tokens_ = nullptr;
   static inline AgentDirectory* directory_ = nullptr;
   static inline PresenceService* presence_ = nullptr;
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;

@@ -34,7 +34,7 @@ class RegistryTest : public ::testing::Test {
   FakeClock clock_;
   UuidV7Generator ids_{clock_, 42};
   testing::FakeTenantStore store_;
-  PageTokenSigner tokens_{"test-key"};
+  api::PageTokenSigner tokens_{"test-key"};
   TenantRegistry registry_{store_, clock_, ids_, tokens_};
 };
 

@@ -45,7 +45,7 @@ constexpr char kBootstrapAdmin[] = "bootstrap-admin-key-for-tests";
 // One replica of the ticket service's TenantService: its own verifier (and so its own key
 // cache), authenticator chain, handlers and gRPC server.
 struct Replica {
-  Replica(TenantStore& store, const Clock& clock, IdGenerator& ids, const PageTokenSigner& tokens)
+  Replica(TenantStore& store, const Clock& clock, IdGenerator& ids, const api::PageTokenSigner& tokens)
       : registry(store, clock, ids, tokens), verifier(store, clock, absl::Milliseconds(500)) {
     statics.Add(kBootstrapAdmin, {.role = rpc::Role::kAdmin, .key_id = "bootstrap"});
     statics.Add("service-key-for-tests", {.role = rpc::Role::kService, .key_id = "service"});
@@ -92,7 +92,7 @@ class TenantServiceTest : public ::testing::Test {
     store_ = new PgTenantStore(*pool_);
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
-    tokens_ = new PageTokenSigner("integration-test-page-token-key");
+    tokens_ = new api::PageTokenSigner("integration-test-page-token-key");
     a_ = new Replica(*store_, *clock_, *ids_, *tokens_);
     b_ = new Replica(*store_, *clock_, *ids_, *tokens_);
     ASSERT_TRUE(a_->Start().ok());
@@ -165,7 +165,7 @@ class TenantServiceTest : public ::testing::Test {
   static PgTenantStore* store_;
   static SystemClock* clock_;
   static UuidV7Generator* ids_;
-  static PageTokenSigner* tokens_;
+  static api::PageTokenSigner* tokens_;
   static Replica* a_;
   static Replica* b_;
 };
@@ -175,7 +175,7 @@ pg::Pool* TenantServiceTest::pool_ = nullptr;
 PgTenantStore* TenantServiceTest::store_ = nullptr;
 SystemClock* TenantServiceTest::clock_ = nullptr;
 UuidV7Generator* TenantServiceTest::ids_ = nullptr;
-PageTokenSigner* TenantServiceTest::tokens_ = nullptr;
+api::PageTokenSigner* TenantServiceTest::tokens_ = nullptr;
 Replica* TenantServiceTest::a_ = nullptr;
 Replica* TenantServiceTest::b_ = nullptr;
 

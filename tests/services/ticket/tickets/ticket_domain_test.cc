@@ -11,7 +11,7 @@
 #include "libs/core/ids.h"
 #include "services/ticket/domain/ticket_rules.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 #include "tests/services/ticket/tickets/fake_ticket_store.h"
 
 namespace sundesk::ticket {
@@ -219,7 +219,7 @@ class TicketServiceTest : public ::testing::Test {
   FakeClock clock_;
   UuidV7Generator ids_{clock_, 7};
   testing::FakeTicketStore store_;
-  PageTokenSigner page_tokens_{"0123456789abcdef0123"};
+  api::PageTokenSigner page_tokens_{"0123456789abcdef0123"};
   TicketService service_{store_, clock_, ids_, page_tokens_};
 };
 

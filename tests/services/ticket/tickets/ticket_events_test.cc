@@ -166,7 +166,7 @@ class TicketEventsTest : public ::testing::Test {
   UuidV7Generator ids_{clock_};
   std::unique_ptr<kafka::OutboxNotifier> notifier_;
   std::unique_ptr<PgTicketStore> store_;
-  PageTokenSigner page_tokens_{"events-test-page-token-key"};
+  api::PageTokenSigner page_tokens_{"events-test-page-token-key"};
   std::unique_ptr<TicketService> tickets_;
   std::unique_ptr<TicketServiceHandlers> handlers_;
   WorkerPool workers_{4, "test"};

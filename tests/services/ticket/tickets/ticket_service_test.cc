@@ -158,7 +158,7 @@ class TicketServiceIntegrationTest : public ::testing::Test {
   static inline PgTicketStore* store_ = nullptr;
   static inline SystemClock clock_;
   static inline UuidV7Generator* ids_ = nullptr;
-  static inline const PageTokenSigner page_tokens_{"integration-test-page-token-key"};
+  static inline const api::PageTokenSigner page_tokens_{"integration-test-page-token-key"};
   static inline TicketService* tickets_ = nullptr;
   static inline WorkerPool* workers_ = nullptr;
   static inline TicketServiceHandlers* handlers_ = nullptr;

@@ -1,9 +1,9 @@
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace sundesk::ticket {
+namespace sundesk::api {
 namespace {
 
 using ::testing::HasSubstr;
@@ -91,4 +91,4 @@ TEST(RequestId, AtMost128Chars) {
 }
 
 }  // namespace
-}  // namespace sundesk::ticket
+}  // namespace sundesk::api

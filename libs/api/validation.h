@@ -7,10 +7,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-// Field checks shared by the ticket service's requests (tenants, keys, tickets, comments).
+// Field checks shared by every service's requests (API.md, "Everywhere").
 // Every failure is INVALID_ARGUMENT and its message starts with the field's path as the
 // client wrote it ("tenant.languages[2]: ..."), as API.md promises.
-namespace sundesk::ticket {
+namespace sundesk::api {
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsValidUtf8(absl::string_view s);
@@ -37,4 +37,4 @@ inline constexpr int kMaxPageSize = 500;
 // 0 means kDefaultPageSize, above kMaxPageSize reads as kMaxPageSize, negative is invalid.
 absl::StatusOr<int> ResolvePageSize(absl::string_view field, int64_t requested);
 
-}  // namespace sundesk::ticket
+}  // namespace sundesk::api

@@ -1,4 +1,4 @@
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,7 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
-namespace sundesk::ticket {
+namespace sundesk::api {
 namespace {
 
 constexpr size_t kMacBytes = 32;  // SHA-256
@@ -64,4 +64,4 @@ absl::StatusOr<std::string> PageTokenSigner::Verify(absl::string_view field,
   return std::string(position);
 }
 
-}  // namespace sundesk::ticket
+}  // namespace sundesk::api

@@ -5,7 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace sundesk::ticket {
+namespace sundesk::api {
 
 // Opaque, tamper-proof page tokens for keyset pagination. A token carries the position of
 // the last row returned (whatever bytes the list chooses, e.g. "<create_time>|<id>") and
@@ -33,4 +33,4 @@ class PageTokenSigner {
   std::string key_;
 };
 
-}  // namespace sundesk::ticket
+}  // namespace sundesk::api

@@ -1,4 +1,4 @@
-#include "services/ticket/domain/validation.h"
+#include "libs/api/validation.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -7,7 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
-namespace sundesk::ticket {
+namespace sundesk::api {
 namespace {
 
 absl::Status Invalid(absl::string_view field, absl::string_view why) {
@@ -140,4 +140,4 @@ absl::StatusOr<int> ResolvePageSize(absl::string_view field, int64_t requested) 
   return static_cast<int>(requested > kMaxPageSize ? kMaxPageSize : requested);
 }
 
-}  // namespace sundesk::ticket
+}  // namespace sundesk::api

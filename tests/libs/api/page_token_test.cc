@@ -1,10 +1,10 @@
-#include "services/ticket/domain/page_token.h"
+#include "libs/api/page_token.h"
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace sundesk::ticket {
+namespace sundesk::api {
 namespace {
 
 using ::testing::HasSubstr;
@@ -56,4 +56,4 @@ TEST(PageToken, GarbageIsInvalidArgument) {
 }
 
 }  // namespace
-}  // namespace sundesk::ticket
+}  // namespace sundesk::api
