@@ -23,6 +23,10 @@
 // the transaction's own time). rss_mib is the sla-server's VmRSS after each figure, peak_rss_mib
 // its VmHWM.
 //
+// SUNDESK_SLA_BENCH_UPDATES: events of the update figure (20,000; more for a steadier figure or
+// a profile). SUNDESK_SLA_BENCH_FILLFACTOR: the ticket rows' fillfactor for the run, set
+// before they are loaded (an experiment; the migrations' otherwise).
+//
 // SUNDESK_SLA_BENCH_PG_STATS=1: PostgreSQL loads pg_stat_statements, and after each figure
 // the bench prints the statements by total execution time (calls, rows, total and mean ms)
 // and each sla table's row writes (inserts, updates, HOT updates), then resets both.
@@ -58,7 +62,18 @@ namespace sundesk::sla {
 namespace {
 
 constexpr char kTenant[] = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a72";
-constexpr int kUpdates = 20000;
+constexpr int kBaselineCommits = 20000;
+
+// Events of the update figure: 20,000, or SUNDESK_SLA_BENCH_UPDATES.
+int64_t Updates() {
+  static const int64_t n = [] {
+    int64_t v = 20000;
+    const char* env = std::getenv("SUNDESK_SLA_BENCH_UPDATES");
+    if (env != nullptr && (!absl::SimpleAtoi(env, &v) || v < 1)) v = 20000;
+    return v;
+  }();
+  return n;
+}
 
 int64_t TicketCount() {
   int64_t n = 1'000'000;
@@ -222,8 +237,13 @@ Stack& SharedStack() {
     BENCH_CHECK(policy.ok());
 
     // The open tickets: NEW, both clocks counting since now, warnings 24 days away.
+    if (const char* ff = std::getenv("SUNDESK_SLA_BENCH_FILLFACTOR"); ff != nullptr) {
+      int64_t v = 0;
+      BENCH_CHECK(absl::SimpleAtoi(ff, &v) && v >= 10 && v <= 100);
+      s->Exec(absl::StrCat("ALTER TABLE sla.ticket_slas SET (fillfactor = ", v, ")"));
+    }
     s->tickets = TicketCount();
-    BENCH_CHECK(s->tickets >= kUpdates + 10100 + 1);  // each figure uses its own tickets
+    BENCH_CHECK(s->tickets >= Updates() + 10100 + 1);  // each figure uses its own tickets
     const absl::Time start = absl::Now();
     const int64_t now_s = absl::ToUnixSeconds(clock.Now());
     const std::string now = absl::StrCat("to_timestamp(", now_s, ")");
@@ -315,11 +335,11 @@ void BM_Updates_Baseline(benchmark::State& state) {
   for (auto _ : state) {
     auto lease = s.pool->Acquire();
     const absl::Time start = absl::Now();
-    for (int i = 0; i < kUpdates; ++i) {
+    for (int i = 0; i < kBaselineCommits; ++i) {
       auto r = (*lease)->Execute("INSERT INTO bench_commits (event_id) VALUES ($1)", {ids.NewId()});
       if (!r.ok()) state.SkipWithError("insert failed");
     }
-    state.SetIterationTime(absl::ToDoubleSeconds(absl::Now() - start) / kUpdates);
+    state.SetIterationTime(absl::ToDoubleSeconds(absl::Now() - start) / kBaselineCommits);
   }
   Report(state, s);
   PrintPgStats(s, "SlaUpdates/baseline");
@@ -343,18 +363,18 @@ void BM_Updates_FromKafka(benchmark::State& state) {
   for (auto _ : state) {
     const int64_t before = s.Count(count_sql);
     const absl::Time start = absl::Now();
-    for (int i = 0; i < kUpdates; ++i) {
+    for (int64_t i = 0; i < Updates(); ++i) {
       (void)kafka::ProduceEvent(*s.producer, "sundesk.ticket.events.v1",
                                 PendingEvent(ids, TicketId(s.next_ticket++), clock.Now()), nullptr);
     }
     (void)s.producer->Flush(absl::Seconds(30));
-    if (!PollFor([&] { return s.Count(count_sql) >= before + kUpdates; }, absl::Minutes(10))) {
+    if (!PollFor([&] { return s.Count(count_sql) >= before + Updates(); }, absl::Minutes(10))) {
       state.SkipWithError("updates not applied within 10 minutes");
       return;
     }
     const absl::Duration took = absl::Now() - start;
-    state.SetIterationTime(absl::ToDoubleSeconds(took) / kUpdates);
-    state.counters["updates_per_s"] = kUpdates / absl::ToDoubleSeconds(took);
+    state.SetIterationTime(absl::ToDoubleSeconds(took) / Updates());
+    state.counters["updates_per_s"] = Updates() / absl::ToDoubleSeconds(took);
     // xmin is the writing transaction: rows (one per event) per distinct value.
     state.counters["events_per_commit"] = static_cast<double>(
         s.Count("SELECT (count(*) / count(DISTINCT xmin::text))::bigint FROM sla.ledger"));

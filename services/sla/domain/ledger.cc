@@ -3,46 +3,47 @@
 #include <openssl/sha.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace sundesk::sla {
 namespace {
 
-std::string Sha256(const std::string& data, size_t bytes = SHA256_DIGEST_LENGTH) {
+// Lowercase hex SHA-256 of `entry`'s deterministic serialization; `entry.hash()` must be empty.
+std::string HashWithoutHash(const LedgerEntry& entry) {
+  std::string serialized;
+  {
+    google::protobuf::io::StringOutputStream stream(&serialized);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    entry.SerializeToCodedStream(&coded);
+  }
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), bytes);
-}
-
-std::string Hex(const std::string& bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) absl::StrAppendFormat(&out, "%02x", c);
+  SHA256(reinterpret_cast<const unsigned char*>(serialized.data()), serialized.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
   return out;
 }
 
 }  // namespace
 
 std::string LedgerHash(const LedgerEntry& entry) {
+  if (entry.hash().empty()) return HashWithoutHash(entry);
   LedgerEntry copy = entry;
   copy.clear_hash();
-  std::string serialized;
-  {
-    google::protobuf::io::StringOutputStream stream(&serialized);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    copy.SerializeToCodedStream(&coded);
-  }
-  return Hex(Sha256(serialized));
+  return HashWithoutHash(copy);
 }
 
 void AppendToLedger(std::vector<LedgerEntry>& ledger, LedgerEntry entry) {
   // `ledger` may hold only the stored tail of the chain (its last entry) before new ones.
   entry.set_sequence(ledger.empty() ? 1 : ledger.back().sequence() + 1);
   entry.set_prev_hash(ledger.empty() ? "" : ledger.back().hash());
-  entry.set_hash(LedgerHash(entry));
+  entry.clear_hash();
+  entry.set_hash(HashWithoutHash(entry));
   ledger.push_back(std::move(entry));
 }
 
