@@ -326,6 +326,12 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   std::deque<kafka::Message> arrived_events;
   bool feeding_done = false;
   absl::Status intake_error;
+  // Where a backlog waits: the intake's transactions (time, size), the events not yet
+  // taken by the intake, the sender's calls not yet answered, the dispatcher's room.
+  std::vector<double> intake_ms, intake_sizes;
+  size_t backlog_max = 0;
+  int sender_pending_max = 0;
+  int room_min = dispatcher.Room();
   std::thread intake_thread([&] {
     for (;;) {
       std::vector<kafka::Message> batch;
@@ -339,11 +345,13 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
           arrived_events.pop_front();
         }
       }
+      const absl::Time began = absl::Now();
       absl::Status st = intake.HandleBatch(batch);
-      if (!st.ok()) {
-        absl::MutexLock lock(&mu);
-        intake_error = st;
-      }
+      const double took_ms = absl::ToDoubleMilliseconds(absl::Now() - began);
+      absl::MutexLock lock(&mu);
+      intake_ms.push_back(took_ms);
+      intake_sizes.push_back(static_cast<double>(batch.size()));
+      if (!st.ok()) intake_error = st;
     }
   });
 
@@ -378,7 +386,12 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
             due, absl::FromUnixMicros(e->time().seconds() * 1000000 + e->time().nanos() / 1000));
         ++healthy_sent;
       }
+      if (i % 50 == 0) {
+        sender_pending_max = std::max(sender_pending_max, sender.Pending());
+        room_min = std::min(room_min, dispatcher.Room());
+      }
       absl::MutexLock lock(&mu);
+      backlog_max = std::max(backlog_max, arrived_events.size());
       arrived_events.push_back(kafka::Message{.topic = record.topic,
                                               .key = record.key,
                                               .value = record.value,
@@ -427,6 +440,13 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   Report(state, name, static_cast<double>(latencies_ms.size()) / absl::ToDoubleSeconds(wall),
          Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.5));
   state.counters["offered_per_s"] = rate;
+  absl::MutexLock lock(&mu);
+  state.counters["intake_p50_ms"] = Percentile(intake_ms, 0.5);
+  state.counters["intake_p99_ms"] = Percentile(intake_ms, 0.99);
+  state.counters["intake_batch_p50"] = Percentile(intake_sizes, 0.5);
+  state.counters["intake_backlog_max"] = static_cast<double>(backlog_max);
+  state.counters["sender_pending_max"] = sender_pending_max;
+  state.counters["dispatcher_room_min"] = room_min;
 }
 
 void BM_Saturation_Baseline(benchmark::State& state) { Saturation(state, false); }

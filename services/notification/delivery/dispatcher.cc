@@ -1,6 +1,7 @@
 #include "services/notification/delivery/dispatcher.h"
 
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -58,15 +59,24 @@ int Dispatcher::Room() const {
   return std::max(0, options_.max_outstanding - outstanding_.load() - adopted_waiting_.load());
 }
 
+bool Dispatcher::Render(const std::string& payload) {
+  // An event's deliveries (one per subscription) arrive one after another, from the
+  // intake's handoff and from a claim alike: it is parsed and rendered once for them.
+  if (rendered_ok_ && payload == rendered_payload_) return true;
+  rendered_payload_ = payload;
+  rendered_body_.clear();
+  rendered_ok_ = !payload.empty() && rendered_event_.ParseFromString(payload) &&
+                 google::protobuf::util::MessageToJsonString(rendered_event_, &rendered_body_).ok();
+  return rendered_ok_;
+}
+
 void Dispatcher::Start(DueDelivery due) {
-  events::v1::Event event;
-  std::string body;
-  if (due.payload.empty() || !event.ParseFromString(due.payload) ||
-      !google::protobuf::util::MessageToJsonString(event, &body).ok()) {
+  if (!Render(due.payload)) {
     ++outstanding_;
     Complete(std::move(due), NotSent("stored event unreadable"));
     return;
   }
+  const events::v1::Event& event = rendered_event_;
   if (due.channel == ChannelKind::kEmail) {
     if (emails_ == nullptr) {
       ++outstanding_;
@@ -94,7 +104,7 @@ void Dispatcher::Start(DueDelivery due) {
                    .secret = due.secret,
                    .event_id = due.delivery.event_id,
                    .event_type = due.delivery.event_type,
-                   .body = std::move(body)};
+                   .body = rendered_body_};
   webhooks_.Send(std::move(call), [this, due = std::move(due)](const AttemptResult& r) mutable {
     Complete(std::move(due), r);
   });
@@ -150,29 +160,48 @@ void Dispatcher::Count(const AttemptOutcome& o, absl::Time now) {
   }
 }
 
+void Dispatcher::RecordLoop() {
+  while (true) {
+    std::deque<Completed> done;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !completed_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      auto full = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || static_cast<int>(completed_.size()) >= options_.record_batch;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&full), options_.record_coalesce);
+      if (stopping_) return;
+      done.swap(completed_);
+    }
+    RecordAll(done);
+    outstanding_ -= static_cast<int>(done.size());
+    if (wants_room_.exchange(false)) Wake();
+  }
+}
+
 void Dispatcher::Run() {
+  std::thread recorder([this] { RecordLoop(); });
   absl::Time next_poll = absl::InfinitePast();
   absl::Time last_claim = absl::InfinitePast();
   while (true) {
-    std::deque<Completed> done;
     std::vector<DueDelivery> adopted;
     {
       absl::MutexLock lock(&mu_);
       auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || woken_ || !completed_.empty() || !adopted_.empty();
+        return stopping_ || woken_ || !adopted_.empty();
       };
       absl::Duration wait = next_poll - absl::Now();
       if (wait > absl::ZeroDuration()) mu_.AwaitWithTimeout(absl::Condition(&wake), wait);
-      if (stopping_) return;
+      if (stopping_) break;
       if (woken_) {
         woken_ = false;
         next_poll = std::min(next_poll, last_claim + options_.wake_coalesce);
       }
-      done.swap(completed_);
       adopted.swap(adopted_);
     }
-    outstanding_ -= static_cast<int>(done.size());
-    RecordAll(done);
     // Handed over by the intake, already leased: no claim.
     for (DueDelivery& d : adopted) {
       --adopted_waiting_;
@@ -192,11 +221,14 @@ void Dispatcher::Run() {
         claimed = static_cast<int>(due->size());
         for (DueDelivery& d : *due) Start(std::move(d));
       }
+    } else {
+      wants_room_ = true;
     }
     // A full batch suggests more are due: ask again at once.
     next_poll =
         claimed == room && room > 0 ? absl::InfinitePast() : absl::Now() + options_.poll_interval;
   }
+  recorder.join();
 }
 
 }  // namespace sundesk::notification

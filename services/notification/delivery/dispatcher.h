@@ -13,6 +13,7 @@
 #include "services/notification/delivery/webhook_sender.h"
 #include "services/notification/domain/delivery.h"
 #include "services/notification/store/pg_delivery_store.h"
+#include "sundesk/events/v1/events.pb.h"
 
 namespace sundesk::notification {
 
@@ -24,6 +25,11 @@ struct DispatcherOptions {
   // busy intake are coalesced into one query per this much time.
   absl::Duration wake_coalesce = absl::Milliseconds(2);
   int batch_size = 256;  // deliveries claimed per query
+  // Outcomes are recorded once this many have finished, or this long after the first of
+  // them finished: fewer, larger transactions (recording late delays no delivery, only
+  // when its lease is released).
+  int record_batch = 512;
+  absl::Duration record_coalesce = absl::Milliseconds(10);
   // Attempts started and not yet recorded, at most; more due ones wait in the database.
   int max_outstanding = 4096;
   // How long a claim lasts: longer than an attempt can take. After a crash, another
@@ -37,6 +43,10 @@ struct DispatcherOptions {
 // the loop last looked in one transaction. Emails go to the
 // EmailSender when one is configured; without an SMTP relay they are dead-lettered at once
 // ("no SMTP relay configured") so nobody believes them delivered.
+//
+// Outcomes are recorded on a thread of their own (started and joined by Run()), so the
+// loop that starts attempts never waits for that transaction: a delivery handed over by
+// the intake is started while the previous outcomes are being written.
 //
 // Run() blocks on the caller's thread; Stop() may be called from any thread. Attempts in
 // flight at Stop() keep their lease and are retried by the next dispatcher when it ends.
@@ -65,6 +75,11 @@ class Dispatcher {
     AttemptResult result;
   };
   void Start(DueDelivery due);
+  // Parses `payload` into rendered_event_ and renders it as JSON into rendered_body_,
+  // unless it is the payload rendered last. False when it does not parse.
+  bool Render(const std::string& payload);
+  // The recorder thread: records what finished, batch after batch, until Stop().
+  void RecordLoop();
   // Records the outcomes of finished attempts (one transaction for all of them).
   void RecordAll(const std::deque<Completed>& done);
   void Count(const AttemptOutcome& outcome, absl::Time now);
@@ -76,9 +91,16 @@ class Dispatcher {
   const Clock& clock_;
   DeliveryMetrics* metrics_;
   const DispatcherOptions options_;
-  std::mt19937_64 rng_{std::random_device{}()};
+  std::mt19937_64 rng_{std::random_device{}()};  // the recorder thread's
+  // The last event Start rendered (the loop thread's).
+  std::string rendered_payload_;
+  events::v1::Event rendered_event_;
+  std::string rendered_body_;
+  bool rendered_ok_ = false;
   std::atomic<int> outstanding_{0};      // started, outcome not yet recorded
   std::atomic<int> adopted_waiting_{0};  // adopted, not yet started
+  // The loop found no room for a claim: the recorder wakes it once it has freed some.
+  std::atomic<bool> wants_room_{false};
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;

@@ -87,16 +87,21 @@ WebhookSender::~WebhookSender() {
   stopping_ = true;
   curl_multi_wakeup(Multi(multi_));
   thread_.join();
+  for (void* e : idle_easy_) curl_easy_cleanup(static_cast<CURL*>(e));
   curl_multi_cleanup(Multi(multi_));
 }
 
 void WebhookSender::Send(WebhookCall call, WebhookDone done) {
   ++pending_;
+  bool first = false;
   {
     absl::MutexLock lock(&mu_);
+    first = submitted_.empty();
     submitted_.push_back({std::move(call), std::move(done)});
   }
-  curl_multi_wakeup(Multi(multi_));
+  // The loop takes everything submitted at once: only the first call since it last took
+  // them needs to wake it.
+  if (first) curl_multi_wakeup(Multi(multi_));
 }
 
 void WebhookSender::Complete(const WebhookDone& done, const AttemptResult& result) {
@@ -110,7 +115,13 @@ void WebhookSender::Start(std::string endpoint, Queued queued) {
   t->call = std::move(queued.call);
   t->done = std::move(queued.done);
   t->allow_private = options_.allow_private_targets;
-  t->easy = curl_easy_init();
+  if (idle_easy_.empty()) {
+    t->easy = curl_easy_init();
+  } else {
+    t->easy = static_cast<CURL*>(idle_easy_.back());
+    idle_easy_.pop_back();
+    curl_easy_reset(t->easy);
+  }
   const int64_t now = absl::ToUnixSeconds(clock_.Now());
   for (const std::string& h :
        {std::string("Content-Type: application/json"), std::string("Expect:"),
@@ -214,6 +225,10 @@ void WebhookSender::Finish(Transfer* t, int code) {
   --in_flight_;
   --in_flight_by_endpoint_[t->endpoint];
   curl_multi_remove_handle(Multi(multi_), t->easy);
+  if (static_cast<int>(idle_easy_.size()) < options_.max_in_flight) {
+    idle_easy_.push_back(t->easy);
+    t->easy = nullptr;
+  }
   active_.erase(t);
   WebhookDone done = std::move(t->done);
   delete t;

@@ -87,6 +87,10 @@ class WebhookSender {
   std::map<std::string, int> in_flight_by_endpoint_;
   int in_flight_ = 0;
   std::set<Transfer*> active_;
+  // Finished transfers' easy handles, reset and reused by the next ones (at most
+  // max_in_flight kept): cheaper than a new handle per call. Connections live in the
+  // multi handle either way.
+  std::vector<void*> idle_easy_;  // CURL*
   CircuitBreakers breakers_;
   std::thread thread_;
 };

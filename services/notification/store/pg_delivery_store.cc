@@ -326,8 +326,21 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
                                              absl::Time now) {
   if (outcomes.empty()) return absl::OkStatus();
   now = Micros(now);
+  // The common case, delivered (without an error to keep), in a narrow statement: three
+  // arrays instead of nine, the queue row deleted and `deliveries` updated (HOT). The rest
+  // (retries, skips, dead ones) in the general statement below, in the same transaction.
+  PgArray delivered_ids, delivered_attempts, delivered_http;
   PgArray ids, states, attempts, errors, http, attempted, counted, next, delivered, finished;
+  int others = 0;
   for (const AttemptOutcome& o : outcomes) {
+    if (o.decision.state == DeliveryState::kDelivered && o.decision.counted &&
+        o.result.error.empty()) {
+      delivered_ids.Add(o.due->delivery.delivery_id);
+      delivered_attempts.Add(o.decision.attempts);
+      delivered_http.Add(o.result.http_status);
+      continue;
+    }
+    ++others;
     ids.Add(o.due->delivery.delivery_id);
     if (o.decision.state == DeliveryState::kDelivered || o.decision.state == DeliveryState::kDead) {
       finished.Add(o.due->delivery.delivery_id);
@@ -346,6 +359,20 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
   }
   return pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(PlanForActualSizes(tx));
+    if (delivered_ids.size() > 0) {
+      SUNDESK_RETURN_IF_ERROR(
+          tx.Execute(
+                "WITH finished AS (DELETE FROM notification.delivery_queue "
+                "WHERE delivery_id = ANY($1::uuid[])) "
+                "UPDATE notification.deliveries d SET state = 3, attempts = u.attempts, "
+                "last_error = '', last_http_status = u.http, last_attempt_time = $4, "
+                "next_attempt_time = NULL, deliver_time = $4 FROM unnest($1::uuid[], "
+                "$2::integer[], $3::integer[]) AS u(delivery_id, attempts, http) "
+                "WHERE d.delivery_id = u.delivery_id",
+                {delivered_ids.Param(), delivered_attempts.Param(), delivered_http.Param(), now})
+              .status());
+    }
+    if (others == 0) return absl::OkStatus();
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,
         // A delivery still to be attempted keeps its queue row, due again at its next
