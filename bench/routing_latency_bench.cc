@@ -366,6 +366,13 @@ void Report(benchmark::State& state, Arrivals& arrivals,
 //              ticket relay, Kafka, the consumer's transaction)
 //   to_offer   applied -> offer committed (waiting for a dispatcher pass, the decision)
 //   to_arrive  offer committed -> OfferMade at the bench's consumer (routing relay, Kafka)
+// and those legs split by the outbox rows' times (created_at = insert, published_at = marked
+// after Kafka's acknowledgement):
+//   q1_ticket_commit   call -> the TicketCreated outbox row (gRPC, the ticket's transaction)
+//   q2_ticket_relay    that row inserted -> published (notify, relay read, produce, ack)
+//   q3_kafka_consumer  published -> applied by routing's consumer (fetch, the transaction)
+//   a1_routing_relay   the OfferMade row inserted -> published
+//   a2_kafka           published -> at the bench's consumer
 void ReportLegs(benchmark::State& state, Stack& s,
                 const std::vector<std::pair<std::string, absl::Time>>& sent) {
   std::vector<double> to_queue, to_offer, to_arrive;
@@ -378,8 +385,52 @@ void ReportLegs(benchmark::State& state, Stack& s,
     to_offer.push_back(absl::ToDoubleMilliseconds(*committed - *queued));
     to_arrive.push_back(absl::ToDoubleMilliseconds(*arrived - *committed));
   }
+  // The two relays' share, from the outbox rows (kept after publishing): created_at is the
+  // row's insert, published_at the mark after Kafka acknowledged it.
+  std::vector<double> ticket_commit, ticket_relay, kafka_in, routing_relay, kafka_out;
+  auto outbox_times =
+      [&](absl::string_view schema,
+          absl::string_view type) -> std::map<std::string, std::pair<absl::Time, absl::Time>> {
+    std::map<std::string, std::pair<absl::Time, absl::Time>> by_key;
+    auto conn = s.pool->Acquire();
+    if (!conn.ok()) return by_key;
+    auto r = (*conn)->Execute(absl::StrCat("SELECT key, created_at, published_at FROM ", schema,
+                                           ".outbox WHERE event_type LIKE $1 AND published_at "
+                                           "IS NOT NULL"),
+                              {absl::StrCat("%", type)});
+    if (!r.ok()) return by_key;
+    for (int i = 0; i < r->rows(); ++i) {
+      auto created = r->Time(i, "created_at");
+      auto published = r->Time(i, "published_at");
+      if (created.ok() && published.ok()) {
+        by_key.emplace(std::string(r->Text(i, "key")), std::pair(*created, *published));
+      }
+    }
+    return by_key;
+  };
+  const auto created_rows = outbox_times("ticket", "TicketCreated");
+  const auto offer_rows = outbox_times("routing", "OfferMade");
+  for (const auto& [k, t0] : sent) {
+    std::optional<absl::Time> queued = s.queued_at.Get(k);
+    std::optional<absl::Time> arrived = s.offers.Get(k);
+    auto c = created_rows.find(k);
+    auto o = offer_rows.find(k);
+    if (!queued || !arrived || c == created_rows.end() || o == offer_rows.end()) continue;
+    ticket_commit.push_back(absl::ToDoubleMilliseconds(c->second.first - t0));
+    ticket_relay.push_back(absl::ToDoubleMilliseconds(c->second.second - c->second.first));
+    kafka_in.push_back(absl::ToDoubleMilliseconds(*queued - c->second.second));
+    routing_relay.push_back(absl::ToDoubleMilliseconds(o->second.second - o->second.first));
+    kafka_out.push_back(absl::ToDoubleMilliseconds(*arrived - o->second.second));
+  }
   for (auto& [name, v] : std::vector<std::pair<std::string, std::vector<double>*>>{
-           {"to_queue", &to_queue}, {"to_offer", &to_offer}, {"to_arrive", &to_arrive}}) {
+           {"to_queue", &to_queue},
+           {"to_offer", &to_offer},
+           {"to_arrive", &to_arrive},
+           {"q1_ticket_commit", &ticket_commit},
+           {"q2_ticket_relay", &ticket_relay},
+           {"q3_kafka_consumer", &kafka_in},
+           {"a1_routing_relay", &routing_relay},
+           {"a2_kafka", &kafka_out}}) {
     if (v->empty()) continue;
     std::sort(v->begin(), v->end());
     state.counters[name + "_p50_ms"] = (*v)[v->size() / 2];

@@ -30,14 +30,30 @@ void OfferToProto(const Offer& o, v1::Offer* out) {
   if (o.sla_deadline) SetTime(*o.sla_deadline, out->mutable_sla_deadline());
 }
 
+absl::StatusOr<pg::Statement> RoutingEventStatement(IdGenerator& ids, const Clock& clock,
+                                                    const kafka::EventAttributes& attributes,
+                                                    const google::protobuf::Message& payload,
+                                                    absl::string_view dedupe_name) {
+  SUNDESK_ASSIGN_OR_RETURN(events::v1::Event event,
+                           kafka::NewEvent(ids, clock, attributes, payload));
+  if (!dedupe_name.empty()) event.set_event_id(NameBasedUuid(dedupe_name));
+  return kafka::OutboxEventStatement(kRoutingSchema, kRoutingEventsTopic, event);
+}
+
 absl::Status WriteRoutingEvent(pg::Connection& tx, IdGenerator& ids, const Clock& clock,
                                const kafka::EventAttributes& attributes,
                                const google::protobuf::Message& payload,
                                absl::string_view dedupe_name) {
-  SUNDESK_ASSIGN_OR_RETURN(events::v1::Event event,
-                           kafka::NewEvent(ids, clock, attributes, payload));
-  if (!dedupe_name.empty()) event.set_event_id(NameBasedUuid(dedupe_name));
-  return kafka::InsertOutboxEvent(tx, kRoutingSchema, kRoutingEventsTopic, event);
+  // A row committed on its own would announce a change that may never happen.
+  if (!tx.in_transaction()) {
+    return absl::FailedPreconditionError("routing events are written inside a transaction");
+  }
+  // Without a NOTIFY in the transaction: PostgreSQL serializes the commits of transactions
+  // that NOTIFY, which made the route workers' and the queue consumer's commits wait for each
+  // other. Every writer wakes the relay after its commit (OutboxNotifier) instead.
+  SUNDESK_ASSIGN_OR_RETURN(pg::Statement insert,
+                           RoutingEventStatement(ids, clock, attributes, payload, dedupe_name));
+  return tx.Execute(insert.sql, insert.params).status();
 }
 
 }  // namespace sundesk::routing
