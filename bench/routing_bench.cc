@@ -14,13 +14,19 @@
 //                                  looks at read (one GetMany), CandidateIndex::ChooseLive
 //                                  and the claim (released again, so loads stay put). What
 //                                  the stores cost over the network is not in it.
-//   routing_decision/router_redis  the same Router with the live state in a real
+//   routing_decision/router_redis/live_state_max_age_ms:<n>
+//                                  the same Router with the live state in a real
 //                                  redis-server (RedisPresenceStore, as the service runs
 //                                  it): per decision one pipelined read of the best-ranked
 //                                  agents' presence and load (usually one round trip) and
 //                                  the claim script (one); the release after each decision
 //                                  is outside the timed part. Policy, tenant and directory
 //                                  revision still in memory (in the service: PostgreSQL).
+//                                  With n > 0 the Router remembers what it read for n ms
+//                                  (RouterOptions::live_state_max_age; the fake clock
+//                                  follows real time) and claims with ClaimIfAvailable.
+//                                  Counters reads_per_decision, agents_read_per_decision and
+//                                  claims_per_decision: what one decision asked of Redis.
 //
 // Counters: decisions_per_s, and p50_us / p99_us of the individual decisions.
 // The end-to-end CreateTicket -> OfferMade latency is bench/routing_latency_bench.
@@ -275,9 +281,78 @@ class WorldTenants final : public TenantDirectory {
   const World& w_;
 };
 
+// Forwards to a real store, counting what a decision asks of it (for the counters
+// reads_per_decision, agents_read_per_decision, claims_per_decision).
+class CountingPresence final : public PresenceStore {
+ public:
+  explicit CountingPresence(PresenceStore& inner) : inner_(inner) {}
+  absl::StatusOr<PresenceStatus> SetStatus(absl::string_view agent_id, PresenceStatus status,
+                                           absl::Time now, absl::Duration ttl) override {
+    return inner_.SetStatus(agent_id, status, now, ttl);
+  }
+  absl::StatusOr<bool> Refresh(absl::string_view agent_id, absl::Duration ttl) override {
+    return inner_.Refresh(agent_id, ttl);
+  }
+  absl::StatusOr<PresenceRecord> Get(absl::string_view agent_id) override {
+    ++reads;
+    ++agents_read;
+    return inner_.Get(agent_id);
+  }
+  absl::StatusOr<std::vector<PresenceRecord>> GetMany(
+      absl::Span<const std::string> agent_ids) override {
+    ++reads;
+    agents_read += static_cast<int64_t>(agent_ids.size());
+    return inner_.GetMany(agent_ids);
+  }
+  absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id, absl::string_view ticket_id,
+                                     int capacity, absl::Time now) override {
+    ++claims;
+    return inner_.Claim(agent_id, ticket_id, capacity, now);
+  }
+  absl::StatusOr<ClaimOutcome> ClaimIfAvailable(absl::string_view agent_id,
+                                                absl::string_view ticket_id, int capacity,
+                                                absl::Time now) override {
+    ++claims;
+    return inner_.ClaimIfAvailable(agent_id, ticket_id, capacity, now);
+  }
+  absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) override {
+    return inner_.Release(agent_id, ticket_id);
+  }
+  absl::StatusOr<std::string> Holder(absl::string_view ticket_id) override {
+    return inner_.Holder(ticket_id);
+  }
+  absl::Status AddHoldings(const std::vector<Holding>& holdings) override {
+    return inner_.AddHoldings(holdings);
+  }
+  absl::Status RemoveHoldings(const std::vector<Holding>& holdings) override {
+    return inner_.RemoveHoldings(holdings);
+  }
+  absl::StatusOr<bool> LoadsReady() override { return inner_.LoadsReady(); }
+  absl::StatusOr<bool> LockLoadRebuild(absl::Duration ttl) override {
+    return inner_.LockLoadRebuild(ttl);
+  }
+  absl::Status MarkLoadsReady() override { return inner_.MarkLoadsReady(); }
+
+  void Report(benchmark::State& state) const {
+    const double n = std::max<double>(1, static_cast<double>(state.iterations()));
+    state.counters["reads_per_decision"] = static_cast<double>(reads) / n;
+    state.counters["agents_read_per_decision"] = static_cast<double>(agents_read) / n;
+    state.counters["claims_per_decision"] = static_cast<double>(claims) / n;
+  }
+
+  int64_t reads = 0;
+  int64_t agents_read = 0;
+  int64_t claims = 0;
+
+ private:
+  PresenceStore& inner_;
+};
+
 // Decisions by `router` over the world's tickets; `after` runs outside the timed part.
+// `clock`, when set, follows real time from the world's instant (what a remembered live
+// state's age is measured with).
 template <typename After>
-void RunRouter(benchmark::State& state, Router& router, After after) {
+void RunRouter(benchmark::State& state, Router& router, After after, FakeClock* clock = nullptr) {
   const World& w = TheWorld();
   const std::set<std::string> excluded;
   (void)router.Route(w.tickets[0], excluded);  // the directory read once, before timing
@@ -285,8 +360,10 @@ void RunRouter(benchmark::State& state, Router& router, After after) {
   micros.reserve(1 << 16);
   size_t next = 0;
   int64_t matched = 0;
+  const absl::Time real_start = absl::Now();
   for (auto _ : state) {
     const TicketToRoute& t = w.tickets[next++ % w.tickets.size()];
+    if (clock != nullptr) clock->Set(w.now + (absl::Now() - real_start));
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<std::optional<MatchDecision>> decision = router.Route(t, excluded);
     const auto end = std::chrono::steady_clock::now();
@@ -320,6 +397,7 @@ void BM_Router(benchmark::State& state) {
   RunRouter(state, router, [](const TicketToRoute&, const MatchDecision&) {});
 }
 
+// state.range(0): RouterOptions::live_state_max_age in ms (0: read at every decision).
 void BM_RouterRedis(benchmark::State& state) {
   const World& w = TheWorld();
   auto server = testing::RedisServer::Start();
@@ -332,7 +410,8 @@ void BM_RouterRedis(benchmark::State& state) {
     state.SkipWithError(pool.status().ToString().c_str());
     return;
   }
-  RedisPresenceStore presence(**pool);
+  RedisPresenceStore redis_presence(**pool);
+  CountingPresence presence(redis_presence);
   // The world's presence and loads, as the service would have them.
   std::vector<Holding> holdings;
   for (const Candidate& c : w.all) {
@@ -355,10 +434,15 @@ void BM_RouterRedis(benchmark::State& state) {
   WorldPolicies policies(w);
   WorldTenants tenants(w);
   FakeClock clock(w.now);
-  Router router(agents, presence, policies, tenants, clock);
-  RunRouter(state, router, [&](const TicketToRoute& t, const MatchDecision& d) {
-    (void)presence.Release(d.agent_id, t.ticket_id);  // loads stay put
-  });
+  Router router(agents, presence, policies, tenants, clock,
+                {.live_state_max_age = absl::Milliseconds(state.range(0))});
+  RunRouter(
+      state, router,
+      [&](const TicketToRoute& t, const MatchDecision& d) {
+        (void)presence.Release(d.agent_id, t.ticket_id);  // loads stay put
+      },
+      &clock);
+  presence.Report(state);
 }
 
 void BM_Baseline(benchmark::State& state) { Decide(state, Mode::kBaseline); }
@@ -369,7 +453,14 @@ BENCHMARK(BM_Baseline)->Name("routing_decision/baseline")->UseRealTime()->MinTim
 BENCHMARK(BM_TenantIndex)->Name("routing_decision/tenant_index")->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_CandidateIndex)->Name("routing_decision/candidate_index")->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_Router)->Name("routing_decision/router")->UseRealTime()->MinTime(2.0);
-BENCHMARK(BM_RouterRedis)->Name("routing_decision/router_redis")->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_RouterRedis)
+    ->Name("routing_decision/router_redis")
+    ->ArgName("live_state_max_age_ms")
+    ->Arg(0)
+    ->Arg(250)
+    ->Arg(1000)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 }  // namespace
 }  // namespace sundesk::routing

@@ -25,6 +25,17 @@ absl::StatusOr<std::vector<PresenceRecord>> PresenceStore::GetMany(
   return records;
 }
 
+absl::StatusOr<ClaimOutcome> PresenceStore::ClaimIfAvailable(absl::string_view agent_id,
+                                                             absl::string_view ticket_id,
+                                                             int capacity, absl::Time now) {
+  SUNDESK_ASSIGN_OR_RETURN(std::string holder, Holder(ticket_id));
+  if (holder.empty()) {
+    SUNDESK_ASSIGN_OR_RETURN(PresenceRecord record, Get(agent_id));
+    if (record.status != PresenceStatus::kAvailable) return ClaimOutcome::kNotAvailable;
+  }
+  return Claim(agent_id, ticket_id, capacity, now);
+}
+
 absl::StatusOr<PresenceView> PresenceService::SetPresence(absl::string_view agent_id,
                                                           PresenceStatus status) {
   if (status != PresenceStatus::kAvailable && status != PresenceStatus::kAway &&

@@ -23,10 +23,11 @@ struct PresenceRecord {
 };
 
 enum class ClaimOutcome {
-  kClaimed,      // the agent now holds the ticket
-  kAlreadyHeld,  // it already did: a repeated claim changes nothing
-  kAtCapacity,   // the agent holds `capacity` tickets already
-  kHeldByOther,  // another agent holds the ticket
+  kClaimed,       // the agent now holds the ticket
+  kAlreadyHeld,   // it already did: a repeated claim changes nothing
+  kAtCapacity,    // the agent holds `capacity` tickets already
+  kHeldByOther,   // another agent holds the ticket
+  kNotAvailable,  // (ClaimIfAvailable only) the agent is not AVAILABLE now
 };
 
 // One ticket counted in one agent's load: assigned to it (routing's copy of the ticket
@@ -68,6 +69,13 @@ class PresenceStore {
   virtual absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id,
                                              absl::string_view ticket_id, int capacity,
                                              absl::Time now) = 0;
+  // Claim, but only while the agent is AVAILABLE (kNotAvailable otherwise; a ticket the
+  // agent already holds answers kAlreadyHeld whatever its status). What makes a decision
+  // taken on a slightly old copy of the live state safe. Atomic in Redis; here Get, then
+  // Claim (for fakes).
+  virtual absl::StatusOr<ClaimOutcome> ClaimIfAvailable(absl::string_view agent_id,
+                                                        absl::string_view ticket_id, int capacity,
+                                                        absl::Time now);
   // The agent no longer holds `ticket_id` (solved, closed, unassigned, reassigned, or an
   // offer that was not accepted). Returns whether it did.
   virtual absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) = 0;

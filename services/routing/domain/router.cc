@@ -18,6 +18,73 @@ int64_t Router::directory_loads() const {
   return loads_;
 }
 
+int64_t Router::live_states_read() const {
+  absl::MutexLock lock(&live_mu_);
+  return live_reads_;
+}
+
+absl::StatusOr<std::vector<AgentLiveState>> Router::ReadStates(
+    absl::Span<const Candidate> candidates, absl::Time now, bool fresh,
+    std::vector<std::string>& remembered) {
+  const bool remember = options_.live_state_max_age > absl::ZeroDuration();
+  std::vector<AgentLiveState> states(candidates.size());
+  std::vector<size_t> to_read;
+  std::vector<std::string> ids;
+  {
+    absl::MutexLock lock(&live_mu_);
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const std::string& id = candidates[i].profile->agent().agent_id;
+      if (remember && !fresh) {
+        auto it = live_.find(id);
+        if (it != live_.end() && now - it->second.read_time < options_.live_state_max_age &&
+            it->second.read_time <= now) {
+          states[i] = it->second.state;
+          remembered.push_back(id);
+          continue;
+        }
+      }
+      to_read.push_back(i);
+      ids.push_back(id);
+    }
+  }
+  if (ids.empty()) return states;
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<PresenceRecord> live, presence_.GetMany(ids));
+  if (live.size() != ids.size()) {
+    return absl::InternalError("presence answered for a different number of agents");
+  }
+  absl::MutexLock lock(&live_mu_);
+  live_reads_ += static_cast<int64_t>(ids.size());
+  for (size_t j = 0; j < ids.size(); ++j) {
+    const PresenceRecord& r = live[j];
+    AgentLiveState& st = states[to_read[j]];
+    st = {.status = r.status,
+          .active_tickets = r.active_tickets,
+          .last_assignment_time = r.last_assignment_time};
+    if (remember) live_[ids[j]] = {st, now};
+  }
+  return states;
+}
+
+void Router::Claimed(const std::string& agent_id, ClaimOutcome outcome, absl::Time now) {
+  if (options_.live_state_max_age <= absl::ZeroDuration()) return;
+  absl::MutexLock lock(&live_mu_);
+  auto it = live_.find(agent_id);
+  if (it == live_.end()) return;
+  switch (outcome) {
+    case ClaimOutcome::kClaimed:
+      ++it->second.state.active_tickets;
+      it->second.state.last_assignment_time = now;
+      break;
+    case ClaimOutcome::kAlreadyHeld:
+      break;
+    case ClaimOutcome::kAtCapacity:
+    case ClaimOutcome::kNotAvailable:
+    case ClaimOutcome::kHeldByOther:
+      live_.erase(it);  // what is remembered is wrong: read it again next time
+      break;
+  }
+}
+
 absl::StatusOr<std::shared_ptr<const Router::Directory>> Router::CurrentDirectory(absl::Time now) {
   SUNDESK_ASSIGN_OR_RETURN(int64_t revision, agents_.DirectoryRevision());
   {
@@ -85,39 +152,40 @@ absl::StatusOr<std::optional<MatchDecision>> Router::Route(const TicketToRoute& 
   SUNDESK_ASSIGN_OR_RETURN(TenantInfo tenant, tenants_.GetTenant(ticket.tenant_id));
   SUNDESK_ASSIGN_OR_RETURN(std::shared_ptr<const Directory> directory, CurrentDirectory(now));
 
-  // The live state of the agents a decision looks at, in one round trip.
+  // The live state of the agents a decision looks at: remembered, or read in one round trip.
+  bool fresh = false;
+  std::vector<std::string> remembered;
   auto read_states =
       [&](absl::Span<const Candidate> candidates) -> absl::StatusOr<std::vector<AgentLiveState>> {
-    std::vector<std::string> ids;
-    ids.reserve(candidates.size());
-    for (const Candidate& c : candidates) ids.push_back(c.profile->agent().agent_id);
-    SUNDESK_ASSIGN_OR_RETURN(std::vector<PresenceRecord> live, presence_.GetMany(ids));
-    std::vector<AgentLiveState> states;
-    states.reserve(live.size());
-    for (const PresenceRecord& r : live) {
-      states.push_back({.status = r.status,
-                        .active_tickets = r.active_tickets,
-                        .last_assignment_time = r.last_assignment_time});
-    }
-    return states;
+    return ReadStates(candidates, now, fresh, remembered);
   };
 
   std::set<std::string> skip = excluded;
   for (;;) {
+    remembered.clear();
     SUNDESK_ASSIGN_OR_RETURN(
         std::optional<MatchDecision> decision,
         directory->index->ChooseLive(ticket, policy, tenant.languages, skip, now, read_states));
-    if (!decision.has_value()) return decision;
+    if (!decision.has_value()) {
+      // Nobody, by states partly remembered: decide again on states read now.
+      if (!fresh && !remembered.empty()) {
+        fresh = true;
+        continue;
+      }
+      return decision;
+    }
     const AgentProfile* chosen = directory->by_id.at(decision->agent_id);
-    SUNDESK_ASSIGN_OR_RETURN(
-        ClaimOutcome outcome,
-        presence_.Claim(decision->agent_id, ticket.ticket_id, chosen->agent().capacity, now));
+    SUNDESK_ASSIGN_OR_RETURN(ClaimOutcome outcome,
+                             presence_.ClaimIfAvailable(decision->agent_id, ticket.ticket_id,
+                                                        chosen->agent().capacity, now));
+    Claimed(decision->agent_id, outcome, now);
     switch (outcome) {
       case ClaimOutcome::kClaimed:
       case ClaimOutcome::kAlreadyHeld:
         return decision;
-      case ClaimOutcome::kAtCapacity:
-        skip.insert(decision->agent_id);  // filled up since its load was read
+      case ClaimOutcome::kAtCapacity:    // filled up since its load was read
+      case ClaimOutcome::kNotAvailable:  // not AVAILABLE any more
+        skip.insert(decision->agent_id);
         continue;
       case ClaimOutcome::kHeldByOther:
         return absl::AbortedError(

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -32,16 +33,32 @@ namespace sundesk::routing {
 // updated by any replica), checked at every decision. Live state (presence, load, last
 // assignment) is read from the presence store at every decision, for the agents the
 // decision looks at. The answer is ChooseAgent's over every agent certified for the tenant.
+//
+// With RouterOptions::live_state_max_age above zero, the live state read is kept in memory
+// and used again for that long (per agent, from its read), so most decisions make one round
+// trip to the presence store, the claim. The claim (ClaimIfAvailable) checks atomically that
+// the agent is AVAILABLE and below capacity, so a state up to that old never puts an agent
+// above its capacity nor gives an offer to an agent that is not AVAILABLE: an agent whose
+// claim fails is read again and the next best tried. What an old state can cost is the
+// order among eligible agents (least loaded, longest idle) and an agent that just became
+// AVAILABLE or got room waiting up to that long. "Nobody is eligible" is never answered
+// from remembered states: such a decision reads them again first. This replica's own
+// claims update what it remembers at once.
 // Thread-safe.
+struct RouterOptions {
+  absl::Duration live_state_max_age = absl::ZeroDuration();  // zero: read at every decision
+};
+
 class Router {
  public:
   Router(AgentStore& agents, PresenceStore& presence, RoutingPolicyStore& policies,
-         TenantDirectory& tenants, const Clock& clock)
+         TenantDirectory& tenants, const Clock& clock, RouterOptions options = {})
       : agents_(agents),
         presence_(presence),
         policies_(policies),
         tenants_(tenants),
-        clock_(clock) {}
+        clock_(clock),
+        options_(options) {}
 
   // The agent now holding `ticket` and the stage it matched at; nullopt when no agent is
   // eligible now (the ticket stays queued). `excluded`: agents who rejected it or let an
@@ -61,6 +78,8 @@ class Router {
 
   // How many times the directory was read whole (for tests and logs).
   int64_t directory_loads() const;
+  // How many agents' live state was read from the presence store (for tests and benches).
+  int64_t live_states_read() const;
 
  private:
   // The directory as of one revision (every agent, disabled ones too: matching skips them),
@@ -74,11 +93,29 @@ class Router {
   // The directory at the store's current revision (read again when it moved).
   absl::StatusOr<std::shared_ptr<const Directory>> CurrentDirectory(absl::Time now);
 
+  // The live state of `candidates`: remembered ones younger than live_state_max_age (unless
+  // `fresh`), the others read in one round trip. `remembered` gets the agents whose state
+  // came from memory.
+  absl::StatusOr<std::vector<AgentLiveState>> ReadStates(absl::Span<const Candidate> candidates,
+                                                         absl::Time now, bool fresh,
+                                                         std::vector<std::string>& remembered);
+  // What this replica's claim outcome says about the agent's state.
+  void Claimed(const std::string& agent_id, ClaimOutcome outcome, absl::Time now);
+
   AgentStore& agents_;
   PresenceStore& presence_;
   RoutingPolicyStore& policies_;
   TenantDirectory& tenants_;
   const Clock& clock_;
+  const RouterOptions options_;
+
+  struct RememberedState {
+    AgentLiveState state;
+    absl::Time read_time;
+  };
+  mutable absl::Mutex live_mu_;
+  absl::flat_hash_map<std::string, RememberedState> live_ ABSL_GUARDED_BY(live_mu_);
+  int64_t live_reads_ ABSL_GUARDED_BY(live_mu_) = 0;
 
   // One reload at a time; decisions keep using the directory they hold meanwhile.
   absl::Mutex load_mu_;

@@ -24,9 +24,10 @@ end
 return previous
 )lua";
 
-// KEYS: load set, ticket owner, last assignment, loads-ready marker. ARGV: ticket, agent,
-// capacity, now_ms. 2 = claimed, 1 = already held by this agent, 0 = at capacity, -1 =
-// held by another, -2 = loads unknown (the marker is gone: Redis lost its data).
+// KEYS: load set, ticket owner, last assignment, loads-ready marker[, presence]. ARGV:
+// ticket, agent, capacity, now_ms[, the AVAILABLE status]. 2 = claimed, 1 = already held by
+// this agent, 0 = at capacity, -1 = held by another, -2 = loads unknown (the marker is gone:
+// Redis lost its data), -3 = (with the presence key) the agent is not AVAILABLE.
 constexpr char kClaimLua[] = R"lua(
 if redis.call('EXISTS', KEYS[4]) == 0 then return -2 end
 local owner = redis.call('GET', KEYS[2])
@@ -34,6 +35,7 @@ if owner then
   if owner == ARGV[2] then return 1 end
   return -1
 end
+if #KEYS >= 5 and redis.call('HGET', KEYS[5], 'status') ~= ARGV[5] then return -3 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
@@ -174,13 +176,31 @@ absl::StatusOr<std::vector<PresenceRecord>> RedisPresenceStore::GetMany(
 absl::StatusOr<ClaimOutcome> RedisPresenceStore::Claim(absl::string_view agent_id,
                                                        absl::string_view ticket_id, int capacity,
                                                        absl::Time now) {
-  SUNDESK_ASSIGN_OR_RETURN(
-      redis::Reply r,
-      claim_.Run(
-          pool_, {LoadKey(agent_id), TicketKey(ticket_id), LastKey(agent_id), ReadyKey()},
-          {std::string(ticket_id), std::string(agent_id), absl::StrCat(capacity), Millis(now)}));
+  return RunClaim(agent_id, ticket_id, capacity, now, /*if_available=*/false);
+}
+
+absl::StatusOr<ClaimOutcome> RedisPresenceStore::ClaimIfAvailable(absl::string_view agent_id,
+                                                                  absl::string_view ticket_id,
+                                                                  int capacity, absl::Time now) {
+  return RunClaim(agent_id, ticket_id, capacity, now, /*if_available=*/true);
+}
+
+absl::StatusOr<ClaimOutcome> RedisPresenceStore::RunClaim(absl::string_view agent_id,
+                                                          absl::string_view ticket_id, int capacity,
+                                                          absl::Time now, bool if_available) {
+  std::vector<std::string> keys = {LoadKey(agent_id), TicketKey(ticket_id), LastKey(agent_id),
+                                   ReadyKey()};
+  std::vector<std::string> args = {std::string(ticket_id), std::string(agent_id),
+                                   absl::StrCat(capacity), Millis(now)};
+  if (if_available) {
+    keys.push_back(PresenceKey(agent_id));
+    args.push_back(absl::StrCat(static_cast<int>(PresenceStatus::kAvailable)));
+  }
+  SUNDESK_ASSIGN_OR_RETURN(redis::Reply r, claim_.Run(pool_, keys, args));
   if (r.type != redis::ReplyType::kInteger) return Unexpected(r, "Claim");
   switch (r.integer) {
+    case -3:
+      return ClaimOutcome::kNotAvailable;
     case 2:
       return ClaimOutcome::kClaimed;
     case 1:

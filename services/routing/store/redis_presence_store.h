@@ -35,6 +35,9 @@ class RedisPresenceStore final : public PresenceStore {
       absl::Span<const std::string> agent_ids) override;
   absl::StatusOr<ClaimOutcome> Claim(absl::string_view agent_id, absl::string_view ticket_id,
                                      int capacity, absl::Time now) override;
+  absl::StatusOr<ClaimOutcome> ClaimIfAvailable(absl::string_view agent_id,
+                                                absl::string_view ticket_id, int capacity,
+                                                absl::Time now) override;
   absl::StatusOr<bool> Release(absl::string_view agent_id, absl::string_view ticket_id) override;
   absl::StatusOr<std::string> Holder(absl::string_view ticket_id) override;
   absl::Status AddHoldings(const std::vector<Holding>& holdings) override;
@@ -50,6 +53,8 @@ class RedisPresenceStore final : public PresenceStore {
   std::string ReadyKey() const;
 
  private:
+  absl::StatusOr<ClaimOutcome> RunClaim(absl::string_view agent_id, absl::string_view ticket_id,
+                                        int capacity, absl::Time now, bool if_available);
   absl::Status RunHoldings(const redis::Script& script, const std::vector<Holding>& holdings,
                            absl::string_view what);
 

@@ -142,6 +142,76 @@ TEST_F(RouterTest, TheTenantsPolicyDecidesTheStage) {
   EXPECT_EQ((*d)->stage, 1);
 }
 
+// With live_state_max_age, what was read is used again for that long; the claim checks
+// availability and capacity itself, so a remembered state never overfills an agent nor
+// makes an offer to one who is not AVAILABLE.
+class RememberingRouterTest : public RouterTest {
+ protected:
+  RememberingRouterTest()
+      : remembering_(agents_, presence_, policies_, tenants_, clock_,
+                     {.live_state_max_age = absl::Milliseconds(500)}) {}
+
+  std::string RoutedRemembering(const std::string& ticket_id) {
+    auto d = remembering_.Route(Ticket(ticket_id), {});
+    if (!d.ok()) return d.status().ToString();
+    return d->has_value() ? (*d)->agent_id : "<none>";
+  }
+
+  Router remembering_;
+};
+
+TEST_F(RememberingRouterTest, ReadsTheLiveStateOncePerMaxAgeAndCountsItsOwnClaims) {
+  AddAgent("ana");
+  AddAgent("bruno");
+  EXPECT_EQ(RoutedRemembering("t1"), "ana");
+  EXPECT_EQ(remembering_.live_states_read(), 2);
+  // Remembered, with ana's claim counted: bruno is the least loaded now.
+  EXPECT_EQ(RoutedRemembering("t2"), "bruno");
+  EXPECT_EQ(RoutedRemembering("t3"), "ana");
+  EXPECT_EQ(remembering_.live_states_read(), 2);
+  clock_.Advance(absl::Milliseconds(500));  // too old now: read again
+  EXPECT_EQ(RoutedRemembering("t4"), "bruno");
+  EXPECT_EQ(remembering_.live_states_read(), 4);
+  EXPECT_EQ(presence_.records["ana"].active_tickets, 2);
+  EXPECT_EQ(presence_.records["bruno"].active_tickets, 2);
+}
+
+TEST_F(RememberingRouterTest, AnAgentNoLongerAvailableIsNotClaimedButPassedOver) {
+  AddAgent("ana");
+  AddAgent("bruno");
+  EXPECT_EQ(RoutedRemembering("t1"), "ana");
+  EXPECT_EQ(RoutedRemembering("t2"), "bruno");
+  // Both hold one: ana comes first (equal load and idle time, then by id), but she went AWAY
+  // since her state was read.
+  ASSERT_TRUE(
+      presence_.SetStatus("ana", PresenceStatus::kAway, clock_.Now(), absl::Seconds(30)).ok());
+  EXPECT_EQ(RoutedRemembering("t3"), "bruno");
+  EXPECT_EQ(presence_.records["ana"].active_tickets, 1);  // no claim on an AWAY agent
+  EXPECT_EQ(presence_.records["bruno"].active_tickets, 2);
+}
+
+TEST_F(RememberingRouterTest, AnAgentFilledByAnotherReplicaIsPassedOver) {
+  AddAgent("ana", 1);
+  AddAgent("bruno", 1);
+  EXPECT_EQ(RoutedRemembering("t0"), "ana");
+  // Another replica fills bruno (capacity 1) after this one read him as empty.
+  ASSERT_TRUE(presence_.AddHoldings({{"bruno", "elsewhere"}}).ok());
+  EXPECT_EQ(RoutedRemembering("t1"), "<none>");  // ana full by its own claim, bruno by the claim
+  EXPECT_EQ(presence_.records["bruno"].active_tickets, 1);
+  EXPECT_EQ(presence_.records["ana"].active_tickets, 1);
+}
+
+TEST_F(RememberingRouterTest, NobodyIsNeverAnsweredFromRememberedStates) {
+  AddAgent("ana", 2, /*available=*/false);
+  EXPECT_EQ(RoutedRemembering("t1"), "<none>");  // read: AWAY
+  ASSERT_TRUE(
+      presence_.SetStatus("ana", PresenceStatus::kAvailable, clock_.Now(), absl::Seconds(30)).ok());
+  // Remembered as AWAY, but "nobody" is checked against states read now.
+  EXPECT_EQ(RoutedRemembering("t1"), "ana");
+  ASSERT_TRUE(*presence_.Release("ana", "t1"));  // room again, unknown to the router
+  EXPECT_EQ(RoutedRemembering("t2"), "ana");
+}
+
 TEST_F(RouterTest, AnUnknownTenantIsNotFound) {
   TicketToRoute t = Ticket("t1");
   t.tenant_id = "0190a000-0000-7000-8000-0000000000ff";

@@ -310,6 +310,32 @@ TEST_F(RoutingServiceTest, ClaimIsIdempotentByTicketAndBoundedByCapacity) {
   EXPECT_EQ(*presence_store_->Claim(agent, "t-3", 2, now), ClaimOutcome::kClaimed);
 }
 
+TEST_F(RoutingServiceTest, ClaimIfAvailableClaimsOnlyAnAvailableAgent) {
+  const std::string agent = Unique("claimer");
+  const std::string other = Unique("other");
+  const absl::Time now = absl::Now();
+  // Ticket ids of this test only (the server is shared by the fixture's tests).
+  const std::string t1 = Unique("t-1"), t2 = Unique("t-2"), t3 = Unique("t-3");
+  // No presence at all (never connected, or lapsed): no claim.
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(agent, t1, 2, now), ClaimOutcome::kNotAvailable);
+  ASSERT_TRUE(
+      presence_store_->SetStatus(agent, PresenceStatus::kAway, now, absl::Seconds(30)).ok());
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(agent, t1, 2, now), ClaimOutcome::kNotAvailable);
+  EXPECT_EQ(Load(agent), 0);
+  ASSERT_TRUE(
+      presence_store_->SetStatus(agent, PresenceStatus::kAvailable, now, absl::Seconds(30)).ok());
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(agent, t1, 2, now), ClaimOutcome::kClaimed);
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(agent, t2, 2, now), ClaimOutcome::kClaimed);
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(agent, t3, 2, now), ClaimOutcome::kAtCapacity);
+  // A ticket it holds answers "already held" whatever its status now; another agent's
+  // claim of it is refused either way.
+  ASSERT_TRUE(
+      presence_store_->SetStatus(agent, PresenceStatus::kBusy, now, absl::Seconds(30)).ok());
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(agent, t1, 2, now), ClaimOutcome::kAlreadyHeld);
+  EXPECT_EQ(*presence_store_->ClaimIfAvailable(other, t1, 2, now), ClaimOutcome::kHeldByOther);
+  EXPECT_EQ(Load(agent), 2);
+}
+
 TEST_F(RoutingServiceTest, ConcurrentClaimsNeverExceedCapacity) {
   constexpr int kAgents = 10;
   constexpr int kCapacity = 3;
