@@ -54,7 +54,12 @@ int main(int argc, char** argv) {
                      "queued tickets the dispatcher decides at once, each in its own "
                      "transaction (1: one after another)"});
   options.push_back(
-      {"event-batch", "500", "ticket and SLA events the queue consumer applies per batch at most"});
+      {"event-batch", "500",
+       "ticket and SLA events the queue consumer applies per batch (one transaction) at most"});
+  options.push_back({"live-state-max-age", "250ms",
+                     "how long a decision may use agents' presence and load read by an earlier "
+                     "one (0: read at every decision); the claim checks availability and "
+                     "capacity itself"});
   options.push_back({"presence-ttl", "60s",
                      "how long a status set by SetPresence lasts without an AgentSession"});
   options.push_back({"session-heartbeat-timeout", "30s",
@@ -99,12 +104,10 @@ int main(int argc, char** argv) {
       runtime::ConsumerOptionsOrExit(config, "sundesk-routing",
                                      {routing::kTicketEventsTopic, routing::kSlaEventsTopic}),
       [&](absl::Span<const kafka::Message> batch) -> absl::Status {
-        // Each event commits on its own, so the dispatcher is woken after each: a ticket
-        // does not wait for the rest of its batch (the loop folds wake-ups into passes).
-        for (const kafka::Message& m : batch) {
-          SUNDESK_RETURN_IF_ERROR(routing::ApplyQueueEvent(queue, m));
-          wake_dispatcher();
-        }
+        // The whole batch in one transaction (redelivered, it changes nothing), then one
+        // wake-up for the dispatcher.
+        SUNDESK_RETURN_IF_ERROR(routing::ApplyQueueEvents(queue, batch));
+        wake_dispatcher();
         return absl::OkStatus();
       },
       static_cast<int>(event_batch));
@@ -146,7 +149,12 @@ int main(int argc, char** argv) {
                                     {.unary_ttl = runtime::DurationOrExit(config, "presence-ttl")});
   presence.set_observer(&presence_events);
   routing::RoutingPolicies policies(policy_store, tenants, clock);
-  routing::Router router(agent_store, presence_store, policy_store, tenants, clock);
+  const absl::Duration live_state_max_age = runtime::DurationOrExit(config, "live-state-max-age");
+  if (live_state_max_age < absl::ZeroDuration() || live_state_max_age > absl::Seconds(5)) {
+    runtime::ExitWith("flags", absl::InvalidArgumentError("--live-state-max-age must be 0..5s"));
+  }
+  routing::Router router(agent_store, presence_store, policy_store, tenants, clock,
+                         {.live_state_max_age = live_state_max_age});
   routing::PgOfferStore offer_store(*postgres.pool, clock, ids);
   offer_store.set_outbox_notifier(&outbox_notifier);
   const int64_t route_workers = runtime::IntOrExit(config, "route-workers");

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <optional>
+
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "libs/kafka/consumer.h"
 #include "services/routing/domain/queue.h"
 
@@ -15,5 +18,14 @@ inline constexpr char kSlaEventsTopic[] = "sundesk.sla.events.v1";
 // ignored. A message that is not a sundesk event is logged and skipped (retrying it could
 // never succeed); a failing store answers an error, so the consumer retries the message.
 absl::Status ApplyQueueEvent(TicketQueue& queue, const kafka::Message& message);
+
+// The queue fact one consumed event carries; nullopt for an event the queue ignores (and
+// for a message that is not a sundesk event, which is logged).
+std::optional<QueueFact> QueueFactOf(const kafka::Message& message);
+
+// A consumer batch: every message's fact applied in order, committed in one transaction
+// (TicketQueue::OnFacts). An error leaves the whole batch to be retried; applying it again
+// changes nothing (by ticket version, and the earliest deadline).
+absl::Status ApplyQueueEvents(TicketQueue& queue, absl::Span<const kafka::Message> batch);
 
 }  // namespace sundesk::routing

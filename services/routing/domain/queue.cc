@@ -7,9 +7,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/api/validation.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
-#include "libs/api/validation.h"
 
 namespace sundesk::routing {
 namespace {
@@ -61,8 +61,61 @@ bool WaitsForAgent(int status, absl::string_view assignee_id) {
   return assignee_id.empty() && status != kTicketStatusSolved && status != kTicketStatusClosed;
 }
 
+absl::StatusOr<std::vector<QueueStore::Applied>> QueueStore::ApplyAll(
+    absl::Span<const QueueFact> facts) {
+  std::vector<Applied> applied;
+  applied.reserve(facts.size());
+  for (const QueueFact& f : facts) {
+    switch (f.kind) {
+      case QueueFact::Kind::kTicket: {
+        SUNDESK_ASSIGN_OR_RETURN(Applied a, ApplyTicket(f.ticket, f.at));
+        applied.push_back(std::move(a));
+        break;
+      }
+      case QueueFact::Kind::kAssignee: {
+        SUNDESK_ASSIGN_OR_RETURN(Applied a, ApplyAssignee(f.id, f.version, f.assignee_id, f.at));
+        applied.push_back(std::move(a));
+        break;
+      }
+      case QueueFact::Kind::kSlaAtRisk:
+        SUNDESK_RETURN_IF_ERROR(SetSlaDeadline(f.id, f.deadline));
+        applied.push_back(Applied{.applied = true});
+        break;
+    }
+  }
+  return applied;
+}
+
+absl::Status TicketQueue::OnFacts(absl::Span<const QueueFact> facts) {
+  if (facts.empty()) return absl::OkStatus();
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<QueueStore::Applied> applied, store_.ApplyAll(facts));
+  if (applied.size() != facts.size()) {
+    return absl::InternalError("the queue store answered for a different number of facts");
+  }
+  for (size_t i = 0; i < facts.size(); ++i) {
+    const QueueFact& f = facts[i];
+    switch (f.kind) {
+      case QueueFact::Kind::kTicket:
+        SUNDESK_RETURN_IF_ERROR(TicketLoads(f.ticket, applied[i]));
+        break;
+      case QueueFact::Kind::kAssignee:
+        SUNDESK_RETURN_IF_ERROR(
+            AssigneeLoads(f.id, f.assignee_id, f.previous_agent_id, applied[i]));
+        break;
+      case QueueFact::Kind::kSlaAtRisk:
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TicketQueue::OnTicket(const TicketCopy& ticket, absl::Time at) {
   SUNDESK_ASSIGN_OR_RETURN(QueueStore::Applied applied, store_.ApplyTicket(ticket, at));
+  return TicketLoads(ticket, applied);
+}
+
+absl::Status TicketQueue::TicketLoads(const TicketCopy& ticket,
+                                      const QueueStore::Applied& applied) {
   if (!applied.applied) return absl::OkStatus();  // redelivered or out of date
   // Load drops when the agent's ticket is solved or closed, or is no longer the agent's.
   const std::string& held = applied.before ? applied.before->assignee_id : ticket.assignee_id;
@@ -83,6 +136,12 @@ absl::Status TicketQueue::OnAssignee(absl::string_view ticket_id, int64_t versio
                                      absl::string_view previous_agent_id, absl::Time at) {
   SUNDESK_ASSIGN_OR_RETURN(QueueStore::Applied applied,
                            store_.ApplyAssignee(ticket_id, version, agent_id, at));
+  return AssigneeLoads(ticket_id, agent_id, previous_agent_id, applied);
+}
+
+absl::Status TicketQueue::AssigneeLoads(absl::string_view ticket_id, absl::string_view agent_id,
+                                        absl::string_view previous_agent_id,
+                                        const QueueStore::Applied& applied) {
   if (!applied.applied) return absl::OkStatus();
   // The new assignee's load counts the ticket whoever assigned it (routing's own
   // assignments hold it already; an ADMIN's AssignTicket adds it here, above capacity if

@@ -9,10 +9,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "services/routing/domain/presence.h"
 #include "services/routing/domain/routing_policy.h"
-#include "libs/api/page_token.h"
 
 // The queue: routing's own copy of the tickets it must place, built from the ticket
 // service's events (and the SLA service's warnings), kept in PostgreSQL so it survives a
@@ -38,6 +39,26 @@ struct TicketCopy {
 
 // Whether a ticket in this state waits for an agent.
 bool WaitsForAgent(int status, absl::string_view assignee_id);
+
+// One fact from one consumed event, for applying a consumer batch at once.
+struct QueueFact {
+  enum class Kind {
+    kTicket,     // a snapshot (created, updated, status changed): `ticket`, `at`
+    kAssignee,   // TicketAssigned / TicketUnassigned: `id`, `version`, `assignee_id` (empty:
+                 // unassigned), `previous_agent_id`, `at`
+    kSlaAtRisk,  // SlaWarning / SlaBreached: `id`, `deadline`
+  };
+  Kind kind = Kind::kTicket;
+  TicketCopy ticket;
+  std::string id;
+  int64_t version = 0;
+  std::string assignee_id;
+  std::string previous_agent_id;
+  absl::Time at;
+  absl::Time deadline;
+
+  const std::string& ticket_id() const { return kind == Kind::kTicket ? ticket.ticket_id : id; }
+};
 
 struct QueueEntry {
   TicketCopy ticket;
@@ -76,6 +97,10 @@ class QueueStore {
                                                 absl::string_view assignee_id, absl::Time at) = 0;
   // Records an SLA deadline at risk; the earliest one known is kept.
   virtual absl::Status SetSlaDeadline(absl::string_view ticket_id, absl::Time deadline) = 0;
+  // `facts` in order, as ApplyTicket / ApplyAssignee / SetSlaDeadline one after another
+  // would, but committed together (one answer per fact; an SLA fact answers applied). The
+  // default does exactly that, one at a time.
+  virtual absl::StatusOr<std::vector<Applied>> ApplyAll(absl::Span<const QueueFact> facts);
   // Queued tickets per lowercased language.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DepthByLanguage() = 0;
   // Queued tickets of `tenants` (all when nullopt) in routing order after `after`.
@@ -116,6 +141,9 @@ class TicketQueue {
                           absl::string_view previous_agent_id, absl::Time at);
   // SlaWarning / SlaBreached: the ticket moves ahead.
   absl::Status OnSlaAtRisk(absl::string_view ticket_id, absl::Time deadline);
+  // The facts of a consumer batch, in order, as the calls above one after another would
+  // apply them, committed in one transaction; then the loads as each fact changed them.
+  absl::Status OnFacts(absl::Span<const QueueFact> facts);
 
   // Queued tickets per lowercased language (for sundesk_routing_queue_depth).
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DepthByLanguage() {
@@ -131,6 +159,12 @@ class TicketQueue {
                                  int64_t page_size, absl::string_view page_token);
 
  private:
+  // The loads after a snapshot / an assignment change was applied.
+  absl::Status TicketLoads(const TicketCopy& ticket, const QueueStore::Applied& applied);
+  absl::Status AssigneeLoads(absl::string_view ticket_id, absl::string_view agent_id,
+                             absl::string_view previous_agent_id,
+                             const QueueStore::Applied& applied);
+
   QueueStore& store_;
   PresenceStore& presence_;
   RoutingPolicyStore& policies_;

@@ -1,11 +1,16 @@
 #include "services/routing/store/pg_queue_store.h"
 
+#include <algorithm>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "libs/core/status.h"
 #include "libs/pg/transaction.h"
 #include "services/routing/store/pg_text_array.h"
@@ -38,30 +43,44 @@ absl::StatusOr<std::optional<TicketCopy>> LockCopy(pg::Connection& tx,
 constexpr absl::string_view kQueuedTime =
     "CASE WHEN $2::boolean THEN COALESCE(queued_time, $3::timestamptz) END";
 
-// TicketQueued for `t`, now waiting at `version`, with the SLA deadline at risk if known.
-absl::Status WriteTicketQueued(pg::Connection& tx, IdGenerator& ids, const Clock& clock,
-                               const TicketCopy& t, int64_t version) {
+// TicketQueued for `t`, now waiting at `version`, with the SLA deadline at risk if known, as
+// a statement for the caller's transaction.
+absl::StatusOr<pg::Statement> TicketQueuedStatement(IdGenerator& ids, const Clock& clock,
+                                                    const TicketCopy& t, int64_t version,
+                                                    std::optional<absl::Time> sla_deadline) {
   events::v1::TicketQueued e;
   e.set_language(t.language);
   e.set_priority(static_cast<common::v1::Priority>(t.priority));
   for (const std::string& skill : t.required_skills) e.add_required_skills(skill);
+  if (sla_deadline.has_value()) {
+    const int64_t seconds = absl::ToUnixSeconds(*sla_deadline);
+    e.mutable_sla_deadline()->set_seconds(seconds);
+    e.mutable_sla_deadline()->set_nanos(static_cast<int32_t>(
+        (*sla_deadline - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  }
+  return RoutingEventStatement(ids, clock,
+                               {.source = std::string(kRoutingSource),
+                                .tenant_id = t.tenant_id,
+                                .subject = t.ticket_id,
+                                .sequence = version},
+                               e, absl::StrCat("TicketQueued:", t.ticket_id, ":", version));
+}
+
+// TicketQueued for `t` written in `tx`, with the deadline at risk read there.
+absl::Status WriteTicketQueued(pg::Connection& tx, IdGenerator& ids, const Clock& clock,
+                               const TicketCopy& t, int64_t version) {
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
       tx.Execute("SELECT deadline FROM routing.ticket_sla_at_risk WHERE ticket_id = $1::uuid",
                  {t.ticket_id}));
+  std::optional<absl::Time> deadline;
   if (r.rows() > 0) {
-    SUNDESK_ASSIGN_OR_RETURN(absl::Time deadline, r.Time(0, "deadline"));
-    const int64_t seconds = absl::ToUnixSeconds(deadline);
-    e.mutable_sla_deadline()->set_seconds(seconds);
-    e.mutable_sla_deadline()->set_nanos(
-        static_cast<int32_t>((deadline - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+    SUNDESK_ASSIGN_OR_RETURN(absl::Time d, r.Time(0, "deadline"));
+    deadline = d;
   }
-  return WriteRoutingEvent(tx, ids, clock,
-                           {.source = std::string(kRoutingSource),
-                            .tenant_id = t.tenant_id,
-                            .subject = t.ticket_id,
-                            .sequence = version},
-                           e, absl::StrCat("TicketQueued:", t.ticket_id, ":", version));
+  SUNDESK_ASSIGN_OR_RETURN(pg::Statement insert,
+                           TicketQueuedStatement(ids, clock, t, version, deadline));
+  return tx.Execute(insert.sql, insert.params).status();
 }
 
 }  // namespace
@@ -137,6 +156,190 @@ absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyAssignee(absl::string_vie
         .status();
   }));
   if (applied.applied && notifier_ != nullptr) notifier_->Notify();
+  return applied;
+}
+
+namespace {
+
+std::string TimeText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
+}
+
+// A ticket's row as the batch leaves it.
+struct BatchRow {
+  TicketCopy copy;
+  std::optional<absl::Time> queued_time;
+  bool changed = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<QueueStore::Applied>> PgQueueStore::ApplyAll(
+    absl::Span<const QueueFact> facts) {
+  std::vector<Applied> applied;
+  bool wrote_events = false;
+  SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
+    applied.assign(facts.size(), Applied{});
+    wrote_events = false;
+    std::vector<std::string> ids;
+    for (const QueueFact& f : facts) ids.push_back(f.ticket_id());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    const std::string id_array = ToTextArray(ids);
+    // The batch's known tickets, locked in id order (two batches never wait for each other
+    // in a cycle), and their SLA deadlines at risk.
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result r,
+        tx.Execute(absl::StrCat("SELECT ", kColumns,
+                                " FROM routing.tickets t WHERE t.ticket_id = ANY($1::uuid[]) "
+                                "ORDER BY t.ticket_id FOR UPDATE"),
+                   {id_array}));
+    absl::flat_hash_map<std::string, BatchRow> rows;
+    for (int i = 0; i < r.rows(); ++i) {
+      BatchRow row;
+      SUNDESK_ASSIGN_OR_RETURN(row.copy, CopyFromRow(r, i));
+      if (!r.IsNull(i, "queued_time")) {
+        SUNDESK_ASSIGN_OR_RETURN(absl::Time q, r.Time(i, "queued_time"));
+        row.queued_time = q;
+      }
+      std::string id = row.copy.ticket_id;
+      rows.emplace(std::move(id), std::move(row));
+    }
+    SUNDESK_ASSIGN_OR_RETURN(
+        pg::Result s,
+        tx.Execute("SELECT ticket_id::text AS ticket_id, deadline FROM routing.ticket_sla_at_risk "
+                   "WHERE ticket_id = ANY($1::uuid[])",
+                   {id_array}));
+    absl::flat_hash_map<std::string, absl::Time> deadlines;
+    for (int i = 0; i < s.rows(); ++i) {
+      SUNDESK_ASSIGN_OR_RETURN(absl::Time d, s.Time(i, "deadline"));
+      deadlines[std::string(s.Text(i, "ticket_id"))] = d;
+    }
+    std::set<std::string> deadlines_changed;
+    std::vector<pg::Statement> writes;
+    auto queued_event = [&](const TicketCopy& t, int64_t version) -> absl::Status {
+      auto it = deadlines.find(t.ticket_id);
+      SUNDESK_ASSIGN_OR_RETURN(
+          pg::Statement st,
+          TicketQueuedStatement(
+              ids_, clock_, t, version,
+              it == deadlines.end() ? std::nullopt : std::optional<absl::Time>(it->second)));
+      writes.push_back(std::move(st));
+      return absl::OkStatus();
+    };
+    for (size_t i = 0; i < facts.size(); ++i) {
+      const QueueFact& f = facts[i];
+      const std::string& id = f.ticket_id();
+      auto it = rows.find(id);
+      switch (f.kind) {
+        case QueueFact::Kind::kSlaAtRisk: {
+          auto d = deadlines.find(id);
+          if (d == deadlines.end() || f.deadline < d->second) {
+            deadlines[id] = f.deadline;
+            deadlines_changed.insert(id);
+          }
+          applied[i].applied = true;
+          break;
+        }
+        case QueueFact::Kind::kTicket: {
+          const TicketCopy& t = f.ticket;
+          if (it != rows.end() && it->second.copy.version >= t.version) break;
+          Applied& a = applied[i];
+          a.applied = true;
+          if (it != rows.end()) a.before = it->second.copy;
+          const bool waits = WaitsForAgent(t.status, t.assignee_id);
+          const bool waited =
+              a.before.has_value() && WaitsForAgent(a.before->status, a.before->assignee_id);
+          if (waits &&
+              (!waited || a.before->priority != t.priority || a.before->language != t.language)) {
+            SUNDESK_RETURN_IF_ERROR(queued_event(t, t.version));
+          }
+          BatchRow& row = rows[id];
+          const std::optional<absl::Time> kept = row.queued_time;
+          row.copy = t;
+          row.queued_time = waits ? std::optional<absl::Time>(kept.value_or(f.at)) : std::nullopt;
+          row.changed = true;
+          break;
+        }
+        case QueueFact::Kind::kAssignee: {
+          // Unknown (its creation not seen yet) or not older: nothing to apply.
+          if (it == rows.end() || it->second.copy.version >= f.version) break;
+          BatchRow& row = it->second;
+          Applied& a = applied[i];
+          a.applied = true;
+          a.before = row.copy;
+          const bool waits = WaitsForAgent(row.copy.status, f.assignee_id);
+          if (waits && !WaitsForAgent(row.copy.status, row.copy.assignee_id)) {
+            SUNDESK_RETURN_IF_ERROR(queued_event(row.copy, f.version));
+          }
+          row.copy.assignee_id = f.assignee_id;
+          row.copy.version = f.version;
+          row.queued_time =
+              waits ? std::optional<absl::Time>(row.queued_time.value_or(f.at)) : std::nullopt;
+          row.changed = true;
+          break;
+        }
+      }
+    }
+    // Every changed ticket in one statement; a row another writer stored meanwhile at the
+    // same or a newer version stays (the version decides, as for one event).
+    std::vector<std::string> t_id, t_tenant, t_subject, t_language, t_priority, t_skills, t_status,
+        t_assignee, t_version, t_queued;
+    for (const auto& [id, row] : rows) {
+      if (!row.changed) continue;
+      const TicketCopy& c = row.copy;
+      t_id.push_back(c.ticket_id);
+      t_tenant.push_back(c.tenant_id);
+      t_subject.push_back(c.subject);
+      t_language.push_back(c.language);
+      t_priority.push_back(absl::StrCat(c.priority));
+      t_skills.push_back(ToTextArray(c.required_skills));
+      t_status.push_back(absl::StrCat(c.status));
+      t_assignee.push_back(c.assignee_id);
+      t_version.push_back(absl::StrCat(c.version));
+      t_queued.push_back(row.queued_time ? TimeText(*row.queued_time) : "");
+    }
+    std::vector<pg::Statement> statements;
+    if (!t_id.empty()) {
+      statements.push_back(
+          {.sql = "INSERT INTO routing.tickets (ticket_id, tenant_id, subject, language, priority, "
+                  "required_skills, status, assignee_id, version, queued_time) "
+                  "SELECT u.id::uuid, u.tenant::uuid, u.subject, u.language, u.priority::int, "
+                  "u.skills::text[], u.status::int, u.assignee, u.version::bigint, "
+                  "NULLIF(u.queued, '')::timestamptz FROM unnest($1::text[], $2::text[], "
+                  "$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+                  "$9::text[], $10::text[]) AS u(id, tenant, subject, language, priority, skills, "
+                  "status, assignee, version, queued) "
+                  "ON CONFLICT (ticket_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, "
+                  "subject = EXCLUDED.subject, language = EXCLUDED.language, "
+                  "priority = EXCLUDED.priority, required_skills = EXCLUDED.required_skills, "
+                  "status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, "
+                  "version = EXCLUDED.version, queued_time = EXCLUDED.queued_time "
+                  "WHERE routing.tickets.version < EXCLUDED.version",
+           .params = {ToTextArray(t_id), ToTextArray(t_tenant), ToTextArray(t_subject),
+                      ToTextArray(t_language), ToTextArray(t_priority), ToTextArray(t_skills),
+                      ToTextArray(t_status), ToTextArray(t_assignee), ToTextArray(t_version),
+                      ToTextArray(t_queued)}});
+    }
+    if (!deadlines_changed.empty()) {
+      std::vector<std::string> d_id, d_deadline;
+      for (const std::string& id : deadlines_changed) {
+        d_id.push_back(id);
+        d_deadline.push_back(TimeText(deadlines.at(id)));
+      }
+      statements.push_back(
+          {.sql = "INSERT INTO routing.ticket_sla_at_risk (ticket_id, deadline) "
+                  "SELECT u.id::uuid, u.deadline::timestamptz FROM unnest($1::text[], $2::text[]) "
+                  "AS u(id, deadline) ON CONFLICT (ticket_id) DO UPDATE "
+                  "SET deadline = LEAST(ticket_sla_at_risk.deadline, EXCLUDED.deadline)",
+           .params = {ToTextArray(d_id), ToTextArray(d_deadline)}});
+    }
+    wrote_events = !writes.empty();
+    for (pg::Statement& w : writes) statements.push_back(std::move(w));
+    if (statements.empty()) return absl::OkStatus();
+    return tx.ExecuteAtomically(statements).status();
+  }));
+  if (wrote_events && notifier_ != nullptr) notifier_->Notify();
   return applied;
 }
 

@@ -21,6 +21,12 @@ class PgQueueStore final : public QueueStore {
   absl::StatusOr<Applied> ApplyAssignee(absl::string_view ticket_id, int64_t version,
                                         absl::string_view assignee_id, absl::Time at) override;
   absl::Status SetSlaDeadline(absl::string_view ticket_id, absl::Time deadline) override;
+  // One transaction for the whole batch: the known tickets locked (in id order) and read
+  // once, the facts applied in memory by version, then every changed copy in one INSERT ...
+  // SELECT FROM unnest ... ON CONFLICT (a row stored meanwhile at the same or a newer
+  // version stays), the deadlines in another, and the TicketQueued rows, all sent in one
+  // round trip. About five round trips per batch instead of about five per event.
+  absl::StatusOr<std::vector<Applied>> ApplyAll(absl::Span<const QueueFact> facts) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DepthByLanguage() override;
   absl::StatusOr<std::vector<QueueEntry>> ListQueue(
       const QueueFilter& filter, const std::optional<std::vector<std::string>>& tenants,

@@ -295,6 +295,109 @@ TEST_F(QueueTest, RedeliveredAndOutOfDateEventsChangeNothing) {
   EXPECT_EQ(priority_of(), common::v1::PRIORITY_URGENT);  // the old creation did not win
 }
 
+// A consumer batch in one transaction: each ticket's facts in order, by version, as one at a
+// time would apply them; the same batch delivered again changes nothing.
+TEST_F(QueueTest, ABatchAppliesItsEventsInOrderAndItsRedeliveryChangesNothing) {
+  auto message = [](const std::string& topic, const ticket::v1::Ticket& t,
+                    const google::protobuf::Message& payload) {
+    auto event =
+        kafka::NewEvent(*ids_, *clock_,
+                        {.source = topic == kSlaEventsTopic ? "sundesk/sla" : "sundesk/ticket",
+                         .tenant_id = t.tenant_id(),
+                         .subject = t.ticket_id(),
+                         .sequence = t.version()},
+                        payload);
+    EXPECT_TRUE(event.ok()) << event.status();
+    kafka::EventRecord record = kafka::ToRecord(topic, *event);
+    return kafka::Message{.topic = std::string(topic),
+                          .key = record.key,
+                          .value = record.value,
+                          .headers = record.headers};
+  };
+  const std::string lang = "mt";  // a language only this test uses
+  std::vector<kafka::Message> batch;
+  // x: created, its priority raised, an SLA warning, assigned, unassigned again.
+  ticket::v1::Ticket x = NewTicket(kTenant, common::v1::PRIORITY_LOW, lang);
+  events::v1::TicketCreated created;
+  *created.mutable_ticket() = x;
+  batch.push_back(message(kTicketEventsTopic, x, created));
+  const kafka::Message x_created = batch.back();
+  x.set_version(2);
+  x.set_priority(common::v1::PRIORITY_HIGH);
+  events::v1::TicketUpdated updated;
+  updated.add_changed_fields("priority");
+  *updated.mutable_ticket() = x;
+  batch.push_back(message(kTicketEventsTopic, x, updated));
+  const absl::Time deadline = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 600);
+  events::v1::SlaWarning warning;
+  warning.mutable_deadline()->set_seconds(absl::ToUnixSeconds(deadline));
+  batch.push_back(message(kSlaEventsTopic, x, warning));
+  x.set_version(3);
+  events::v1::TicketAssigned assigned;
+  assigned.set_agent_id("agent-batch");
+  batch.push_back(message(kTicketEventsTopic, x, assigned));
+  x.set_version(4);
+  events::v1::TicketUnassigned unassigned;
+  unassigned.set_previous_agent_id("agent-batch");
+  batch.push_back(message(kTicketEventsTopic, x, unassigned));
+  batch.push_back(x_created);  // a redelivery inside the batch: older, ignored
+  // y: created and closed in the same batch; z: only an SLA warning (its creation not seen).
+  ticket::v1::Ticket y = NewTicket(kTenant, common::v1::PRIORITY_URGENT, lang);
+  *created.mutable_ticket() = y;
+  batch.push_back(message(kTicketEventsTopic, y, created));
+  y.set_version(2);
+  y.set_status(ticket::v1::TICKET_STATUS_CLOSED);
+  events::v1::TicketStatusChanged closed;
+  closed.set_to_status(ticket::v1::TICKET_STATUS_CLOSED);
+  *closed.mutable_ticket() = y;
+  batch.push_back(message(kTicketEventsTopic, y, closed));
+  ticket::v1::Ticket z = NewTicket(kTenant, common::v1::PRIORITY_NORMAL, lang);
+  batch.push_back(message(kSlaEventsTopic, z, warning));
+
+  auto state = [&]() -> std::string {
+    auto page = queue_->List("test", {.tenant_id = "", .language = lang}, std::nullopt, 500, "");
+    if (!page.ok()) return page.status().ToString();
+    std::string out;
+    for (const auto& v : page->tickets) {
+      const TicketCopy& c = v.entry.ticket;
+      absl::StrAppend(&out, c.ticket_id == x.ticket_id() ? "x" : c.ticket_id, " p", c.priority,
+                      " v", c.version, " a'", c.assignee_id, "' sla ",
+                      v.entry.sla_deadline ? absl::ToUnixSeconds(*v.entry.sla_deadline) : 0, ";");
+    }
+    return out;
+  };
+  auto queued_events = [&](const std::string& ticket_id) -> std::string {
+    auto conn = pool_->Acquire();
+    EXPECT_TRUE(conn.ok());
+    auto r = (*conn)->Execute(
+        "SELECT string_agg(event_id, ',' ORDER BY id) AS ids, count(*) AS n FROM routing.outbox "
+        "WHERE key = $1 AND event_type LIKE '%TicketQueued'",
+        {ticket_id});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return absl::StrCat(*r->Int64(0, "n"));
+  };
+
+  ASSERT_TRUE(ApplyQueueEvents(*queue_, batch).ok());
+  const std::string expected = absl::StrCat("x p", common::v1::PRIORITY_HIGH, " v4 a'' sla ",
+                                            absl::ToUnixSeconds(deadline), ";");
+  EXPECT_EQ(state(), expected);  // y closed, z unknown: neither queued
+  // Queued at creation (v1), again by the priority change (v2) and the unassignment (v4).
+  EXPECT_EQ(queued_events(x.ticket_id()), "3");
+  EXPECT_EQ(queued_events(y.ticket_id()), "1");
+  EXPECT_EQ(presence_->Get("agent-batch")->active_tickets, 0);  // assigned, then not
+
+  ASSERT_TRUE(ApplyQueueEvents(*queue_, batch).ok());  // redelivered whole
+  EXPECT_EQ(state(), expected);
+  EXPECT_EQ(queued_events(x.ticket_id()), "3");
+  EXPECT_EQ(queued_events(y.ticket_id()), "1");
+  // z's creation arrives later: it is queued with the deadline it was warned of.
+  z.set_version(1);
+  *created.mutable_ticket() = z;
+  ASSERT_TRUE(ApplyQueueEvents(*queue_, {message(kTicketEventsTopic, z, created)}).ok());
+  EXPECT_EQ(state(), absl::StrCat(expected, z.ticket_id(), " p", common::v1::PRIORITY_NORMAL,
+                                  " v1 a'' sla ", absl::ToUnixSeconds(deadline), ";"));
+}
+
 TEST_F(QueueTest, OrderIsSlaDeadlineThenPriorityThenWait) {
   const std::string lang = "is";  // a language only this test uses
   ticket::v1::Ticket low_old = NewTicket(kTenant, common::v1::PRIORITY_LOW, lang);
