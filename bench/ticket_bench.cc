@@ -29,9 +29,9 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
-#include "libs/kafka/outbox.h"
 #include "libs/pg/connection.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
@@ -40,12 +40,11 @@
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 #include "services/ticket/api/ticket_service_handlers.h"
-#include "libs/api/page_token.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_ticket_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/ticket/v1/ticket_service.grpc.pb.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 
 namespace sundesk {
 namespace {
@@ -100,9 +99,7 @@ Env& GetEnv() {
     if (!pool.ok()) Die(pool.status().ToString());
     e->pool = std::move(*pool);
 
-    std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : ticket::Migrations()) migrations.push_back(std::move(m));
-    if (auto s = pg::RunMigrations(*e->pool, "ticket", std::move(migrations)); !s.ok()) {
+    if (auto s = pg::RunMigrations(*e->pool, ticket::kSchema, ticket::AllMigrations()); !s.ok()) {
       Die(s.ToString());
     }
     {

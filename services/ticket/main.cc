@@ -4,7 +4,6 @@
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/periodic.h"
-#include "libs/kafka/outbox.h"
 #include "libs/kafka/outbox_notifier.h"
 #include "libs/runtime/dependencies.h"
 #include "libs/runtime/service_runtime.h"
@@ -13,9 +12,9 @@
 #include "services/ticket/domain/api_key.h"
 #include "services/ticket/domain/tenant_registry.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_tenant_store.h"
 #include "services/ticket/store/pg_ticket_store.h"
+#include "services/ticket/store/schema.h"
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -28,10 +27,8 @@ int main(int argc, char** argv) {
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("ticket", config);
 
-  // The outbox is migration 1; store/migrations/*.sql are numbered from 2.
-  std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
-  for (auto& m : ticket::Migrations()) migrations.push_back(std::move(m));
-  runtime::Postgres postgres = runtime::PostgresOrExit(config, "ticket", std::move(migrations));
+  runtime::Postgres postgres =
+      runtime::PostgresOrExit(config, ticket::kSchema, ticket::AllMigrations());
   runtime::Kafka kafka = runtime::KafkaProducerOrExit(config, "sundesk-ticket");
   service->Defer("kafka producer", [&] { (void)kafka.producer->Flush(absl::Seconds(10)); });
   runtime::StartOutboxRelayOrExit(*service, "ticket", *kafka.producer);

@@ -17,11 +17,11 @@
 #include "libs/kafka/producer.h"
 #include "libs/rpc/client.h"
 #include "sundesk/notification/v1/notification_service.grpc.pb.h"
-#include "sundesk/ticket/v1/tenant_service.grpc.pb.h"
 #include "tests/support/devkafka_server.h"
 #include "tests/support/http_sink.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
+#include "tests/support/ticket_server.h"
 
 namespace sundesk::notification {
 
@@ -53,37 +53,19 @@ class NotificationProcessesTest : public ::testing::Test {
 
   // The ticket service, and one tenant made there.
   void StartTicketServer() {
-    auto dsn = pg_->CreateDatabase("ticket");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    ticket_port_ = testing::FreePort();
-    auto p = testing::Subprocess::Start(
-        {.argv = {testing::BinDir() + "/ticket-server"},
-         .env = {{"SUNDESK_GRPC_ADDR", absl::StrCat("127.0.0.1:", ticket_port_)},
-                 {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", testing::FreePort())},
-                 {"SUNDESK_PG_DSN", *dsn},
-                 {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
-                 {"SUNDESK_ADMIN_KEY", kAdminKey},
-                 {"SUNDESK_SERVICE_KEY", kServiceKey},
-                 {"SUNDESK_DRAIN_TIMEOUT", "2s"}},
-         .log_path = log_dir_.path() + "/ticket.log"});
-    ASSERT_TRUE(p.ok()) << p.status();
-    ticket_server_ = std::move(*p);
-    auto tenants = ticket::v1::TenantService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", ticket_port_), grpc::InsecureChannelCredentials()));
-    ticket::v1::CreateTenantRequest create;
-    create.set_request_id("crash-test-tenant");
-    create.mutable_tenant()->set_name("Crash Test AB");
-    create.mutable_tenant()->set_time_zone("Europe/Stockholm");
-    create.mutable_tenant()->set_default_language("sv");
+    auto server = testing::TicketServer::Start(*pg_, {.admin_key = kAdminKey,
+                                                      .service_key = kServiceKey,
+                                                      .kafka_bootstrap = kafka_->bootstrap(),
+                                                      .log_path = log_dir_.path() + "/ticket.log"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    ticket_server_ = std::move(*server);
     ticket::v1::Tenant tenant;
-    ASSERT_TRUE(testing::WaitFor(
-        [&] {
-          auto ctx = rpc::NewClientContext({.timeout = absl::Seconds(5), .api_key = kAdminKey});
-          return tenants->CreateTenant(ctx.get(), create, &tenant).ok();
-        },
-        absl::Seconds(60)))
-        << ticket_server_->Log();
-    tenant_ = tenant.tenant_id();
+    tenant.set_name("Crash Test AB");
+    tenant.set_time_zone("Europe/Stockholm");
+    tenant.set_default_language("sv");
+    auto created = ticket_server_->CreateTenant(tenant, "crash-test-tenant");
+    ASSERT_TRUE(created.ok()) << created.status();
+    tenant_ = *created;
   }
 
   // `drain_timeout`: how long a SIGTERM may wait for calls in flight.
@@ -97,7 +79,7 @@ class NotificationProcessesTest : public ::testing::Test {
                  {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
                  {"SUNDESK_ADMIN_KEY", kAdminKey},
                  {"SUNDESK_SERVICE_KEY", kServiceKey},
-                 {"SUNDESK_TICKET_ADDR", absl::StrCat("127.0.0.1:", ticket_port_)},
+                 {"SUNDESK_TICKET_ADDR", ticket_server_->address()},
                  {"SUNDESK_WEBHOOK_ALLOW_LOOPBACK", "true"},
                  {"SUNDESK_DELIVERY_BACKOFF", "200ms"},
                  {"SUNDESK_DELIVERY_BACKOFF_MAX", "2s"},
@@ -148,8 +130,8 @@ class NotificationProcessesTest : public ::testing::Test {
   std::string dsn_;
   std::unique_ptr<testing::DevKafka> kafka_;
   std::unique_ptr<kafka::Producer> producer_;
-  int grpc_port_ = 0, metrics_port_ = 0, ticket_port_ = 0;
-  std::unique_ptr<testing::Subprocess> ticket_server_;
+  int grpc_port_ = 0, metrics_port_ = 0;
+  std::unique_ptr<testing::TicketServer> ticket_server_;
   std::string tenant_;
   std::unique_ptr<testing::Subprocess> server_;
   std::shared_ptr<grpc::Channel> channel_;

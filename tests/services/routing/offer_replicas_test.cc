@@ -20,7 +20,7 @@ class OfferReplicasTest : public RoutingProcessesTest {
       std::set<std::string> answered;
       do {
         absl::StatusOr<pg::Result> r = absl::UnavailableError("not read");
-        if (auto lease = pool_->Acquire(); lease.ok()) {
+        if (auto lease = db_->pool->Acquire(); lease.ok()) {
           r = (*lease)->Execute(
               "SELECT offer_id::text AS offer_id, agent_id FROM routing.offers WHERE state = 1");
         }

@@ -27,7 +27,6 @@
 #include "libs/core/worker_pool.h"
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/envelope.h"
-#include "libs/kafka/outbox.h"
 #include "libs/kafka/outbox_relay.h"
 #include "libs/kafka/producer.h"
 #include "libs/pg/migrations.h"
@@ -58,12 +57,12 @@
 #include "services/ticket/api/ticket_service_handlers.h"
 #include "services/ticket/domain/tenant_registry.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_tenant_store.h"
 #include "services/ticket/store/pg_ticket_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/routing/v1/routing_service.grpc.pb.h"
 #include "tests/support/devkafka_server.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
@@ -164,19 +163,13 @@ class Desktop {
 class OffersTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto pg_server = testing::PostgresServer::Start();
-    ASSERT_TRUE(pg_server.ok()) << pg_server.status();
-    postgres_ = pg_server->release();
-    auto dsn = postgres_->CreateDatabase("sundesk");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    dsn_ = *dsn;
-    auto pool = pg::Pool::Create({.dsn = dsn_, .size = 32});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = pool->release();
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "routing", Migrations()).ok());
-    std::vector<pg::Migration> ticket_migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : ticket::Migrations()) ticket_migrations.push_back(std::move(m));
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "ticket", std::move(ticket_migrations)).ok());
+    auto db = testing::MigratedDatabase::Start(
+        {.schemas = {{"routing", Migrations()}, {ticket::kSchema, ticket::AllMigrations()}},
+         .pool = {.size = 32}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = db->release();
+    pool_ = db_->pool.get();
+    dsn_ = db_->dsn;
 
     auto redis_server = testing::RedisServer::Start();
     ASSERT_TRUE(redis_server.ok()) << redis_server.status();
@@ -360,8 +353,7 @@ class OffersTest : public ::testing::Test {
     delete kafka_;
     delete redis_;
     delete redis_server_;
-    delete pool_;
-    delete postgres_;
+    delete db_;
   }
 
   // A client company in OFFER mode (or AUTO_ASSIGN) with its guidelines.
@@ -445,9 +437,9 @@ class OffersTest : public ::testing::Test {
     return false;
   }
 
-  static inline testing::PostgresServer* postgres_ = nullptr;
+  static inline testing::MigratedDatabase* db_ = nullptr;
   static inline std::string dsn_;
-  static inline pg::Pool* pool_ = nullptr;
+  static inline pg::Pool* pool_ = nullptr;  // db_'s
   static inline testing::RedisServer* redis_server_ = nullptr;
   static inline redis::Pool* redis_ = nullptr;
   static inline testing::DevKafka* kafka_ = nullptr;

@@ -26,7 +26,6 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/worker_pool.h"
-#include "libs/kafka/outbox.h"
 #include "libs/kafka/outbox_relay.h"
 #include "libs/kafka/producer.h"
 #include "libs/pg/migrations.h"
@@ -43,12 +42,12 @@
 #include "services/ticket/api/ticket_service_handlers.h"
 #include "services/ticket/domain/tenant_registry.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_tenant_store.h"
 #include "services/ticket/store/pg_ticket_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/routing/v1/routing_service.grpc.pb.h"
 #include "tests/support/devkafka_server.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
@@ -66,19 +65,11 @@ inline std::string ProcAgentKey(const std::string& agent) {
 class RoutingProcessesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto pg_server = testing::PostgresServer::Start();
-    ASSERT_TRUE(pg_server.ok()) << pg_server.status();
-    postgres_ = std::move(*pg_server);
-    auto dsn = postgres_->CreateDatabase("sundesk");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    dsn_ = *dsn;
-    auto pool = pg::Pool::Create({.dsn = dsn_, .size = 16});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = std::move(*pool);
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "routing", Migrations()).ok());
-    std::vector<pg::Migration> ticket_migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : ticket::Migrations()) ticket_migrations.push_back(std::move(m));
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "ticket", std::move(ticket_migrations)).ok());
+    auto db = testing::MigratedDatabase::Start(
+        {.schemas = {{"routing", Migrations()}, {ticket::kSchema, ticket::AllMigrations()}},
+         .pool = {.size = 16}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
 
     auto redis_server = testing::RedisServer::Start();
     ASSERT_TRUE(redis_server.ok()) << redis_server.status();
@@ -94,7 +85,7 @@ class RoutingProcessesTest : public ::testing::Test {
     ASSERT_TRUE(producer.ok()) << producer.status();
     producer_ = std::move(*producer);
     auto relay = kafka::OutboxRelay::Create(
-        {.dsn = dsn_, .schema = "ticket", .poll_interval = absl::Milliseconds(20)}, *producer_,
+        {.dsn = db_->dsn, .schema = "ticket", .poll_interval = absl::Milliseconds(20)}, *producer_,
         metrics_);
     ASSERT_TRUE(relay.ok()) << relay.status();
     relay_ = std::move(*relay);
@@ -107,10 +98,10 @@ class RoutingProcessesTest : public ::testing::Test {
       auth_.Add(ProcAgentKey(agent),
                 {.role = rpc::Role::kAgent, .agent_id = agent, .key_id = agent});
     }
-    tenant_store_ = std::make_unique<ticket::PgTenantStore>(*pool_);
+    tenant_store_ = std::make_unique<ticket::PgTenantStore>(*db_->pool);
     tenant_registry_ =
         std::make_unique<ticket::TenantRegistry>(*tenant_store_, clock_, ids_, tokens_);
-    ticket_store_ = std::make_unique<ticket::PgTicketStore>(*pool_);
+    ticket_store_ = std::make_unique<ticket::PgTicketStore>(*db_->pool);
     tickets_ = std::make_unique<ticket::TicketService>(*ticket_store_, clock_, ids_, tokens_);
     tenant_handlers_ =
         std::make_unique<ticket::TenantServiceHandlers>(*tenant_registry_, auth_, &workers_);
@@ -122,7 +113,7 @@ class RoutingProcessesTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     ticket_server_ = std::move(*server);
 
-    agent_store_ = std::make_unique<PgAgentStore>(*pool_);
+    agent_store_ = std::make_unique<PgAgentStore>(*db_->pool);
     directory_ = std::make_unique<AgentDirectory>(*agent_store_, clock_, ids_, tokens_);
   }
 
@@ -195,7 +186,7 @@ class RoutingProcessesTest : public ::testing::Test {
         {.argv = {testing::BinDir() + "/routing-server"},
          .env = {{"SUNDESK_GRPC_ADDR", absl::StrCat("127.0.0.1:", ports_[index].first)},
                  {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", ports_[index].second)},
-                 {"SUNDESK_PG_DSN", dsn_},
+                 {"SUNDESK_PG_DSN", db_->dsn},
                  {"SUNDESK_PG_POOL_SIZE", "6"},
                  {"SUNDESK_REDIS_ADDR", absl::StrCat("127.0.0.1:", redis_server_->port())},
                  {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
@@ -262,7 +253,7 @@ class RoutingProcessesTest : public ::testing::Test {
   }
 
   int64_t Count(const std::string& sql) {
-    auto lease = pool_->Acquire();
+    auto lease = db_->pool->Acquire();
     if (!lease.ok()) return -1;
     auto r = (*lease)->Execute(sql);
     if (!r.ok()) {
@@ -275,7 +266,7 @@ class RoutingProcessesTest : public ::testing::Test {
   // Tickets of `tenant` the ticket service has assigned and not solved or closed, per agent.
   std::map<std::string, int64_t> OpenAssignments(const std::string& tenant) {
     std::map<std::string, int64_t> out;
-    auto lease = pool_->Acquire();
+    auto lease = db_->pool->Acquire();
     if (!lease.ok()) return out;
     auto r = (*lease)->Execute(
         "SELECT assignee_id, count(*) AS n FROM ticket.tickets WHERE tenant_id = $1::uuid "
@@ -334,7 +325,7 @@ class RoutingProcessesTest : public ::testing::Test {
       std::map<std::string, absl::Time> due;  // ticket -> when it gets solved
       do {
         absl::StatusOr<pg::Result> r = absl::UnavailableError("not read");
-        if (auto lease = pool_->Acquire(); lease.ok()) {
+        if (auto lease = db_->pool->Acquire(); lease.ok()) {
           r = (*lease)->Execute(
               "SELECT ticket_id::text AS ticket_id, status FROM ticket.tickets "
               "WHERE tenant_id = $1::uuid AND assignee_id IS NOT NULL AND status NOT IN (5, 6)",
@@ -378,7 +369,7 @@ class RoutingProcessesTest : public ::testing::Test {
   // TicketAssigned per ticket of `tenant` in the ticket service's history.
   std::map<std::string, int64_t> Assignments(const std::string& tenant) {
     std::map<std::string, int64_t> out;
-    auto lease = pool_->Acquire();
+    auto lease = db_->pool->Acquire();
     if (!lease.ok()) return out;
     auto r = (*lease)->Execute(
         "SELECT ticket_id::text AS ticket_id, count(*) AS n FROM ticket.ticket_history "
@@ -417,9 +408,7 @@ class RoutingProcessesTest : public ::testing::Test {
   rpc::StaticKeyAuthenticator auth_;
   WorkerPool workers_{8, "rpc"};
   prometheus::Registry metrics_;
-  std::unique_ptr<testing::PostgresServer> postgres_;
-  std::string dsn_;
-  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<testing::MigratedDatabase> db_;
   std::unique_ptr<testing::RedisServer> redis_server_;
   std::unique_ptr<redis::Pool> redis_;
   std::unique_ptr<testing::DevKafka> kafka_;

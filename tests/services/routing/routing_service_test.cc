@@ -21,7 +21,6 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/worker_pool.h"
-#include "libs/kafka/outbox.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "libs/redis/pool.h"
@@ -42,10 +41,10 @@
 #include "services/routing/store/redis_presence_store.h"
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/domain/tenant_registry.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_tenant_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/routing/v1/routing_service.grpc.pb.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
@@ -73,18 +72,12 @@ class RoutingServiceTest : public ::testing::Test {
     // The loads start known (routing's dispatcher would rebuild them; none here yet).
     ASSERT_TRUE(presence_store_->MarkLoadsReady().ok());
 
-    auto pg_server = testing::PostgresServer::Start();
-    ASSERT_TRUE(pg_server.ok()) << pg_server.status();
-    postgres_ = pg_server->release();
-    auto dsn = postgres_->CreateDatabase("routing");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    auto pool = pg::Pool::Create({.dsn = *dsn});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = pool->release();
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "routing", Migrations()).ok());
-    std::vector<pg::Migration> ticket_migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : ticket::Migrations()) ticket_migrations.push_back(std::move(m));
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "ticket", std::move(ticket_migrations)).ok());
+    auto db = testing::MigratedDatabase::Start(
+        {.database = "routing",
+         .schemas = {{"routing", Migrations()}, {ticket::kSchema, ticket::AllMigrations()}}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = db->release();
+    pool_ = db_->pool.get();
     agent_store_ = new PgAgentStore(*pool_);
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
@@ -195,8 +188,7 @@ class RoutingServiceTest : public ::testing::Test {
     delete ids_;
     delete clock_;
     delete agent_store_;
-    delete pool_;
-    delete postgres_;
+    delete db_;
     delete presence_store_;
     delete redis_;
     delete redis_server_;
@@ -220,8 +212,8 @@ class RoutingServiceTest : public ::testing::Test {
   static inline testing::RedisServer* redis_server_ = nullptr;
   static inline redis::Pool* redis_ = nullptr;
   static inline RedisPresenceStore* presence_store_ = nullptr;
-  static inline testing::PostgresServer* postgres_ = nullptr;
-  static inline pg::Pool* pool_ = nullptr;
+  static inline testing::MigratedDatabase* db_ = nullptr;
+  static inline pg::Pool* pool_ = nullptr;  // db_'s
   static inline PgAgentStore* agent_store_ = nullptr;
   static inline SystemClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;

@@ -24,7 +24,7 @@
 #include "services/sla/store/pg_clock_store.h"
 #include "services/sla/store/pg_settings_store.h"
 #include "tests/support/devkafka_server.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 #include "tests/support/process.h"
 
 namespace sundesk::sla {
@@ -92,17 +92,12 @@ class SlaEventLog {
 class SlaProcessesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    postgres_ = std::move(*server);
-    auto dsn = postgres_->CreateDatabase("sla_processes");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    dsn_ = *dsn;
-    auto pool = pg::Pool::Create({.dsn = dsn_, .size = 4, .connect_timeout = absl::Seconds(2)});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = std::move(*pool);
-    absl::Status migrated = pg::RunMigrations(*pool_, kSlaSchema, SlaMigrations());
-    ASSERT_TRUE(migrated.ok()) << migrated;
+    auto db = testing::MigratedDatabase::Start(
+        {.database = "sla_processes",
+         .schemas = {{kSlaSchema, SlaMigrations()}},
+         .pool = {.size = 4, .connect_timeout = absl::Seconds(2)}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
     auto kafka = testing::DevKafka::Start();
     ASSERT_TRUE(kafka.ok()) << kafka.status();
     kafka_ = std::move(*kafka);
@@ -134,7 +129,7 @@ class SlaProcessesTest : public ::testing::Test {
 
   // Every ticket of kTenant gets these targets on a 24x7 calendar, warnings at 50 %.
   void AddPolicy(absl::Duration first_response, absl::Duration resolution) {
-    PgSettingsStore store(*pool_);
+    PgSettingsStore store(*db_->pool);
     SlaSettings settings(store, clock_, ids_);
     auto cal = settings.CreateCalendar(
         "", Calendar{.tenant_id = kTenant, .display_name = "24x7", .spec = {.always_open = true}});
@@ -157,7 +152,7 @@ class SlaProcessesTest : public ::testing::Test {
         {.argv = {testing::BinDir() + "/sla-server"},
          .env = {{"SUNDESK_GRPC_ADDR", absl::StrCat("127.0.0.1:", ports_[index].first)},
                  {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", ports_[index].second)},
-                 {"SUNDESK_PG_DSN", dsn_},
+                 {"SUNDESK_PG_DSN", db_->dsn},
                  {"SUNDESK_PG_POOL_SIZE", "4"},
                  {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
                  {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
@@ -201,7 +196,7 @@ class SlaProcessesTest : public ::testing::Test {
   }
 
   int64_t Count(const std::string& sql) {
-    auto lease = pool_->Acquire();
+    auto lease = db_->pool->Acquire();
     if (!lease.ok()) return -1;
     auto r = (*lease)->Execute(sql);
     return r.ok() ? *r->Int64(0, 0) : -1;
@@ -241,9 +236,7 @@ class SlaProcessesTest : public ::testing::Test {
 
   SystemClock clock_;
   UuidV7Generator ids_{clock_};
-  std::unique_ptr<testing::PostgresServer> postgres_;
-  std::string dsn_;
-  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<testing::MigratedDatabase> db_;
   std::unique_ptr<testing::DevKafka> kafka_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> watcher_;

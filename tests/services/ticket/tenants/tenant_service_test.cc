@@ -17,7 +17,6 @@
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/status.h"
-#include "libs/kafka/outbox.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "libs/rpc/auth.h"
@@ -27,10 +26,10 @@
 #include "prometheus/registry.h"
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/domain/api_key.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_tenant_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/ticket/v1/tenant_service.grpc.pb.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 #include "tests/support/process.h"
 
 namespace sundesk::ticket {
@@ -45,7 +44,8 @@ constexpr char kBootstrapAdmin[] = "bootstrap-admin-key-for-tests";
 // One replica of the ticket service's TenantService: its own verifier (and so its own key
 // cache), authenticator chain, handlers and gRPC server.
 struct Replica {
-  Replica(TenantStore& store, const Clock& clock, IdGenerator& ids, const api::PageTokenSigner& tokens)
+  Replica(TenantStore& store, const Clock& clock, IdGenerator& ids,
+          const api::PageTokenSigner& tokens)
       : registry(store, clock, ids, tokens), verifier(store, clock, absl::Milliseconds(500)) {
     statics.Add(kBootstrapAdmin, {.role = rpc::Role::kAdmin, .key_id = "bootstrap"});
     statics.Add("service-key-for-tests", {.role = rpc::Role::kService, .key_id = "service"});
@@ -76,19 +76,13 @@ struct Replica {
 class TenantServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto server = testing::PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    postgres_ = server->release();
-    auto dsn = postgres_->CreateDatabase("tenants");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    auto pool = pg::Pool::Create(
-        {.dsn = *dsn, .connect_timeout = absl::Seconds(1), .acquire_timeout = absl::Seconds(2)});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = pool->release();
-    std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : Migrations()) migrations.push_back(std::move(m));
-    absl::Status migrated = pg::RunMigrations(*pool_, "ticket", std::move(migrations));
-    ASSERT_TRUE(migrated.ok()) << migrated;
+    auto db = testing::MigratedDatabase::Start(
+        {.database = "tenants",
+         .schemas = {{kSchema, AllMigrations()}},
+         .pool = {.connect_timeout = absl::Seconds(1), .acquire_timeout = absl::Seconds(2)}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = db->release();
+    pool_ = db_->pool.get();
     store_ = new PgTenantStore(*pool_);
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
@@ -108,8 +102,7 @@ class TenantServiceTest : public ::testing::Test {
     delete ids_;
     delete clock_;
     delete store_;
-    delete pool_;
-    delete postgres_;
+    delete db_;
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key = kBootstrapAdmin) {
@@ -160,8 +153,8 @@ class TenantServiceTest : public ::testing::Test {
     return r.stub->GetTenant(Ctx(key).get(), req, out != nullptr ? out : &ignored);
   }
 
-  static testing::PostgresServer* postgres_;
-  static pg::Pool* pool_;
+  static testing::MigratedDatabase* db_;
+  static pg::Pool* pool_;  // db_'s
   static PgTenantStore* store_;
   static SystemClock* clock_;
   static UuidV7Generator* ids_;
@@ -170,7 +163,7 @@ class TenantServiceTest : public ::testing::Test {
   static Replica* b_;
 };
 
-testing::PostgresServer* TenantServiceTest::postgres_ = nullptr;
+testing::MigratedDatabase* TenantServiceTest::db_ = nullptr;
 pg::Pool* TenantServiceTest::pool_ = nullptr;
 PgTenantStore* TenantServiceTest::store_ = nullptr;
 SystemClock* TenantServiceTest::clock_ = nullptr;
@@ -571,14 +564,14 @@ TEST_F(TenantServiceTest, TheSecretIsNotStored) {
 // Last: it stops and restarts the database under the running service.
 TEST_F(TenantServiceTest, DatabaseDownIsUnavailableNotUnauthenticated) {
   v1::CreateApiKeyResponse key = MustCreateKey(::sundesk::common::v1::ROLE_ADMIN);
-  postgres_->Kill();
+  db_->server->Kill();
   v1::ListTenantsResponse list;
   grpc::Status st = b_->stub->ListTenants(Ctx(key.secret()).get(), {}, &list);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
   // The bootstrap key needs no database to authenticate; the listing itself then cannot run.
   st = b_->stub->ListTenants(Ctx().get(), {}, &list);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
-  ASSERT_TRUE(postgres_->Restart().ok());
+  ASSERT_TRUE(db_->server->Restart().ok());
   ASSERT_TRUE(testing::WaitFor(
       [&] { return b_->stub->ListTenants(Ctx(key.secret()).get(), {}, &list).ok(); },
       absl::Seconds(10)));

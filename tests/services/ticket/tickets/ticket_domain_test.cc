@@ -7,11 +7,11 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/api/validation.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "services/ticket/domain/ticket_rules.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "libs/api/validation.h"
 #include "tests/services/ticket/tickets/fake_ticket_store.h"
 
 namespace sundesk::ticket {

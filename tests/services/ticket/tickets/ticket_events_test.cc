@@ -26,11 +26,11 @@
 #include "prometheus/registry.h"
 #include "services/ticket/api/ticket_service_handlers.h"
 #include "services/ticket/domain/ticket_service.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_ticket_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/ticket/v1/ticket_service.grpc.pb.h"
 #include "tests/support/devkafka_server.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 
 namespace sundesk::ticket {
 namespace {
@@ -51,19 +51,12 @@ bool WaitFor(Fn done, absl::Duration timeout) {
 class TicketEventsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto postgres = testing::PostgresServer::Start();
-    ASSERT_TRUE(postgres.ok()) << postgres.status();
-    postgres_ = std::move(*postgres);
-    auto dsn = postgres_->CreateDatabase("ticket_events");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    auto pool = pg::Pool::Create({.dsn = *dsn});
-    ASSERT_TRUE(pool.ok());
-    pool_ = std::move(*pool);
-    std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : Migrations()) migrations.push_back(std::move(m));
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "ticket", std::move(migrations)).ok());
+    auto db = testing::MigratedDatabase::Start(
+        {.database = "ticket_events", .schemas = {{kSchema, AllMigrations()}}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
     {
-      auto lease = pool_->Acquire();
+      auto lease = db_->pool->Acquire();
       ASSERT_TRUE(lease.ok());
       ASSERT_TRUE((*lease)
                       ->Execute("INSERT INTO ticket.tenants (tenant_id, name, time_zone, "
@@ -82,7 +75,7 @@ class TicketEventsTest : public ::testing::Test {
     ASSERT_TRUE(producer.ok()) << producer.status();
     producer_ = std::move(*producer);
     auto relay = kafka::OutboxRelay::Create(
-        {.dsn = *dsn, .schema = "ticket", .poll_interval = absl::Milliseconds(100)}, *producer_,
+        {.dsn = db_->dsn, .schema = kSchema, .poll_interval = absl::Milliseconds(100)}, *producer_,
         registry_);
     ASSERT_TRUE(relay.ok()) << relay.status();
     relay_ = std::move(*relay);
@@ -91,8 +84,8 @@ class TicketEventsTest : public ::testing::Test {
     auth_.Add("client", {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "kc"});
     auth_.Add("routing", {.role = rpc::Role::kService, .key_id = "routing"});
     auth_.Add("agent-1", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "ka"});
-    notifier_ = std::make_unique<kafka::OutboxNotifier>(*pool_, "ticket");
-    store_ = std::make_unique<PgTicketStore>(*pool_, notifier_.get());
+    notifier_ = std::make_unique<kafka::OutboxNotifier>(*db_->pool, "ticket");
+    store_ = std::make_unique<PgTicketStore>(*db_->pool, notifier_.get());
     tickets_ = std::make_unique<TicketService>(*store_, clock_, ids_, page_tokens_);
     handlers_ = std::make_unique<TicketServiceHandlers>(auth_, *tickets_, &workers_);
     rpc::ServerOptions options;
@@ -148,14 +141,13 @@ class TicketEventsTest : public ::testing::Test {
   }
 
   int64_t Unpublished() {
-    auto lease = pool_->Acquire();
+    auto lease = db_->pool->Acquire();
     if (!lease.ok()) return -1;
     auto r = (*lease)->Execute("SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL");
     return r.ok() ? *r->Int64(0, 0) : -1;
   }
 
-  std::unique_ptr<testing::PostgresServer> postgres_;
-  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<testing::MigratedDatabase> db_;
   std::unique_ptr<testing::DevKafka> kafka_;
   std::unique_ptr<kafka::Producer> producer_;
   prometheus::Registry registry_;

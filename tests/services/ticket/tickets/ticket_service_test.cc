@@ -17,7 +17,6 @@
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
-#include "libs/kafka/outbox.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pool.h"
 #include "libs/rpc/auth.h"
@@ -25,11 +24,11 @@
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 #include "services/ticket/api/ticket_service_handlers.h"
-#include "services/ticket/store/migrations.h"
 #include "services/ticket/store/pg_ticket_store.h"
+#include "services/ticket/store/schema.h"
 #include "sundesk/events/v1/events.pb.h"
 #include "sundesk/ticket/v1/ticket_service.grpc.pb.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/migrated_database.h"
 
 namespace sundesk::ticket {
 namespace {
@@ -45,17 +44,11 @@ constexpr char kTenantC[] = "0190a000-0000-7000-8000-00000000000c";  // paginati
 class TicketServiceIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto server = testing::PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    postgres_ = server->release();
-    auto dsn = postgres_->CreateDatabase("tickets");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    auto pool = pg::Pool::Create({.dsn = *dsn, .size = 8});
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = pool->release();
-    std::vector<pg::Migration> migrations = {kafka::OutboxMigration(1)};
-    for (auto& m : Migrations()) migrations.push_back(std::move(m));
-    ASSERT_TRUE(pg::RunMigrations(*pool_, "ticket", std::move(migrations)).ok());
+    auto db = testing::MigratedDatabase::Start(
+        {.database = "tickets", .schemas = {{kSchema, AllMigrations()}}, .pool = {.size = 8}});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = db->release();
+    pool_ = db_->pool.get();
     int n = 0;
     for (const char* tenant : {kTenantA, kTenantB, kTenantC}) {
       auto lease = pool_->Acquire();
@@ -106,8 +99,7 @@ class TicketServiceIntegrationTest : public ::testing::Test {
     delete registry_;
     delete channel_;
     delete auth_;
-    delete pool_;
-    delete postgres_;
+    delete db_;
   }
 
   static std::unique_ptr<pb::TicketService::Stub> Stub() {
@@ -150,8 +142,8 @@ class TicketServiceIntegrationTest : public ::testing::Test {
     return Count("SELECT count(*) FROM ticket.outbox WHERE key = $1", {ticket_id});
   }
 
-  static inline testing::PostgresServer* postgres_ = nullptr;
-  static inline pg::Pool* pool_ = nullptr;
+  static inline testing::MigratedDatabase* db_ = nullptr;
+  static inline pg::Pool* pool_ = nullptr;  // db_'s
   static inline rpc::StaticKeyAuthenticator* auth_ = nullptr;
   static inline prometheus::Registry* registry_ = nullptr;
   static inline TicketMetrics* metrics_ = nullptr;
