@@ -130,6 +130,14 @@ class QueueTest : public ::testing::Test {
   // Publishes `payload` as an event of ticket `t` at `t.version()`; returns the event.
   static events::v1::Event Publish(const std::string& topic, const ticket::v1::Ticket& t,
                                    const google::protobuf::Message& payload) {
+    events::v1::Event event = EventOf(topic, t, payload);
+    Republish(topic, event);
+    return event;
+  }
+
+  // `payload` as an event of ticket `t` at `t.version()`.
+  static events::v1::Event EventOf(const std::string& topic, const ticket::v1::Ticket& t,
+                                   const google::protobuf::Message& payload) {
     auto event =
         kafka::NewEvent(*ids_, *clock_,
                         {.source = topic == kSlaEventsTopic ? "sundesk/sla" : "sundesk/ticket",
@@ -138,7 +146,6 @@ class QueueTest : public ::testing::Test {
                          .sequence = t.version()},
                         payload);
     EXPECT_TRUE(event.ok()) << event.status();
-    Republish(topic, *event);
     return *event;
   }
 
@@ -300,15 +307,7 @@ TEST_F(QueueTest, RedeliveredAndOutOfDateEventsChangeNothing) {
 TEST_F(QueueTest, ABatchAppliesItsEventsInOrderAndItsRedeliveryChangesNothing) {
   auto message = [](const std::string& topic, const ticket::v1::Ticket& t,
                     const google::protobuf::Message& payload) {
-    auto event =
-        kafka::NewEvent(*ids_, *clock_,
-                        {.source = topic == kSlaEventsTopic ? "sundesk/sla" : "sundesk/ticket",
-                         .tenant_id = t.tenant_id(),
-                         .subject = t.ticket_id(),
-                         .sequence = t.version()},
-                        payload);
-    EXPECT_TRUE(event.ok()) << event.status();
-    kafka::EventRecord record = kafka::ToRecord(topic, *event);
+    kafka::EventRecord record = kafka::ToRecord(topic, EventOf(topic, t, payload));
     return kafka::Message{.topic = std::string(topic),
                           .key = record.key,
                           .value = record.value,
