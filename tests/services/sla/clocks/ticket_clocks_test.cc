@@ -4,6 +4,7 @@
 #include "services/sla/domain/ticket_clocks.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -18,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
+#include "libs/core/status.h"
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/envelope.h"
 #include "libs/kafka/outbox_relay.h"
@@ -161,6 +163,26 @@ class TicketClocksTest : public ::testing::Test {
     e.mutable_comment_added()->set_author_kind(ticket::v1::AUTHOR_KIND_AGENT);
     e.mutable_comment_added()->set_public_(true);
     return e;
+  }
+
+  // What a batched ticket must end as: History(t0) applied one event at a time to a fresh
+  // ticket, as stored (every history ends at sequence 5).
+  TicketSla OneAtATime(TicketClocks& clocks, absl::Time t0) {
+    const std::string id = ids_.NewId();
+    for (const events::v1::Event& e : History(id, t0)) EXPECT_TRUE(clocks.Apply(FromEvent(e)).ok());
+    auto stored = clock_store_->Get(id);
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(stored.ok() ? stored->last_sequence : 0, 5);
+    return stored.ok() ? *std::move(stored) : TicketSla{};
+  }
+
+  // Delivering the same batches once more writes no ledger or outbox row.
+  void ExpectAppliedAgainChangesNothing(const std::function<absl::Status()>& apply_again) {
+    const int64_t ledger_rows = Count("SELECT count(*) FROM sla.ledger");
+    const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
+    ASSERT_TRUE(apply_again().ok());
+    EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_rows);
+    EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
   }
 
   int64_t Count(const std::string& sql) {
@@ -352,9 +374,7 @@ TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
   FakeClock clock(t0 + absl::Minutes(30));
   SlaEngine engine(*settings_store_, clock);
   TicketClocks clocks(*clock_store_, engine);
-
-  const std::string one = ids_.NewId();
-  for (const events::v1::Event& e : History(one, t0)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
+  const TicketSla a = OneAtATime(clocks, t0);
 
   const std::string batched = ids_.NewId();
   const std::string other = ids_.NewId();
@@ -371,30 +391,26 @@ TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
                                      FromEvent(o[3]), FromEvent(o[4])};
   ASSERT_TRUE(clocks.ApplyBatch(second).ok());
 
-  auto a = clock_store_->Get(one);
-  ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_EQ(a->last_sequence, 5);
   for (const std::string& id : {batched, other}) {
-    ExpectStoredLike(id, *a);
+    ExpectStoredLike(id, a);
     EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", id, "'")),
-              Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '", one, "'")));
+              Count(absl::StrCat("SELECT count(*) FROM sla.outbox WHERE key = '",
+                                 a.ticket.ticket_id, "'")));
   }
-  const SlaClock* fr = a->Find(Metric::kFirstResponse);
+  const SlaClock* fr = a.Find(Metric::kFirstResponse);
   ASSERT_NE(fr, nullptr);
   EXPECT_TRUE(fr->met);
   EXPECT_EQ(fr->elapsed, absl::Minutes(10));  // 5 min, paused 10, 5 more
-  const SlaClock* res = a->Find(Metric::kResolution);
+  const SlaClock* res = a.Find(Metric::kResolution);
   ASSERT_NE(res, nullptr);
   EXPECT_FALSE(res->counting);
   EXPECT_EQ(res->elapsed, absl::Minutes(15));
 
   // The whole of both batches again: nothing changes.
-  const int64_t ledger_rows = Count("SELECT count(*) FROM sla.ledger");
-  const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
-  ASSERT_TRUE(clocks.ApplyBatch(first).ok());
-  ASSERT_TRUE(clocks.ApplyBatch(second).ok());
-  EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_rows);
-  EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
+  ExpectAppliedAgainChangesNothing([&] {
+    SUNDESK_RETURN_IF_ERROR(clocks.ApplyBatch(first));
+    return clocks.ApplyBatch(second);
+  });
 }
 
 // A batch of records split by ticket into parts applied at once (the service's
@@ -407,8 +423,7 @@ TEST_F(TicketClocksTest, ShardedBatchesApplyAsOneAtATime) {
   FakeClock clock(t0 + absl::Minutes(30));
   SlaEngine engine(*settings_store_, clock);
   TicketClocks clocks(*clock_store_, engine);
-  const std::string one = ids_.NewId();
-  for (const events::v1::Event& e : History(one, t0)) ASSERT_TRUE(clocks.Apply(FromEvent(e)).ok());
+  const TicketSla a = OneAtATime(clocks, t0);
 
   // Twelve tickets' histories interleaved in one batch, every event twice.
   std::vector<std::string> tickets;
@@ -433,15 +448,9 @@ TEST_F(TicketClocksTest, ShardedBatchesApplyAsOneAtATime) {
   }
   ASSERT_TRUE(HandleTicketEventRecords(clocks, batch, /*shards=*/3).ok());
 
-  auto a = clock_store_->Get(one);
-  ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_EQ(a->last_sequence, 5);
-  for (const std::string& id : tickets) ExpectStoredLike(id, *a);
-  const int64_t ledger_rows = Count("SELECT count(*) FROM sla.ledger");
-  const int64_t outbox_rows = Count("SELECT count(*) FROM sla.outbox");
-  ASSERT_TRUE(HandleTicketEventRecords(clocks, batch, /*shards=*/3).ok());
-  EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_rows);
-  EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
+  for (const std::string& id : tickets) ExpectStoredLike(id, a);
+  ExpectAppliedAgainChangesNothing(
+      [&] { return HandleTicketEventRecords(clocks, batch, /*shards=*/3); });
 }
 
 // Two replicas sweeping the same due timers: every breach goes to the outbox exactly once.
