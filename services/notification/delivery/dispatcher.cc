@@ -163,6 +163,7 @@ void Dispatcher::Count(const AttemptOutcome& o, absl::Time now) {
 void Dispatcher::RecordLoop() {
   while (true) {
     std::deque<Completed> done;
+    bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -173,11 +174,14 @@ void Dispatcher::RecordLoop() {
         return stopping_ || static_cast<int>(completed_.size()) >= options_.record_batch;
       };
       mu_.AwaitWithTimeout(absl::Condition(&full), options_.record_coalesce);
-      if (stopping_) return;
+      stopping = stopping_;
       done.swap(completed_);
     }
+    // Also when stopping: an attempt that finished is recorded, not sent again after its
+    // lease runs out.
     RecordAll(done);
     outstanding_ -= static_cast<int>(done.size());
+    if (stopping) return;
     if (wants_room_.exchange(false)) Wake();
   }
 }
