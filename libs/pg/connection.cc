@@ -17,8 +17,6 @@
 namespace sundesk::pg {
 namespace {
 
-constexpr Oid kByteaOid = 17;
-
 // libpq's messages end in a newline and continue on tab-indented lines.
 std::string Clean(const char* message) {
   std::string s = absl::StrReplaceAll(message == nullptr ? "" : message, {{"\n\t", " "}});
@@ -113,10 +111,10 @@ struct WireParams {
     lengths.reserve(params.size());
     formats.reserve(params.size());
     for (const Param& p : params) {
-      types.push_back(p.is_bytea() ? kByteaOid : 0);
+      types.push_back(p.type());
       values.push_back(p.is_null() ? nullptr : p.value().data());
       lengths.push_back(static_cast<int>(p.value().size()));
-      formats.push_back(p.is_bytea() ? 1 : 0);
+      formats.push_back(p.is_binary() ? 1 : 0);
     }
   }
   int count() const { return static_cast<int>(types.size()); }
@@ -125,7 +123,7 @@ struct WireParams {
   std::string StatementKey(absl::string_view sql) const {
     std::string key(sql);
     key.push_back('\0');
-    for (Oid t : types) key.push_back(t == kByteaOid ? 'b' : 't');
+    for (Oid t : types) absl::StrAppend(&key, t, ",");
     return key;
   }
   std::vector<Oid> types;

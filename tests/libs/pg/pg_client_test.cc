@@ -1,4 +1,6 @@
 #include <atomic>
+#include <limits>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +84,120 @@ TEST_F(PgTest, ByteaRoundTripKeepsEveryByteIncludingZeros) {
   auto read = rows->Bytea(0, "payload");
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, payload);
+}
+
+TEST_F(PgTest, BinaryArrayParametersRoundTripEveryElementTypeWithNulls) {
+  const std::vector<std::optional<int64_t>> big = {int64_t{-9'000'000'000}, std::nullopt, 0,
+                                                   std::numeric_limits<int64_t>::max()};
+  const std::vector<std::optional<int32_t>> small = {std::nullopt, -7,
+                                                     std::numeric_limits<int32_t>::min()};
+  const std::vector<double> reals = {0.1, -2.5e300, 0};
+  const std::vector<bool> flags = {true, false, true};
+  const std::vector<std::optional<std::string>> texts = {"Drucker brennt — ñ ü 日本", std::nullopt,
+                                                         "", "a,b\"{c}\\"};
+  std::string bytes("\0\0{proto}\0", 10);
+  for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<char>(b));
+  const std::vector<std::string> blobs = {bytes, ""};
+  const std::vector<std::optional<absl::Time>> times = {
+      absl::FromUnixMicros(1'767'225'600'123'456),  // 2026, microseconds kept
+      absl::FromUnixMicros(-1'234'567'890'123),     // before 1970 and 2000
+      std::nullopt, absl::InfiniteFuture(), absl::InfinitePast()};
+
+  auto rows = Query(
+      "SELECT $1::text, $2::text, "
+      "$3::text, $4::text, pg_typeof($1)::text, pg_typeof($5)::text, pg_typeof($6)::text",
+      {Param::Int64Array(big), Param::Int32Array(small), Param::Float64Array(reals),
+       Param::BoolArray(flags), Param::TextArray(texts), Param::TimeArray(times)});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->Text(0, 0), "{-9000000000,NULL,0,9223372036854775807}");
+  EXPECT_EQ(rows->Text(0, 1), "{NULL,-7,-2147483648}");
+  EXPECT_EQ(rows->Text(0, 2), "{0.1,-2.5e+300,0}");
+  EXPECT_EQ(rows->Text(0, 3), "{t,f,t}");
+  EXPECT_EQ(rows->Text(0, 4), "bigint[]");
+  EXPECT_EQ(rows->Text(0, 5), "text[]");
+  EXPECT_EQ(rows->Text(0, 6), "timestamp with time zone[]");
+
+  auto text_rows =
+      Query("SELECT v, v IS NULL FROM unnest($1) WITH ORDINALITY AS u(v, o) ORDER BY o",
+            {Param::TextArray(texts)});
+  ASSERT_TRUE(text_rows.ok()) << text_rows.status();
+  ASSERT_EQ(text_rows->rows(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(text_rows->IsNull(i, 0), !texts[i].has_value()) << i;
+    if (texts[i].has_value()) {
+      EXPECT_EQ(text_rows->Text(i, 0), *texts[i]) << i;
+    }
+  }
+  auto blob_rows = Query("SELECT v FROM unnest($1) WITH ORDINALITY AS u(v, o) ORDER BY o",
+                         {Param::ByteaArray(blobs)});
+  ASSERT_TRUE(blob_rows.ok()) << blob_rows.status();
+  ASSERT_EQ(blob_rows->rows(), 2);
+  EXPECT_EQ(*blob_rows->Bytea(0, 0), bytes);
+  EXPECT_EQ(*blob_rows->Bytea(1, 0), "");
+  auto time_rows = Query("SELECT v, v::text FROM unnest($1) WITH ORDINALITY AS u(v, o) ORDER BY o",
+                         {Param::TimeArray(times)});
+  ASSERT_TRUE(time_rows.ok()) << time_rows.status();
+  ASSERT_EQ(time_rows->rows(), 5);
+  EXPECT_EQ(*time_rows->Time(0, 0), *times[0]);
+  EXPECT_EQ(*time_rows->Time(1, 0), *times[1]);
+  EXPECT_TRUE(time_rows->IsNull(2, 0));
+  EXPECT_EQ(time_rows->Text(3, 1), "infinity");
+  EXPECT_EQ(time_rows->Text(4, 1), "-infinity");
+}
+
+TEST_F(PgTest, EmptyArrayParametersAreEmptyNotNull) {
+  auto rows =
+      Query("SELECT cardinality($1), cardinality($2), $1 IS NULL, $3 = '{}'::text[]",
+            {Param::Int64Array(std::vector<int64_t>{}), Param::TimeArray(std::vector<absl::Time>{}),
+             Param::TextArray(std::vector<std::string>{})});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows->Int64(0, 0), 0);
+  EXPECT_EQ(*rows->Int64(0, 1), 0);
+  EXPECT_EQ(*rows->Bool(0, 2), false);
+  EXPECT_EQ(*rows->Bool(0, 3), true);
+}
+
+TEST_F(PgTest, TextArrayWithInvalidUtf8IsRefusedAsInvalidArgument) {
+  auto bad = Query("SELECT cardinality($1)",
+                   {Param::TextArray(std::vector<std::string>{"ok", "\xC3\x28"})});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+  EXPECT_EQ(QueryInt("SELECT cardinality($1)",
+                     {Param::TextArray(std::vector<std::string>{"ok", "fine"})}),
+            2);
+}
+
+TEST_F(PgTest, SetBasedUpdateFromBinaryArraysAndTheSameSqlWithTextArrays) {
+  ASSERT_TRUE(
+      Query("CREATE TABLE clocks (id bigint PRIMARY KEY, due timestamptz, note text)").ok());
+  ASSERT_TRUE(Query("INSERT INTO clocks SELECT g, NULL, NULL FROM generate_series(1, 3) g").ok());
+  const std::string sql =
+      "UPDATE clocks c SET due = u.due, note = u.note FROM unnest($1::bigint[], "
+      "$2::timestamptz[], $3::text[]) AS u(id, due, note) WHERE c.id = u.id";
+  const absl::Time due = absl::FromUnixSeconds(1'800'000'000);
+  // Binary arrays, then the same SQL with text arrays: the statement prepared for one kind
+  // of parameter must not be used for the other.
+  for (int round = 0; round < 2; ++round) {
+    auto binary =
+        Query(sql, {Param::Int64Array(std::vector<int64_t>{1, 3}),
+                    Param::TimeArray(std::vector<std::optional<absl::Time>>{due, std::nullopt}),
+                    Param::TextArray(std::vector<std::string>{"first", "third"})});
+    ASSERT_TRUE(binary.ok()) << binary.status();
+    EXPECT_EQ(binary->affected_rows(), 2);
+    auto text = Query(sql, {"{2}", "{\"2027-01-15 08:00:00+00\"}", "{second}"});
+    ASSERT_TRUE(text.ok()) << text.status();
+    EXPECT_EQ(text->affected_rows(), 1);
+  }
+  auto rows = Query("SELECT id, due, note FROM clocks ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows(), 3);
+  EXPECT_EQ(*rows->Time(0, "due"), due);
+  EXPECT_EQ(rows->Text(0, "note"), "first");
+  EXPECT_EQ(*rows->Time(1, "due"),
+            absl::FromCivil(absl::CivilSecond(2027, 1, 15, 8, 0, 0), absl::UTCTimeZone()));
+  EXPECT_EQ(rows->Text(1, "note"), "second");
+  EXPECT_TRUE(rows->IsNull(2, "due"));
+  EXPECT_EQ(rows->Text(2, "note"), "third");
 }
 
 TEST_F(PgTest, UniqueViolationIsAlreadyExistsNamingSqlStateAndConstraint) {

@@ -76,6 +76,33 @@ TEST(ParamTest, FormatsValuesAsPostgreSqlText) {
   EXPECT_EQ(bytes.value(), std::string("\0\1", 2));
 }
 
+TEST(ParamTest, EncodesArraysInPostgreSqlBinaryArrayFormat) {
+  // ndim 1, has-null 1, element type int8 (20), length 2, lower bound 1; then per element
+  // its length (-1: NULL) and big-endian bytes.
+  Param ints = Param::Int64Array(std::vector<std::optional<int64_t>>{-2, std::nullopt});
+  EXPECT_TRUE(ints.is_binary());
+  EXPECT_FALSE(ints.is_bytea());
+  EXPECT_EQ(ints.type(), 1016u);  // bigint[]
+  EXPECT_EQ(ints.value(), std::string("\0\0\0\1"
+                                      "\0\0\0\1"
+                                      "\0\0\0\x14"
+                                      "\0\0\0\2"
+                                      "\0\0\0\1"
+                                      "\0\0\0\x08\xff\xff\xff\xff\xff\xff\xff\xfe"
+                                      "\xff\xff\xff\xff",
+                                      36));
+  // Empty: no dimensions at all.
+  EXPECT_EQ(Param::TextArray(std::vector<std::string>{}).value(),
+            std::string("\0\0\0\0\0\0\0\0\0\0\0\x19", 12));
+  // 2000-01-01T00:00:00.000001Z is 1 µs in PostgreSQL's binary timestamptz.
+  Param times =
+      Param::TimeArray(std::vector<absl::Time>{absl::FromUnixMicros(946'684'800'000'001)});
+  EXPECT_EQ(times.type(), 1185u);
+  EXPECT_EQ(times.value().substr(20), std::string("\0\0\0\x08\0\0\0\0\0\0\0\1", 12));
+  EXPECT_FALSE(Param("text").is_binary());
+  EXPECT_EQ(Param("text").type(), 0u);
+}
+
 TEST(MigrationsTest, CheckRejectsDuplicateOrNonPositiveVersions) {
   EXPECT_TRUE(CheckMigrations({{1, "a", "SELECT 1"}, {2, "b", "SELECT 2"}}).ok());
   EXPECT_EQ(CheckMigrations({{1, "a", ""}, {1, "b", ""}}).code(),
