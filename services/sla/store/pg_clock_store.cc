@@ -28,7 +28,7 @@ namespace {
 constexpr absl::string_view kTicketColumns =
     "ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, status, "
     "policy_id, calendar_id, warn_at_percent, assignee_id, replanned_through, tags, "
-    "agent_replied, clocks, timer_due, ledger_sequence, ledger_hash";
+    "agent_replied, clocks, timer_due, ledger_sequence, ledger_hash, ctid";
 // Their positions in a result of SELECT kTicketColumns (read by index: no name lookups per
 // row and column).
 enum TicketColumn : int {
@@ -51,6 +51,10 @@ enum TicketColumn : int {
   kTimerDue,
   kLedgerSequence,
   kLedgerHash,
+  // The row version's address: a batch holds its tickets' rows locked from the read to its
+  // commit, so nobody moves them, and its updates find them by it (a TID scan) instead of
+  // descending the ticket_id index a second time.
+  kCtid,
 };
 
 std::optional<absl::Time> Finite(absl::Time t) {
@@ -242,24 +246,26 @@ constexpr int64_t kNoNumber = std::numeric_limits<int64_t>::min() + 1;  // no in
 class FlatClocks {
  public:
   // Appends `clocks`; returns its slice's bounds (1-based; empty when first > last).
-  std::pair<int64_t, int64_t> Add(const std::vector<SlaClock>& clocks) {
-    const int64_t first = count_ + 1;
-    ForEachClockNumber(clocks, [&](std::optional<int64_t> v) {
-      out_ += count_++ == 0 ? "{" : ",";
-      absl::StrAppend(&out_, v.value_or(kNoNumber));
-    });
-    return {first, count_};
+  std::pair<int32_t, int32_t> Add(const std::vector<SlaClock>& clocks) {
+    const auto first = static_cast<int32_t>(numbers_.size() + 1);
+    ForEachClockNumber(
+        clocks, [&](std::optional<int64_t> v) { numbers_.push_back(v.value_or(kNoNumber)); });
+    return {first, static_cast<int32_t>(numbers_.size())};
   }
-  std::string Take() {
-    std::string out = count_ == 0 ? "{}" : out_ + "}";
-    out_.clear();
-    count_ = 0;
-    return out;
-  }
+  // A binary bigint[] (no array text for the server to parse).
+  pg::Param Take() { return pg::Param::Int64Array(numbers_); }
 
  private:
-  std::string out_;
-  int64_t count_ = 0;
+  std::vector<int64_t> numbers_;
+};
+
+// The hot-column update's rows (StoredRow), one array per column.
+struct HotRows {
+  std::vector<std::string> ticket_id, ledger_hash, addr;
+  std::vector<int64_t> last_sequence, ledger_sequence;
+  std::vector<std::optional<int64_t>> timer_due;
+  std::vector<int32_t> status, first, last;
+  size_t rows() const { return ticket_id.size(); }
 };
 
 // The clocks of a ticket_slas.clocks value as PostgreSQL prints it ("{1,2,NULL,...}").
@@ -556,7 +562,7 @@ class PgClockStore::TxCatalog final : public PolicyCatalog {
   TxCatalog(pg::Connection& tx, PgClockStore& store) : tx_(tx), store_(store) {}
 
   static std::vector<pg::Statement> PrefetchStatements(const std::vector<std::string>& tenants) {
-    const std::string list = TextArray(tenants);
+    const pg::Param list = pg::Param::TextArray(tenants);
     return {{absl::StrCat("SELECT ", kPolicyColumns,
                           " FROM sla.policies WHERE tenant_id = ANY($1::text[]) "
                           "ORDER BY create_time"),
@@ -643,7 +649,7 @@ class PgClockStore::Batch {
   // policies and calendars; to run after the shared settings lock.
   std::vector<pg::Statement> LoadStatements(const std::vector<std::string>& ticket_ids,
                                             std::vector<std::string> tenants, bool lock) {
-    const std::string ids = TextArray(ticket_ids);
+    const pg::Param ids = pg::Param::TextArray(ticket_ids);
     std::sort(tenants.begin(), tenants.end());
     tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
     tenants_ = tenants;
@@ -670,6 +676,7 @@ class PgClockStore::Batch {
       State& s = states_[sla.ticket.ticket_id];
       s.sla = std::move(sla);
       s.found = true;
+      s.ctid = std::string(r[0].Text(i, kCtid));
       if (!r[0].IsNull(i, kTimerDue)) {
         SUNDESK_ASSIGN_OR_RETURN(int64_t due, r[0].Int64(i, kTimerDue));
         s.due = FromMicros(due);
@@ -683,7 +690,7 @@ class PgClockStore::Batch {
           pg::Result tails,
           tx_.Execute("SELECT DISTINCT ON (ticket_id) ticket_id, entry, more FROM sla.ledger "
                       "WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id, sequence DESC",
-                      {TextArray(without_tail)}));
+                      {pg::Param::TextArray(without_tail)}));
       for (int i = 0; i < tails.rows(); ++i) {
         auto it = states_.find(std::string(tails.Text(i, "ticket_id")));
         if (it == states_.end()) continue;
@@ -724,55 +731,79 @@ class PgClockStore::Batch {
 
   // The statements that write what changed.
   std::vector<pg::Statement> SaveStatements() {
-    Columns tickets(19), hot(8), timers(2), moved(2), untimed(1), ledger(6), outbox(5);
+    // Binary array parameters (pg::Param::*Array): the server copies their elements instead
+    // of parsing array text. The cold-column update (rarer: creations, ticket updates,
+    // assignments, replans) sends its columns as array text.
+    Columns tickets(20);
+    HotRows hot;
     FlatClocks clocks;
-    // The ledger rows' bytes, one binary bytea (no hex to encode nor to decode); each row's
-    // entry and more are substrings of it.
-    std::string ledger_bytes;
+    std::vector<std::string> timers_id, moved_id, untimed_id;
+    std::vector<absl::Time> timers_due, moved_due;
+    // One ledger row per ticket and commit: its first entry, and the rest (`more`, empty for
+    // none: stored NULL).
+    std::vector<std::string> ledger_id, ledger_entry, ledger_more;
+    std::vector<int64_t> ledger_sequence;
     for (auto& [id, s] : states_) {
       const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(s.sla));
       const bool ledger_grew = s.ledger_stored < s.sla.ledger.size();
       // The row's timer_due is the timers row's copy: written whenever that row is.
       if (!s.row.SameCold(s.sla)) {
-        tickets.AddRow(TicketRow(s.sla));
+        std::vector<pg::Param> row = TicketRow(s.sla);
+        row.emplace_back(s.ctid);
+        tickets.AddRow(row);
       } else if (!s.row.SameHot(s.sla) || due != s.due || ledger_grew) {
         const auto [first, last] = clocks.Add(s.sla.clocks);
-        hot.AddRow({id, s.sla.last_sequence, static_cast<int>(s.sla.ticket.status), first, last,
-                    due.has_value() ? std::optional<int64_t>(Micros(*due)) : std::nullopt,
-                    s.sla.ledger.empty() ? int64_t{0} : s.sla.ledger.back().sequence(),
-                    s.sla.ledger.empty() ? std::string() : s.sla.ledger.back().hash()});
+        hot.ticket_id.push_back(id);
+        hot.last_sequence.push_back(s.sla.last_sequence);
+        hot.status.push_back(static_cast<int32_t>(s.sla.ticket.status));
+        hot.first.push_back(first);
+        hot.last.push_back(last);
+        hot.timer_due.push_back(due.has_value() ? std::optional<int64_t>(Micros(*due))
+                                                : std::nullopt);
+        hot.ledger_sequence.push_back(s.sla.ledger.empty() ? int64_t{0}
+                                                           : s.sla.ledger.back().sequence());
+        hot.ledger_hash.push_back(s.sla.ledger.empty() ? std::string()
+                                                       : s.sla.ledger.back().hash());
+        hot.addr.push_back(s.ctid);
       }
       if (due != s.due) {
         if (due.has_value()) {
           // The row's timer_due tells whether a timers row exists: a plain update moves it.
-          (s.due.has_value() ? moved : timers).AddRow({id, *due});
+          (s.due.has_value() ? moved_id : timers_id).push_back(id);
+          (s.due.has_value() ? moved_due : timers_due).push_back(*due);
         } else {
-          untimed.AddRow({id});
+          untimed_id.push_back(id);
         }
       }
       // One row per ticket and commit, however many entries (migration 8).
       if (s.ledger_stored < s.sla.ledger.size()) {
         const LedgerEntry& first = s.sla.ledger[s.ledger_stored];
-        const size_t entry_at = ledger_bytes.size();
-        first.AppendToString(&ledger_bytes);
-        const size_t more_at = ledger_bytes.size();
+        ledger_id.push_back(id);
+        ledger_sequence.push_back(first.sequence());
+        ledger_entry.push_back(first.SerializeAsString());
+        std::string& more = ledger_more.emplace_back();
         for (size_t i = s.ledger_stored + 1; i < s.sla.ledger.size(); ++i) {
-          AppendDelimited(ledger_bytes, s.sla.ledger[i].SerializeAsString());
+          AppendDelimited(more, s.sla.ledger[i].SerializeAsString());
         }
-        const size_t end = ledger_bytes.size();
-        ledger.AddRow({id, first.sequence(), static_cast<int64_t>(entry_at + 1),
-                       static_cast<int64_t>(more_at - entry_at), static_cast<int64_t>(more_at + 1),
-                       end == more_at ? int64_t{-1} : static_cast<int64_t>(end - more_at)});
       }
     }
+    std::vector<std::string> outbox_key, outbox_payload, outbox_headers, outbox_event_id,
+        outbox_type;
     for (const SlaSignal& sig : signals_) {
       const events::v1::Event event = ToEvent(sig);
-      const kafka::EventRecord record = kafka::ToRecord(kSlaEventsTopic, event);
-      outbox.AddRow({record.key, absl::BytesToHexString(record.value),
-                     absl::BytesToHexString(kafka::EncodeHeaders(record.headers)), event.event_id(),
-                     event.type()});
+      kafka::EventRecord record = kafka::ToRecord(kSlaEventsTopic, event);
+      outbox_key.push_back(std::move(record.key));
+      outbox_payload.push_back(std::move(record.value));
+      outbox_headers.push_back(kafka::EncodeHeaders(record.headers));
+      outbox_event_id.push_back(event.event_id());
+      outbox_type.push_back(event.type());
     }
     std::vector<pg::Statement> out;
+    updates_.clear();
+    if (tickets.rows() > 0) updates_.push_back({0, static_cast<int64_t>(tickets.rows())});
+    if (hot.rows() > 0) {
+      updates_.push_back({tickets.rows() > 0 ? 1u : 0u, static_cast<int64_t>(hot.rows())});
+    }
     if (tickets.rows() > 0) {
       out.push_back(
           {"UPDATE sla.ticket_slas t SET tenant_id = u.tenant_id, created = u.created, "
@@ -788,69 +819,77 @@ class PgClockStore::Batch {
            "$5::timestamptz[], $6::integer[], $7::integer[], $8::integer[], $9::text[], "
            "$10::text[], $11::integer[], $12::text[], $13::bigint[], "
            "$14::text[], $15::boolean[], $16::text[], $17::bigint[], $18::bigint[], "
-           "$19::text[]) "
+           "$19::text[], $20::tid[]) "
            "AS u (ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, "
            "status, policy_id, calendar_id, warn_at_percent, assignee_id, "
            "replanned_through, tags, agent_replied, clocks, timer_due, ledger_sequence, "
-           "ledger_hash) WHERE t.ticket_id = u.ticket_id",
+           "ledger_hash, addr) WHERE t.ctid = u.addr AND t.ticket_id = u.ticket_id",
            tickets.Take()});
     }
     if (hot.rows() > 0) {
-      // Rows of which only the hot columns changed: fewer arrays for the server to parse.
-      // Their clocks are slices of one flat array ($9, FlatClocks).
-      std::vector<pg::Param> params = hot.Take();
-      params.emplace_back(clocks.Take());
+      // Rows of which only the hot columns changed: fewer columns to send and write.
+      // Their clocks are slices of one flat array ($10, FlatClocks). Rows are found by the
+      // address they were read at (a TID scan; the ticket_id only checked).
+      std::vector<pg::Param> params = {pg::Param::TextArray(hot.ticket_id),
+                                       pg::Param::Int64Array(hot.last_sequence),
+                                       pg::Param::Int32Array(hot.status),
+                                       pg::Param::Int32Array(hot.first),
+                                       pg::Param::Int32Array(hot.last),
+                                       pg::Param::Int64Array(hot.timer_due),
+                                       pg::Param::Int64Array(hot.ledger_sequence),
+                                       pg::Param::TextArray(hot.ledger_hash),
+                                       pg::Param::TextArray(hot.addr),
+                                       clocks.Take()};
       out.push_back(
           {absl::StrCat(
                "UPDATE sla.ticket_slas t SET last_sequence = u.last_sequence, "
-               "status = u.status, clocks = array_replace(($9::bigint[])[u.first:u.last], ",
+               "status = u.status, clocks = array_replace(($10::bigint[])[u.first:u.last], ",
                kNoNumber,
                "::bigint, NULL), timer_due = u.timer_due, "
                "ledger_sequence = u.ledger_sequence, ledger_hash = u.ledger_hash "
                "FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[], "
-               "$5::integer[], $6::bigint[], $7::bigint[], $8::text[]) "
+               "$5::integer[], $6::bigint[], $7::bigint[], $8::text[], $9::text[]) "
                "AS u (ticket_id, last_sequence, status, first, last, timer_due, "
-               "ledger_sequence, ledger_hash) WHERE t.ticket_id = u.ticket_id"),
+               "ledger_sequence, ledger_hash, addr) "
+               "WHERE t.ctid = u.addr::tid AND t.ticket_id = u.ticket_id"),
            std::move(params)});
     }
-    if (timers.rows() > 0) {
+    if (!timers_id.empty()) {
       out.push_back(
           {"INSERT INTO sla.timers (ticket_id, next_due) "
            "SELECT * FROM unnest($1::text[], $2::timestamptz[]) "
            "ON CONFLICT (ticket_id) DO UPDATE SET next_due = EXCLUDED.next_due",
-           timers.Take()});
+           {pg::Param::TextArray(timers_id), pg::Param::TimeArray(timers_due)}});
     }
-    if (moved.rows() > 0) {
+    if (!moved_id.empty()) {
       out.push_back(
           {"UPDATE sla.timers d SET next_due = u.next_due FROM unnest($1::text[], "
            "$2::timestamptz[]) AS u (ticket_id, next_due) WHERE d.ticket_id = u.ticket_id",
-           moved.Take()});
+           {pg::Param::TextArray(moved_id), pg::Param::TimeArray(moved_due)}});
     }
-    if (untimed.rows() > 0) {
-      out.push_back({"DELETE FROM sla.timers WHERE ticket_id = ANY($1::text[])", untimed.Take()});
+    if (!untimed_id.empty()) {
+      out.push_back({"DELETE FROM sla.timers WHERE ticket_id = ANY($1::text[])",
+                     {pg::Param::TextArray(untimed_id)}});
     }
-    if (ledger.rows() > 0) {
-      std::vector<pg::Param> params = ledger.Take();
-      params.push_back(pg::Param::Bytea(ledger_bytes));
+    if (!ledger_id.empty()) {
       out.push_back(
           {"INSERT INTO sla.ledger (ticket_id, sequence, entry, more) "
-           "SELECT t, s, substring($7::bytea FROM eo FOR el), "
-           "CASE WHEN ml < 0 THEN NULL ELSE substring($7::bytea FROM mo FOR ml) END "
-           "FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], "
-           "$6::integer[]) AS u (t, s, eo, el, mo, ml)",
-           std::move(params)});
+           "SELECT t, s, e, NULLIF(m, ''::bytea) "
+           "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[]) "
+           "AS u (t, s, e, m)",
+           {pg::Param::TextArray(ledger_id), pg::Param::Int64Array(ledger_sequence),
+            pg::Param::ByteaArray(ledger_entry), pg::Param::ByteaArray(ledger_more)}});
     }
-    if (outbox.rows() > 0) {
+    if (!outbox_key.empty()) {
       // Ids are drawn in the signals' order, under the tickets' locks (the relay's order).
-      std::vector<pg::Param> params = {std::string(kSlaEventsTopic)};
-      for (pg::Param& p : outbox.Take()) params.push_back(std::move(p));
       out.push_back(
           {"INSERT INTO sla.outbox (topic, key, payload, headers, event_id, event_type) "
-           "SELECT $1, k, decode(p, 'hex'), decode(h, 'hex'), e, y FROM unnest($2::text[], "
-           "$3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u (k, p, h, e, y, "
-           "n) "
+           "SELECT $1, k, p, h, e, y FROM unnest($2::text[], $3::bytea[], $4::bytea[], "
+           "$5::text[], $6::text[]) WITH ORDINALITY AS u (k, p, h, e, y, n) "
            "ORDER BY n",
-           std::move(params)});
+           {std::string(kSlaEventsTopic), pg::Param::TextArray(outbox_key),
+            pg::Param::ByteaArray(outbox_payload), pg::Param::ByteaArray(outbox_headers),
+            pg::Param::TextArray(outbox_event_id), pg::Param::TextArray(outbox_type)}});
       out.push_back({"SELECT pg_notify($1, '')", {kafka::OutboxChannel(kSlaSchema)}});
     }
     return out;
@@ -859,7 +898,16 @@ class PgClockStore::Batch {
   absl::Status Save() {
     std::vector<pg::Statement> statements = SaveStatements();
     if (statements.empty()) return absl::OkStatus();
-    return tx_.ExecuteAtomically(statements).status();
+    SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> r, tx_.ExecuteAtomically(statements));
+    // Every ticket row is found at the address it was read at (it is locked meanwhile); a
+    // row missed would be a lost change, so the batch fails (and is retried) instead.
+    for (const auto& [statement, rows] : updates_) {
+      if (r[statement].affected_rows() != rows) {
+        return absl::InternalError(absl::StrCat("sla.ticket_slas: ", r[statement].affected_rows(),
+                                                " of ", rows, " locked rows found to update"));
+      }
+    }
+    return absl::OkStatus();
   }
 
  private:
@@ -869,6 +917,7 @@ class PgClockStore::Batch {
     StoredRow row;                  // as stored
     std::optional<absl::Time> due;  // sla.timers' next_due as stored
     size_t ledger_stored = 0;
+    std::string ctid;  // the locked row version's address (kCtid)
   };
 
   pg::Connection& tx_;
@@ -877,6 +926,8 @@ class PgClockStore::Batch {
   std::vector<sla::Replan> replans_;
   std::map<std::string, State> states_;
   std::vector<SlaSignal> signals_;
+  // The ticket row updates of SaveStatements: (statement index, rows it must update).
+  std::vector<std::pair<size_t, int64_t>> updates_;
 };
 
 std::vector<pg::Migration> SlaMigrations() {
@@ -914,7 +965,7 @@ absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<
         {"INSERT INTO sla.ticket_slas (ticket_id, tenant_id, created, last_sequence, "
          "priority, channel, status, policy_id, calendar_id, warn_at_percent) "
          "SELECT unnest($1::text[]), '', false, 0, 0, 0, 0, '', '', 0 ON CONFLICT DO NOTHING",
-         {TextArray(created_ids)}}};
+         {pg::Param::TextArray(created_ids)}}};
     for (pg::Statement& s : batch.LoadStatements(ticket_ids, tenants, /*lock=*/true)) {
       statements.push_back(std::move(s));
     }
