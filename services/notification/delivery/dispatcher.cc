@@ -1,11 +1,18 @@
 #include "services/notification/delivery/dispatcher.h"
 
 #include <algorithm>
+#include <memory>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/type.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/type_resolver.h"
+#include "google/protobuf/util/type_resolver_util.h"
 #include "libs/core/log.h"
 #include "services/notification/delivery/event_facts.h"
 #include "sundesk/events/v1/events.pb.h"
@@ -21,6 +28,59 @@ AttemptResult NotSent(std::string why) {
 }
 
 const char* ChannelLabel(ChannelKind c) { return c == ChannelKind::kWebhook ? "webhook" : "email"; }
+
+// The generated messages' types for rendering stored events as JSON from their bytes,
+// each type built once: protobuf's JSON printer resolves the event's type and every nested
+// one again for each message it renders (a google.protobuf.Type built from the descriptor,
+// its fields and options), which cost more than the rendering itself. Any thread.
+class CachedTypeResolver : public google::protobuf::util::TypeResolver {
+ public:
+  google::protobuf::util::Status ResolveMessageType(const std::string& type_url,
+                                                    google::protobuf::Type* type) override {
+    absl::MutexLock lock(&mu_);
+    auto it = types_.find(type_url);
+    if (it == types_.end()) {
+      google::protobuf::Type resolved;
+      google::protobuf::util::Status st = pool_->ResolveMessageType(type_url, &resolved);
+      if (!st.ok()) return st;
+      it = types_.emplace(type_url, std::move(resolved)).first;
+    }
+    *type = it->second;
+    return google::protobuf::util::Status();
+  }
+  google::protobuf::util::Status ResolveEnumType(const std::string& type_url,
+                                                 google::protobuf::Enum* type) override {
+    absl::MutexLock lock(&mu_);
+    auto it = enums_.find(type_url);
+    if (it == enums_.end()) {
+      google::protobuf::Enum resolved;
+      google::protobuf::util::Status st = pool_->ResolveEnumType(type_url, &resolved);
+      if (!st.ok()) return st;
+      it = enums_.emplace(type_url, std::move(resolved)).first;
+    }
+    *type = it->second;
+    return google::protobuf::util::Status();
+  }
+
+ private:
+  const std::unique_ptr<google::protobuf::util::TypeResolver> pool_{
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com", google::protobuf::DescriptorPool::generated_pool())};
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, google::protobuf::Type> types_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, google::protobuf::Enum> enums_ ABSL_GUARDED_BY(mu_);
+};
+
+google::protobuf::util::TypeResolver& EventTypes() {
+  static auto* resolver = new CachedTypeResolver();
+  return *resolver;
+}
+
+const std::string& EventTypeUrl() {
+  static const auto* url = new std::string(
+      absl::StrCat("type.googleapis.com/", events::v1::Event::descriptor()->full_name()));
+  return *url;
+}
 
 }  // namespace
 
@@ -61,26 +121,29 @@ int Dispatcher::Room() const {
 
 bool Dispatcher::Render(const std::string& payload) {
   // An event's deliveries (one per subscription) arrive one after another, from the
-  // intake's handoff and from a claim alike: it is parsed and rendered once for them.
+  // intake's handoff and from a claim alike: it is rendered once for them. Straight from
+  // the stored bytes: MessageToJsonString would serialize a parsed event back to bytes and
+  // render those (the same JSON, with a parse and a serialization more per event).
   if (rendered_ok_ && payload == rendered_payload_) return true;
   rendered_payload_ = payload;
   rendered_body_.clear();
-  rendered_ok_ = !payload.empty() && rendered_event_.ParseFromString(payload) &&
-                 google::protobuf::util::MessageToJsonString(rendered_event_, &rendered_body_).ok();
+  rendered_ok_ = !payload.empty() && google::protobuf::util::BinaryToJsonString(
+                                         &EventTypes(), EventTypeUrl(), payload, &rendered_body_)
+                                         .ok();
   return rendered_ok_;
 }
 
 void Dispatcher::Start(DueDelivery due) {
-  if (!Render(due.payload)) {
-    ++outstanding_;
-    Complete(std::move(due), NotSent("stored event unreadable"));
-    return;
-  }
-  const events::v1::Event& event = rendered_event_;
   if (due.channel == ChannelKind::kEmail) {
     if (emails_ == nullptr) {
       ++outstanding_;
       Complete(std::move(due), NotSent("no SMTP relay configured"));
+      return;
+    }
+    events::v1::Event event;
+    if (!event.ParseFromString(due.payload)) {
+      ++outstanding_;
+      Complete(std::move(due), NotSent("stored event unreadable"));
       return;
     }
     ++outstanding_;
@@ -91,6 +154,11 @@ void Dispatcher::Start(DueDelivery due) {
     emails_->Send(std::move(message), [this, due = std::move(due)](const AttemptResult& r) mutable {
       Complete(std::move(due), r);
     });
+    return;
+  }
+  if (!Render(due.payload)) {
+    ++outstanding_;
+    Complete(std::move(due), NotSent("stored event unreadable"));
     return;
   }
   if (!due.secret_error.empty()) {

@@ -75,8 +75,8 @@ class Dispatcher {
     AttemptResult result;
   };
   void Start(DueDelivery due);
-  // Parses `payload` into rendered_event_ and renders it as JSON into rendered_body_,
-  // unless it is the payload rendered last. False when it does not parse.
+  // Renders `payload` (a serialized event) as JSON into rendered_body_, unless it is the
+  // payload rendered last. False when it does not parse.
   bool Render(const std::string& payload);
   // The recorder thread: records what finished, batch after batch, until Stop().
   void RecordLoop();
@@ -94,7 +94,6 @@ class Dispatcher {
   std::mt19937_64 rng_{std::random_device{}()};  // the recorder thread's
   // The last event Start rendered (the loop thread's).
   std::string rendered_payload_;
-  events::v1::Event rendered_event_;
   std::string rendered_body_;
   bool rendered_ok_ = false;
   std::atomic<int> outstanding_{0};      // started, outcome not yet recorded

@@ -1,7 +1,6 @@
 #include "services/notification/store/pg_delivery_store.h"
 
 #include <algorithm>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -123,8 +122,7 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
   std::vector<std::string> payloads;
   event_times.reserve(ordered.size());
   payloads.reserve(ordered.size());
-  // How many events each tenant has in the batch, keyed by the id as PostgreSQL prints it.
-  std::map<std::string, int64_t> per_tenant;
+  PgArray tenants, event_ids, types, times, payload_array;
   for (const events::v1::Event* e : ordered) {
     std::optional<absl::Time> event_time;
     if (e->has_time()) {
@@ -133,74 +131,53 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
     }
     event_times.push_back(event_time);
     payloads.push_back(e->SerializeAsString());
-    ++per_tenant[absl::AsciiStrToLower(e->tenant_id())];
-  }
-  PgArray head_tenants, head_counts;
-  for (const auto& [tenant, count] : per_tenant) {
-    head_tenants.Add(tenant);
-    head_counts.Add(count);
-  }
-  PgArray tenants, event_ids, types, times;
-  for (size_t i = 0; i < ordered.size(); ++i) {
-    tenants.Add(ordered[i]->tenant_id());
-    event_ids.Add(ordered[i]->event_id());
-    types.Add(ordered[i]->type());
-    times.Add(event_times[i]);
+    tenants.Add(e->tenant_id());
+    event_ids.Add(e->event_id());
+    types.Add(e->type());
+    times.Add(event_time);
+    payload_array.AddBytea(payloads.back());
   }
   int created = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     created = 0;
     SUNDESK_RETURN_IF_ERROR(PlanForActualSizes(tx));
-    // The tenants' feed heads first, locked in tenant order by every transaction (so two
-    // replicas' batches never deadlock) until COMMIT, which keeps positions in commit order
-    // (see 0005_event_feed.sql). Each head moves past all of its tenant's events at once.
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result heads,
-        tx.Execute("INSERT INTO notification.event_feed_heads AS h (tenant_id, position) "
-                   "SELECT t, n FROM unnest($1::uuid[], $2::bigint[]) AS u(t, n) ORDER BY t "
-                   "ON CONFLICT (tenant_id) DO UPDATE SET position = h.position + "
-                   "EXCLUDED.position RETURNING tenant_id::text, position",
-                   {head_tenants.Param(), head_counts.Param()}));
-    // The next free position of each tenant's first event in the batch.
-    std::map<std::string, int64_t> next_position;
-    for (int i = 0; i < heads.rows(); ++i) {
-      SUNDESK_ASSIGN_OR_RETURN(int64_t last, heads.Int64(i, 1));
-      const std::string tenant(heads.Text(i, 0));
-      next_position[tenant] = last - per_tenant[tenant] + 1;
-    }
-    PgArray positions, payload_array;
-    for (size_t i = 0; i < ordered.size(); ++i) {
-      positions.Add(next_position[absl::AsciiStrToLower(ordered[i]->tenant_id())]++);
-      payload_array.AddBytea(payloads[i]);
-    }
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result fed,
-        tx.Execute("INSERT INTO notification.event_feed (tenant_id, position, event_id, "
-                   "event_type, payload, received_at) SELECT * , $6::timestamptz FROM "
-                   "unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bytea[]) "
-                   "ON CONFLICT (tenant_id, event_id) DO NOTHING "
-                   "RETURNING tenant_id::text, event_id",
-                   {tenants.Param(), positions.Param(), event_ids.Param(), types.Param(),
-                    payload_array.Param(), now}));
-    // The events whose feed row this transaction made: their deliveries read the payload
-    // from it (0010_payload_once.sql). An event already in the feed (consumed again) may
-    // have its row deleted by the retention at any time, so its deliveries keep a copy.
-    absl::flat_hash_set<std::pair<std::string, std::string>> in_feed;
-    for (int i = 0; i < fed.rows(); ++i) {
-      in_feed.insert({std::string(fed.Text(i, 0)), std::string(fed.Text(i, 1))});
-    }
-    // Subscriptions that existed when each event happened: "from then on" (API.md).
+    // One statement (one round trip) for the feed and the matching subscriptions:
+    // - the tenants' feed heads first, locked in tenant order by every transaction (so two
+    //   replicas' batches never deadlock) until COMMIT, which keeps positions in commit
+    //   order (see 0005_event_feed.sql). Each head moves past all of its tenant's events
+    //   at once, and its events take the positions it moved past, in consumed order;
+    // - the feed rows (an event already in the feed is not added again; its position is
+    //   skipped);
+    // - the subscriptions that existed when each event happened ("from then on", API.md),
+    //   each with whether this statement made its event's feed row: those deliveries read
+    //   the payload from it (0010_payload_once.sql). An event already in the feed
+    //   (consumed again) may have its row deleted by the retention at any time, so its
+    //   deliveries keep a copy.
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result subs,
-        tx.Execute("SELECT u.n, s.subscription_id, s.channel, s.target, s.webhook_secret, "
-                   "s.webhook_secret_key_id, s.webhook_secret_sealed FROM unnest($1::uuid[], "
-                   "$2::text[], "
-                   "$3::timestamptz[]) WITH ORDINALITY AS u(t, type, at, n) "
-                   "JOIN notification.subscriptions s ON s.tenant_id = u.t AND "
-                   "s.delete_time IS NULL AND (s.event_types = '{}' OR u.type = "
-                   "ANY(s.event_types)) AND (u.at IS NULL OR s.create_time <= u.at) "
-                   "ORDER BY u.n, s.subscription_id",
-                   {tenants.Param(), types.Param(), times.Param()}));
+        tx.Execute(
+            "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+            "$4::timestamptz[], $5::bytea[]) WITH ORDINALITY AS u(t, event_id, type, at, "
+            "payload, n)), "
+            "heads AS (INSERT INTO notification.event_feed_heads AS h (tenant_id, position) "
+            "SELECT t, count(*) FROM u GROUP BY t ORDER BY t "
+            "ON CONFLICT (tenant_id) DO UPDATE SET position = h.position + EXCLUDED.position "
+            "RETURNING tenant_id, position), "
+            "fed AS (INSERT INTO notification.event_feed (tenant_id, position, event_id, "
+            "event_type, payload, received_at) SELECT u.t, h.position - count(*) OVER w + "
+            "row_number() OVER (w ORDER BY u.n), u.event_id, u.type, u.payload, "
+            "$6::timestamptz FROM u JOIN heads h ON h.tenant_id = u.t "
+            "WINDOW w AS (PARTITION BY u.t) "
+            "ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id) "
+            "SELECT u.n, s.subscription_id, s.channel, s.target, s.webhook_secret, "
+            "s.webhook_secret_key_id, s.webhook_secret_sealed, f.event_id IS NOT NULL "
+            "FROM u JOIN notification.subscriptions s ON s.tenant_id = u.t AND "
+            "s.delete_time IS NULL AND (s.event_types = '{}' OR u.type = "
+            "ANY(s.event_types)) AND (u.at IS NULL OR s.create_time <= u.at) "
+            "LEFT JOIN fed f ON f.tenant_id = u.t AND f.event_id = u.event_id "
+            "ORDER BY u.n, s.subscription_id",
+            {tenants.Param(), event_ids.Param(), types.Param(), times.Param(),
+             payload_array.Param(), now}));
     if (subs.rows() == 0) return absl::OkStatus();
     PgArray ids, sub_ids, d_tenants, d_event_ids, d_types, d_times, d_payloads, leases;
     std::vector<std::string> new_ids;
@@ -218,8 +195,8 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
       d_event_ids.Add(ordered[i]->event_id());
       d_types.Add(ordered[i]->type());
       d_times.Add(event_times[i]);
-      if (in_feed.contains(std::make_pair(absl::AsciiStrToLower(ordered[i]->tenant_id()),
-                                          ordered[i]->event_id()))) {
+      SUNDESK_ASSIGN_OR_RETURN(bool in_feed, subs.Bool(row, 7));
+      if (in_feed) {
         d_payloads.AddNull();
       } else {
         d_payloads.AddBytea(payloads[i]);
