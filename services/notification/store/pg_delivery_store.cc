@@ -12,7 +12,6 @@
 #include "libs/kafka/outbox.h"
 #include "libs/pg/transaction.h"
 #include "services/notification/domain/subscription.h"
-#include "services/notification/store/pg_array.h"
 #include "services/notification/store/schema.h"
 
 namespace sundesk::notification {
@@ -122,7 +121,11 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
   std::vector<std::string> payloads;
   event_times.reserve(ordered.size());
   payloads.reserve(ordered.size());
-  PgArray tenants, event_ids, types, times, payload_array;
+  // Array parameters in PostgreSQL's binary format (no array_in, no hex for the payloads).
+  std::vector<absl::string_view> tenants, event_ids, types;
+  tenants.reserve(ordered.size());
+  event_ids.reserve(ordered.size());
+  types.reserve(ordered.size());
   for (const events::v1::Event* e : ordered) {
     std::optional<absl::Time> event_time;
     if (e->has_time()) {
@@ -131,11 +134,9 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
     }
     event_times.push_back(event_time);
     payloads.push_back(e->SerializeAsString());
-    tenants.Add(e->tenant_id());
-    event_ids.Add(e->event_id());
-    types.Add(e->type());
-    times.Add(event_time);
-    payload_array.AddBytea(payloads.back());
+    tenants.push_back(e->tenant_id());
+    event_ids.push_back(e->event_id());
+    types.push_back(e->type());
   }
   int created = 0;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
@@ -176,47 +177,54 @@ absl::StatusOr<int> PgDeliveryStore::RecordEvents(absl::Span<const events::v1::E
             "ANY(s.event_types)) AND (u.at IS NULL OR s.create_time <= u.at) "
             "LEFT JOIN fed f ON f.tenant_id = u.t AND f.event_id = u.event_id "
             "ORDER BY u.n, s.subscription_id",
-            {tenants.Param(), event_ids.Param(), types.Param(), times.Param(),
-             payload_array.Param(), now}));
+            {pg::Param::TextArray(tenants), pg::Param::TextArray(event_ids),
+             pg::Param::TextArray(types), pg::Param::TimeArray(event_times),
+             pg::Param::ByteaArray(payloads), now}));
     if (subs.rows() == 0) return absl::OkStatus();
-    PgArray ids, sub_ids, d_tenants, d_event_ids, d_types, d_times, d_payloads, leases;
+    const size_t rows = static_cast<size_t>(subs.rows());
     std::vector<std::string> new_ids;
+    std::vector<absl::string_view> sub_ids, d_tenants, d_event_ids, d_types, d_payloads;
+    std::vector<std::optional<absl::Time>> d_times, leases;
+    for (auto* v : {&sub_ids, &d_tenants, &d_event_ids, &d_types, &d_payloads}) v->reserve(rows);
+    new_ids.reserve(rows);
+    d_times.reserve(rows);
+    leases.reserve(rows);
     const int to_hand_over = handoff != nullptr ? handoff->max : 0;
     for (int row = 0; row < subs.rows(); ++row) {
       SUNDESK_ASSIGN_OR_RETURN(int64_t n, subs.Int64(row, 0));
       const size_t i = static_cast<size_t>(n - 1);
       new_ids.push_back(ids_.NewId());
-      ids.Add(new_ids.back());
       // Leased at once to the dispatcher this is handed to; the rest wait for a claim.
-      leases.Add(row < to_hand_over ? std::optional<absl::Time>(now + handoff->lease)
-                                    : std::nullopt);
-      sub_ids.Add(subs.Text(row, 1));
-      d_tenants.Add(ordered[i]->tenant_id());
-      d_event_ids.Add(ordered[i]->event_id());
-      d_types.Add(ordered[i]->type());
-      d_times.Add(event_times[i]);
+      leases.push_back(row < to_hand_over ? std::optional<absl::Time>(now + handoff->lease)
+                                          : std::nullopt);
+      sub_ids.push_back(subs.Text(row, 1));
+      d_tenants.push_back(ordered[i]->tenant_id());
+      d_event_ids.push_back(ordered[i]->event_id());
+      d_types.push_back(ordered[i]->type());
+      d_times.push_back(event_times[i]);
+      // Empty (stored as NULL): the payload is read from the feed row this made. A
+      // serialized event is never empty (it has an event id).
       SUNDESK_ASSIGN_OR_RETURN(bool in_feed, subs.Bool(row, 7));
-      if (in_feed) {
-        d_payloads.AddNull();
-      } else {
-        d_payloads.AddBytea(payloads[i]);
-      }
+      d_payloads.push_back(in_feed ? absl::string_view() : absl::string_view(payloads[i]));
     }
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result inserted,
         // The new ones (not already there for this event) are queued, due at once.
         tx.Execute("WITH created AS (INSERT INTO notification.deliveries (delivery_id, "
                    "subscription_id, tenant_id, event_id, event_type, event_time, payload, "
-                   "state, create_time, next_attempt_time) SELECT *, 1, $8::timestamptz, "
-                   "$8::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], "
-                   "$4::text[], $5::text[], $6::timestamptz[], $7::bytea[]) "
+                   "state, create_time, next_attempt_time) SELECT i, s, t, e, ty, at, "
+                   "NULLIF(p, ''::bytea), 1, $8::timestamptz, $8::timestamptz FROM "
+                   "unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
+                   "$6::timestamptz[], $7::bytea[]) AS u(i, s, t, e, ty, at, p) "
                    "ON CONFLICT (subscription_id, event_id) DO NOTHING RETURNING delivery_id) "
                    "INSERT INTO notification.delivery_queue (delivery_id, next_attempt_time, "
                    "lease_until) SELECT c.delivery_id, $8::timestamptz, l.lease FROM created c "
                    "JOIN unnest($1::uuid[], $9::timestamptz[]) AS l(delivery_id, lease) "
                    "USING (delivery_id) RETURNING delivery_id::text, lease_until IS NOT NULL",
-                   {ids.Param(), sub_ids.Param(), d_tenants.Param(), d_event_ids.Param(),
-                    d_types.Param(), d_times.Param(), d_payloads.Param(), now, leases.Param()}));
+                   {pg::Param::TextArray(new_ids), pg::Param::TextArray(sub_ids),
+                    pg::Param::TextArray(d_tenants), pg::Param::TextArray(d_event_ids),
+                    pg::Param::TextArray(d_types), pg::Param::TimeArray(d_times),
+                    pg::Param::ByteaArray(d_payloads), now, pg::Param::TimeArray(leases)}));
     created = inserted.rows();
     if (handoff == nullptr) return absl::OkStatus();
     absl::flat_hash_set<std::string> leased;
@@ -306,37 +314,44 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
   // The common case, delivered (without an error to keep), in a narrow statement: three
   // arrays instead of nine, the queue row deleted and `deliveries` updated (HOT). The rest
   // (retries, skips, dead ones) in the general statement below, in the same transaction.
-  PgArray delivered_ids, delivered_attempts, delivered_http;
-  PgArray ids, states, attempts, errors, http, attempted, counted, next, delivered, finished;
-  int others = 0;
+  // Array parameters in PostgreSQL's binary format.
+  std::vector<absl::string_view> delivered_ids;
+  std::vector<int32_t> delivered_attempts, delivered_http;
+  std::vector<absl::string_view> ids, errors, finished;
+  std::vector<int32_t> states, attempts, http;
+  std::vector<std::optional<absl::Time>> attempted, next, delivered;
+  std::vector<bool> counted;
+  delivered_ids.reserve(outcomes.size());
+  delivered_attempts.reserve(outcomes.size());
+  delivered_http.reserve(outcomes.size());
   for (const AttemptOutcome& o : outcomes) {
     if (o.decision.state == DeliveryState::kDelivered && o.decision.counted &&
         o.result.error.empty()) {
-      delivered_ids.Add(o.due->delivery.delivery_id);
-      delivered_attempts.Add(o.decision.attempts);
-      delivered_http.Add(o.result.http_status);
+      delivered_ids.push_back(o.due->delivery.delivery_id);
+      delivered_attempts.push_back(o.decision.attempts);
+      delivered_http.push_back(o.result.http_status);
       continue;
     }
-    ++others;
-    ids.Add(o.due->delivery.delivery_id);
+    ids.push_back(o.due->delivery.delivery_id);
     if (o.decision.state == DeliveryState::kDelivered || o.decision.state == DeliveryState::kDead) {
-      finished.Add(o.due->delivery.delivery_id);
+      finished.push_back(o.due->delivery.delivery_id);
     }
-    states.Add(static_cast<int>(o.decision.state));
-    attempts.Add(o.decision.attempts);
-    errors.Add(o.result.error);
-    http.Add(o.result.http_status);
-    attempted.Add(o.decision.counted ? std::optional<absl::Time>(now) : std::nullopt);
-    counted.Add(o.decision.counted);
-    next.Add(o.decision.next_attempt_time
-                 ? std::optional<absl::Time>(Micros(*o.decision.next_attempt_time))
-                 : std::nullopt);
-    delivered.Add(o.decision.state == DeliveryState::kDelivered ? std::optional<absl::Time>(now)
-                                                                : std::nullopt);
+    states.push_back(static_cast<int32_t>(o.decision.state));
+    attempts.push_back(o.decision.attempts);
+    errors.push_back(o.result.error);
+    http.push_back(o.result.http_status);
+    attempted.push_back(o.decision.counted ? std::optional<absl::Time>(now) : std::nullopt);
+    counted.push_back(o.decision.counted);
+    next.push_back(o.decision.next_attempt_time
+                       ? std::optional<absl::Time>(Micros(*o.decision.next_attempt_time))
+                       : std::nullopt);
+    delivered.push_back(o.decision.state == DeliveryState::kDelivered
+                            ? std::optional<absl::Time>(now)
+                            : std::nullopt);
   }
   return pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     SUNDESK_RETURN_IF_ERROR(PlanForActualSizes(tx));
-    if (delivered_ids.size() > 0) {
+    if (!delivered_ids.empty()) {
       SUNDESK_RETURN_IF_ERROR(
           tx.Execute(
                 "WITH finished AS (DELETE FROM notification.delivery_queue "
@@ -346,10 +361,11 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
                 "next_attempt_time = NULL, deliver_time = $4 FROM unnest($1::uuid[], "
                 "$2::integer[], $3::integer[]) AS u(delivery_id, attempts, http) "
                 "WHERE d.delivery_id = u.delivery_id",
-                {delivered_ids.Param(), delivered_attempts.Param(), delivered_http.Param(), now})
+                {pg::Param::TextArray(delivered_ids), pg::Param::Int32Array(delivered_attempts),
+                 pg::Param::Int32Array(delivered_http), now})
               .status());
     }
-    if (others == 0) return absl::OkStatus();
+    if (ids.empty()) return absl::OkStatus();
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,
         // A delivery still to be attempted keeps its queue row, due again at its next
@@ -370,9 +386,11 @@ absl::Status PgDeliveryStore::RecordAttempts(absl::Span<const AttemptOutcome> ou
                    "END, last_attempt_time = COALESCE(u.attempted, d.last_attempt_time), "
                    "next_attempt_time = u.next, deliver_time = u.delivered FROM u "
                    "WHERE d.delivery_id = u.delivery_id RETURNING d.delivery_id::text",
-                   {ids.Param(), states.Param(), attempts.Param(), errors.Param(), http.Param(),
-                    attempted.Param(), counted.Param(), next.Param(), delivered.Param(), now,
-                    finished.Param()}));
+                   {pg::Param::TextArray(ids), pg::Param::Int32Array(states),
+                    pg::Param::Int32Array(attempts), pg::Param::TextArray(errors),
+                    pg::Param::Int32Array(http), pg::Param::TimeArray(attempted),
+                    pg::Param::BoolArray(counted), pg::Param::TimeArray(next),
+                    pg::Param::TimeArray(delivered), now, pg::Param::TextArray(finished)}));
     // Dead letters of the deliveries that were still there (not deleted meanwhile).
     absl::flat_hash_set<std::string> updated;
     for (int i = 0; i < r.rows(); ++i) updated.insert(std::string(r.Text(i, 0)));
