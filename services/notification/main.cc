@@ -20,12 +20,12 @@
 #include "services/notification/delivery/webhook_sender.h"
 #include "services/notification/domain/delivery_service.h"
 #include "services/notification/domain/subscription_service.h"
-#include "services/notification/store/grpc_tenant_directory.h"
 #include "services/notification/store/pg_delivery_store.h"
 #include "services/notification/store/pg_event_feed.h"
 #include "services/notification/store/pg_subscription_store.h"
 #include "services/notification/store/schema.h"
 #include "services/notification/store/secret_box.h"
+#include "services/notification/store/ticket_tenant_directory.h"
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -89,8 +89,9 @@ int main(int argc, char** argv) {
         "no --service-key (SUNDESK_SERVICE_KEY): the ticket service cannot be asked whether a "
         "tenant exists, so ADMIN calls naming a tenant answer UNAVAILABLE");
   }
-  notification::GrpcTenantDirectory ticket_tenants(ticket_channel, config.Get("service-key"));
-  notification::CachedTenantDirectory tenants(ticket_tenants, clock);
+  ticket::GrpcTenantLookup ticket_tenants(ticket_channel, config.Get("service-key"));
+  ticket::CachedTenantLookup cached_tenants(ticket_tenants, clock);
+  notification::TicketTenantDirectory tenants(cached_tenants);
   std::optional<notification::SecretBox> secret_box;
   if (const std::string spec = config.Get("webhook-secret-keys"); !spec.empty()) {
     absl::StatusOr<notification::SecretBox> box = notification::SecretBox::Parse(spec);

@@ -21,12 +21,10 @@
 #include "services/routing/api/routing_metrics.h"
 #include "services/routing/api/routing_service_handlers.h"
 #include "services/routing/domain/agent_directory.h"
-#include "services/routing/domain/cached_tenants.h"
 #include "services/routing/domain/offers.h"
 #include "services/routing/domain/queue.h"
 #include "services/routing/domain/reconcile.h"
 #include "services/routing/domain/router.h"
-#include "services/routing/store/grpc_tenant_directory.h"
 #include "services/routing/store/grpc_ticket_assigner.h"
 #include "services/routing/store/grpc_waiting_tickets.h"
 #include "services/routing/store/migrations.h"
@@ -36,6 +34,7 @@
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
+#include "services/routing/store/ticket_tenant_directory.h"
 
 int main(int argc, char** argv) {
   using namespace sundesk;  // NOLINT(google-build-using-namespace): main only
@@ -139,8 +138,9 @@ int main(int argc, char** argv) {
 
   // Tenants and assignments: the ticket service with routing's SERVICE key.
   std::shared_ptr<grpc::Channel> ticket_channel = runtime::TicketChannelOrExit(config);
-  routing::GrpcTenantDirectory ticket_tenants(ticket_channel, config.Get("service-key"));
-  routing::CachedTenantDirectory tenants(ticket_tenants, clock, absl::Seconds(5));
+  ticket::GrpcTenantLookup ticket_tenants(ticket_channel, config.Get("service-key"));
+  ticket::CachedTenantLookup cached_tenants(ticket_tenants, clock);
+  routing::TicketTenantDirectory tenants(cached_tenants);
   routing::GrpcTicketAssigner assigner(ticket_channel, config.Get("service-key"));
 
   routing::PgPresenceEvents presence_events(*postgres.pool, clock, ids);

@@ -9,7 +9,7 @@
 namespace sundesk::notification {
 
 // The ticket service's tenants as a set, for tests of notification alone (the real
-// GrpcTenantDirectory is exercised against the ticket-server binary in the e2e tests).
+// TicketTenantDirectory is exercised against the ticket-server binary in the process tests).
 class FakeTenantDirectory final : public TenantDirectory {
  public:
   explicit FakeTenantDirectory(std::set<std::string> tenants) : tenants_(std::move(tenants)) {}

@@ -42,7 +42,6 @@
 #include "services/routing/domain/agent_directory.h"
 #include "services/routing/domain/reconcile.h"
 #include "services/routing/domain/router.h"
-#include "services/routing/store/grpc_tenant_directory.h"
 #include "services/routing/store/grpc_ticket_assigner.h"
 #include "services/routing/store/grpc_waiting_tickets.h"
 #include "services/routing/store/migrations.h"
@@ -53,6 +52,7 @@
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
 #include "services/routing/store/routing_events.h"
+#include "services/routing/store/ticket_tenant_directory.h"
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/api/ticket_service_handlers.h"
 #include "services/ticket/domain/tenant_registry.h"
@@ -234,7 +234,8 @@ class OffersTest : public ::testing::Test {
     policy_store_ = new PgRoutingPolicyStore(*pool_);
     queue_store_ = new PgQueueStore(*pool_, *clock_, *ids_);
     queue_ = new TicketQueue(*queue_store_, *presence_store_, *policy_store_, *clock_, *tokens_);
-    tenants_ = new GrpcTenantDirectory(*ticket_channel, kServiceKey);
+    tenant_lookup_ = new ticket::GrpcTenantLookup(*ticket_channel, kServiceKey);
+    tenants_ = new TicketTenantDirectory(*tenant_lookup_);
     assigner_ = new GrpcTicketAssigner(*ticket_channel, kServiceKey);
     presence_events_ = new PgPresenceEvents(*pool_, *clock_, *ids_);
     presence_ = new PresenceService(*agent_store_, *presence_store_, *clock_,
@@ -325,6 +326,7 @@ class OffersTest : public ::testing::Test {
     delete presence_events_;
     delete assigner_;
     delete tenants_;
+    delete tenant_lookup_;
     delete queue_;
     delete queue_store_;
     delete policy_store_;
@@ -466,7 +468,8 @@ class OffersTest : public ::testing::Test {
   static inline PgRoutingPolicyStore* policy_store_ = nullptr;
   static inline PgQueueStore* queue_store_ = nullptr;
   static inline TicketQueue* queue_ = nullptr;
-  static inline GrpcTenantDirectory* tenants_ = nullptr;
+  static inline ticket::GrpcTenantLookup* tenant_lookup_ = nullptr;
+  static inline TicketTenantDirectory* tenants_ = nullptr;
   static inline GrpcTicketAssigner* assigner_ = nullptr;
   static inline PgPresenceEvents* presence_events_ = nullptr;
   static inline PresenceService* presence_ = nullptr;

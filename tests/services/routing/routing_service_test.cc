@@ -31,7 +31,6 @@
 #include "services/routing/api/routing_service_handlers.h"
 #include "services/routing/domain/agent_directory.h"
 #include "services/routing/domain/presence.h"
-#include "services/routing/store/grpc_tenant_directory.h"
 #include "services/routing/store/grpc_ticket_assigner.h"
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
@@ -39,6 +38,7 @@
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/redis_presence_store.h"
+#include "services/routing/store/ticket_tenant_directory.h"
 #include "services/ticket/api/tenant_service_handlers.h"
 #include "services/ticket/domain/tenant_registry.h"
 #include "services/ticket/store/pg_tenant_store.h"
@@ -104,7 +104,8 @@ class RoutingServiceTest : public ::testing::Test {
     auto ticket_channel =
         rpc::MakeChannel({.target = absl::StrCat("127.0.0.1:", ticket_server_->port())});
     ASSERT_TRUE(ticket_channel.ok());
-    tenants_ = new GrpcTenantDirectory(*ticket_channel, kServiceKey);
+    tenant_lookup_ = new ticket::GrpcTenantLookup(*ticket_channel, kServiceKey);
+    tenants_ = new TicketTenantDirectory(*tenant_lookup_);
     policy_store_ = new PgRoutingPolicyStore(*pool_);
     policies_ = new RoutingPolicies(*policy_store_, *tenants_, *clock_);
     ticket::Tenant acme;
@@ -178,6 +179,7 @@ class RoutingServiceTest : public ::testing::Test {
     delete policies_;
     delete policy_store_;
     delete tenants_;
+    delete tenant_lookup_;
     delete tenant_handlers_;
     delete tenant_registry_;
     delete tenant_store_;
@@ -234,7 +236,8 @@ class RoutingServiceTest : public ::testing::Test {
   static inline ticket::TenantRegistry* tenant_registry_ = nullptr;
   static inline ticket::TenantServiceHandlers* tenant_handlers_ = nullptr;
   static inline rpc::Server* ticket_server_ = nullptr;
-  static inline GrpcTenantDirectory* tenants_ = nullptr;
+  static inline ticket::GrpcTenantLookup* tenant_lookup_ = nullptr;
+  static inline TicketTenantDirectory* tenants_ = nullptr;
   static inline PgRoutingPolicyStore* policy_store_ = nullptr;
   static inline RoutingPolicies* policies_ = nullptr;
   static inline PgQueueStore* queue_store_ = nullptr;

@@ -25,6 +25,7 @@
 #include "libs/runtime/issued_keys.h"
 #include "prometheus/registry.h"
 #include "services/ticket/api/tenant_service_handlers.h"
+#include "services/ticket/client/tenant_lookup.h"
 #include "services/ticket/domain/api_key.h"
 #include "services/ticket/store/pg_tenant_store.h"
 #include "services/ticket/store/schema.h"
@@ -212,6 +213,28 @@ TEST_F(TenantServiceTest, CreateGetUpdate) {
   EXPECT_EQ(Get(*a_, kBootstrapAdmin, ids_->NewId()).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(*a_, kBootstrapAdmin, "not-a-uuid").error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(*a_, kBootstrapAdmin, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The other services' view of tenants: GrpcTenantLookup with their SERVICE key.
+TEST_F(TenantServiceTest, OtherServicesLookUpTenantsWithTheirServiceKey) {
+  const v1::Tenant created = MustCreate(Sample("lookup"));
+  GrpcTenantLookup lookup(a_->channel, "service-key-for-tests");
+  auto found = lookup.GetTenant(created.tenant_id());
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->tenant_id(), created.tenant_id());
+  EXPECT_EQ(found->guidelines(), "Greet with 'Olá'. Never promise refunds.");
+  EXPECT_EQ(found->languages_size(), 2);
+
+  auto missing = lookup.GetTenant(ids_->NewId());
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+  EXPECT_THAT(missing.status().message(), HasSubstr("tenant_id"));
+  EXPECT_TRUE(absl::IsNotFound(lookup.GetTenant("not a tenant id").status()));
+
+  // A key the ticket service refuses is the caller's configuration error, not a missing tenant.
+  GrpcTenantLookup misconfigured(a_->channel, "not-a-key");
+  auto refused = misconfigured.GetTenant(created.tenant_id());
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("service-key"));
 }
 
 TEST_F(TenantServiceTest, EveryValidationErrorNamesItsField) {
