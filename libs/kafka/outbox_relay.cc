@@ -1,13 +1,16 @@
 #include "libs/kafka/outbox_relay.h"
 
 #include <algorithm>
+#include <deque>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/kafka/outbox.h"
+#include "libs/pg/param.h"
 
 namespace sundesk::kafka {
 namespace {
@@ -19,27 +22,53 @@ const std::vector<double>& DelayBuckets() {
   return *buckets;
 }
 
-// Delivery reports of one batch; shared with the producer's callbacks, which may outlive
-// a relay that stopped waiting.
-struct BatchReports {
-  explicit BatchReports(size_t n) : status(n) {}
-  bool Done() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return reported == expected; }
-
-  absl::Mutex mu;
-  std::vector<absl::Status> status ABSL_GUARDED_BY(mu);
-  size_t reported ABSL_GUARDED_BY(mu) = 0;
-  size_t expected ABSL_GUARDED_BY(mu) = SIZE_MAX;  // known once every row was queued
-};
-
 }  // namespace
 
-struct OutboxRelay::Row {
-  int64_t id = 0;
-  std::string topic;
-  std::string key;
-  std::string payload;
-  Headers headers;
+struct OutboxRelay::Signals {
+  absl::Mutex mu;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  bool notified ABSL_GUARDED_BY(mu) = false;  // a NOTIFY (or maybe-missed) since last read
+  // Delivery reports by produce sequence, of the current pipeline only: reports of rows
+  // produced before `first_seq` (an abandoned pipeline) are dropped.
+  uint64_t first_seq ABSL_GUARDED_BY(mu) = 0;
+  std::unordered_map<uint64_t, absl::Status> reports ABSL_GUARDED_BY(mu);
 };
+
+// The rows produced and not yet marked, in produce order (relay thread only).
+struct OutboxRelay::Pipeline {
+  struct InFlight {
+    uint64_t seq;
+    int64_t id;
+    std::string topic;  // for the failure's message
+  };
+  std::deque<InFlight> in_flight;
+  // Set on the first failed report or refused produce: nothing more is produced until the
+  // reports in flight settled, then the pipeline restarts from the first unpublished row.
+  absl::Status failure;
+  bool read_more = true;  // rows may be waiting: read before waiting
+};
+
+namespace {
+
+// What the relay thread waits for (under Signals::mu).
+struct WaitArgs {
+  const bool* stopping;
+  const bool* notified;
+  const std::unordered_map<uint64_t, absl::Status>* reports;
+  uint64_t front_seq;  // wake when this report arrives (the prefix can grow)...
+  size_t settle;       // ...or, in failure, once this many reports are in (all in flight)
+  bool failing;
+  bool any_in_flight;
+};
+
+bool WaitOver(WaitArgs* a) {
+  if (*a->stopping || *a->notified) return true;
+  if (!a->any_in_flight) return false;
+  if (a->failing) return a->reports->size() >= a->settle;
+  return a->reports->contains(a->front_seq);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Create(OutboxRelayOptions options,
                                                                  Producer& producer,
@@ -47,6 +76,10 @@ absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Create(OutboxRelayOpti
   if (options.dsn.empty()) return absl::InvalidArgumentError("outbox relay: dsn is empty");
   if (options.schema.empty()) return absl::InvalidArgumentError("outbox relay: schema is empty");
   if (options.batch_size < 1) return absl::InvalidArgumentError("outbox relay: batch_size < 1");
+  if (options.max_in_flight < 0) {
+    return absl::InvalidArgumentError("outbox relay: max_in_flight < 0");
+  }
+  if (options.max_in_flight == 0) options.max_in_flight = 4 * options.batch_size;
   return std::unique_ptr<OutboxRelay>(new OutboxRelay(std::move(options), producer, registry));
 }
 
@@ -69,22 +102,23 @@ OutboxRelay::OutboxRelay(OutboxRelayOptions options, Producer& producer,
                     .Name("sundesk_outbox_publish_failures_total")
                     .Help("Outbox batches that failed to publish and were retried")
                     .Register(registry)
-                    .Add({})) {}
+                    .Add({})),
+      signals_(std::make_shared<Signals>()) {}
 
 void OutboxRelay::Stop() {
-  absl::MutexLock lock(&mu_);
-  stopping_ = true;
+  absl::MutexLock lock(&signals_->mu);
+  signals_->stopping = true;
 }
 
 bool OutboxRelay::stopping() const {
-  absl::MutexLock lock(&mu_);
-  return stopping_;
+  absl::MutexLock lock(&signals_->mu);
+  return signals_->stopping;
 }
 
 bool OutboxRelay::SleepUnlessStopped(absl::Duration d) {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
-  return stopping_;
+  absl::MutexLock lock(&signals_->mu);
+  signals_->mu.AwaitWithTimeout(absl::Condition(&signals_->stopping), d);
+  return signals_->stopping;
 }
 
 absl::Status OutboxRelay::Run() {
@@ -130,128 +164,190 @@ absl::Status OutboxRelay::Session() {
   } else {
     log::Warn("outbox relay cannot LISTEN; polling", {{"error", l.status().ToString()}});
   }
+  // The listener waits on a thread of its own, so that this one waits for a NOTIFY and for
+  // delivery reports at once.
+  std::atomic<bool> over{false};
+  std::thread listening;
+  if (listener != nullptr) listening = std::thread([&] { Listen(*listener, over); });
 
+  Pipeline p;
+  absl::Status st = Publish(*conn, p);
+  over = true;
+  if (listening.joinable()) listening.join();
+  if (!st.ok() && !p.in_flight.empty()) {
+    // A lost database session: let the rows in flight settle before another session reads
+    // them again (Stop() cuts this short; unmarked rows are published again either way).
+    absl::MutexLock lock(&signals_->mu);
+    signals_->notified = false;
+    WaitArgs a{&signals_->stopping, &signals_->notified, &signals_->reports,    0,
+               p.in_flight.size(),  /*failing=*/true,    /*any_in_flight=*/true};
+    signals_->mu.Await(absl::Condition(&WaitOver, &a));
+  }
+  return st;
+}
+
+absl::Status OutboxRelay::Publish(pg::Connection& conn, Pipeline& p) {
+  {
+    absl::MutexLock lock(&signals_->mu);
+    signals_->first_seq = next_seq_;
+    signals_->reports.clear();
+  }
   absl::Duration backoff = options_.retry_backoff_initial;
+  absl::Time next_poll = absl::Now() + options_.poll_interval;
   while (!stopping()) {
     if (!active_) {
       SUNDESK_ASSIGN_OR_RETURN(pg::Result r,
-                               conn->Execute("SELECT pg_try_advisory_lock($1)", {lock_key_}));
+                               conn.Execute("SELECT pg_try_advisory_lock($1)", {lock_key_}));
       SUNDESK_ASSIGN_OR_RETURN(bool locked, r.Bool(0, 0));
       if (!locked) {
-        SUNDESK_RETURN_IF_ERROR(Housekeeping(*conn, /*caught_up=*/false));
+        SUNDESK_RETURN_IF_ERROR(Housekeeping(conn, /*caught_up=*/false));
         SleepUnlessStopped(options_.poll_interval);
         continue;
       }
       active_ = true;
+      p.read_more = true;
       log::Info("outbox relay is active", {{"schema", options_.schema}});
     }
-    auto read = PublishBatch(*conn);
-    if (!read.ok()) {
-      if (stopping()) break;
-      if (!conn->healthy()) return read.status();
+
+    // 1. The acknowledged prefix is marked; the first failed report stops producing.
+    std::vector<int64_t> acked;
+    bool settled = false;
+    {
+      absl::MutexLock lock(&signals_->mu);
+      while (p.failure.ok() && !p.in_flight.empty()) {
+        const Pipeline::InFlight& front = p.in_flight.front();
+        auto it = signals_->reports.find(front.seq);
+        if (it == signals_->reports.end()) break;
+        if (!it->second.ok()) {
+          p.failure = absl::Status(
+              it->second.code(),
+              absl::StrCat("row ", front.id, " to ", front.topic, ": ", it->second.message()));
+          break;
+        }
+        acked.push_back(front.id);
+        signals_->reports.erase(it);
+        p.in_flight.pop_front();
+      }
+      if (!p.failure.ok() && signals_->reports.size() >= p.in_flight.size()) {
+        // Every report in flight is in; the rows after the failure are published again.
+        settled = true;
+        p.in_flight.clear();
+        signals_->reports.clear();
+        signals_->first_seq = next_seq_;
+      }
+    }
+    SUNDESK_RETURN_IF_ERROR(MarkPublished(conn, acked));
+    if (!p.failure.ok()) {
+      if (!settled) {
+        WaitForSignal(p, absl::Now() + absl::Milliseconds(100));
+        continue;
+      }
       failures_.Increment();
       log::Warn("outbox publish failed; retrying from the first unpublished row",
                 {{"schema", options_.schema},
-                 {"error", read.status().ToString()},
+                 {"error", p.failure.ToString()},
                  {"retry_in", absl::FormatDuration(backoff)}});
-      SUNDESK_RETURN_IF_ERROR(Housekeeping(*conn, /*caught_up=*/false));
+      SUNDESK_RETURN_IF_ERROR(Housekeeping(conn, /*caught_up=*/false));
       SleepUnlessStopped(backoff);
       backoff = std::min(backoff * 2, options_.retry_backoff_max);
+      p.failure = absl::OkStatus();
+      p.read_more = true;
       continue;
     }
-    backoff = options_.retry_backoff_initial;
-    bool more = *read == options_.batch_size;
-    SUNDESK_RETURN_IF_ERROR(Housekeeping(*conn, /*caught_up=*/!more));
-    if (!more) WaitForWork(listener.get());
+    if (!acked.empty()) backoff = options_.retry_backoff_initial;
+
+    // 2. The next rows, while earlier ones await their reports.
+    const int room = options_.max_in_flight - static_cast<int>(p.in_flight.size());
+    if (p.read_more && room > 0) {
+      const int limit = std::min(options_.batch_size, room);
+      SUNDESK_ASSIGN_OR_RETURN(int read, ReadAndProduce(conn, p, limit));
+      p.read_more = read == limit;
+      if (p.read_more || !p.failure.ok()) continue;  // a backlog (room permitting), or failed
+    }
+    SUNDESK_RETURN_IF_ERROR(Housekeeping(conn, /*caught_up=*/!p.read_more && p.in_flight.empty()));
+
+    // 3. Wait for the front row's report, a NOTIFY, the poll interval or Stop(). With no
+    // room left, only a report can help.
+    const absl::Time deadline = p.read_more ? absl::Now() + options_.poll_interval : next_poll;
+    bool notified = WaitForSignal(p, deadline);
+    const absl::Time now = absl::Now();
+    if (notified || now >= next_poll) {
+      p.read_more = true;
+      next_poll = now + options_.poll_interval;
+    }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> OutboxRelay::PublishBatch(pg::Connection& conn) {
+bool OutboxRelay::WaitForSignal(const Pipeline& p, absl::Time deadline) {
+  absl::MutexLock lock(&signals_->mu);
+  WaitArgs a{&signals_->stopping,
+             &signals_->notified,
+             &signals_->reports,
+             p.in_flight.empty() ? 0 : p.in_flight.front().seq,
+             p.in_flight.size(),
+             /*failing=*/!p.failure.ok(),
+             /*any_in_flight=*/!p.in_flight.empty()};
+  signals_->mu.AwaitWithDeadline(absl::Condition(&WaitOver, &a), deadline);
+  const bool notified = signals_->notified;
+  signals_->notified = false;
+  return notified;
+}
+
+absl::StatusOr<int> OutboxRelay::ReadAndProduce(pg::Connection& conn, Pipeline& p, int limit) {
+  // Not "id > the last produced": a row whose transaction committed late may have a lower
+  // id than rows already in flight.
+  std::vector<int64_t> in_flight;
+  in_flight.reserve(p.in_flight.size());
+  for (const Pipeline::InFlight& f : p.in_flight) in_flight.push_back(f.id);
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
       conn.Execute(absl::StrCat("SELECT id, topic, key, payload, headers FROM ", table_,
-                                " WHERE published_at IS NULL ORDER BY id LIMIT $1"),
-                   {options_.batch_size}));
-  std::vector<Row> rows(static_cast<size_t>(r.rows()));
+                                " WHERE published_at IS NULL AND id <> ALL($1) "
+                                "ORDER BY id LIMIT $2"),
+                   {pg::Param::Int64Array(in_flight), limit}));
   for (int i = 0; i < r.rows(); ++i) {
-    Row& row = rows[static_cast<size_t>(i)];
-    SUNDESK_ASSIGN_OR_RETURN(row.id, r.Int64(i, 0));
-    row.topic = std::string(r.Text(i, 1));
-    row.key = std::string(r.Text(i, 2));
-    SUNDESK_ASSIGN_OR_RETURN(row.payload, r.Bytea(i, 3));
-    SUNDESK_ASSIGN_OR_RETURN(std::string headers, r.Bytea(i, 4));
-    auto decoded = DecodeHeaders(headers);
-    if (!decoded.ok()) {
-      return absl::DataLossError(
-          absl::StrCat(table_, " row ", row.id, ": ", decoded.status().message()));
+    SUNDESK_ASSIGN_OR_RETURN(int64_t id, r.Int64(i, 0));
+    std::string topic(r.Text(i, 1));
+    SUNDESK_ASSIGN_OR_RETURN(std::string payload, r.Bytea(i, 3));
+    SUNDESK_ASSIGN_OR_RETURN(std::string encoded, r.Bytea(i, 4));
+    auto headers = DecodeHeaders(encoded);
+    if (!headers.ok()) {
+      p.failure =
+          absl::DataLossError(absl::StrCat(table_, " row ", id, ": ", headers.status().message()));
+      return r.rows();
     }
-    row.headers = std::move(*decoded);
+    const uint64_t seq = next_seq_++;
+    absl::Status queued = producer_.Produce(topic, r.Text(i, 2), payload, *headers,
+                                            [signals = signals_, seq](const Delivery& d) {
+                                              absl::MutexLock lock(&signals->mu);
+                                              if (seq >= signals->first_seq)
+                                                signals->reports.emplace(seq, d.status);
+                                            });
+    if (!queued.ok()) {
+      p.failure = absl::Status(queued.code(),
+                               absl::StrCat("row ", id, " to ", topic, ": ", queued.message()));
+      return r.rows();
+    }
+    p.in_flight.push_back({seq, id, std::move(topic)});
   }
-  if (rows.empty()) return 0;
-
-  auto reports = std::make_shared<BatchReports>(rows.size());
-  size_t queued = 0;
-  absl::Status refused;
-  for (; queued < rows.size(); ++queued) {
-    const Row& row = rows[queued];
-    refused = producer_.Produce(row.topic, row.key, row.payload, row.headers,
-                                [reports, i = queued](const Delivery& d) {
-                                  absl::MutexLock lock(&reports->mu);
-                                  reports->status[i] = d.status;
-                                  ++reports->reported;
-                                });
-    if (!refused.ok()) break;
+  if (r.rows() > 0) {
+    log::Debug("outbox produced", {{"schema", options_.schema}, {"events", r.rows()}});
   }
-  // Every queued row gets a report within the producer's delivery timeout.
-  {
-    absl::MutexLock lock(&reports->mu);
-    reports->expected = queued;
-  }
-  bool all_reported = false;
-  while (!all_reported && !stopping()) {
-    absl::MutexLock lock(&reports->mu);
-    all_reported = reports->mu.AwaitWithTimeout(absl::Condition(reports.get(), &BatchReports::Done),
-                                                absl::Milliseconds(100));
-  }
-  if (!all_reported) return absl::CancelledError("outbox relay stopping");
-
-  // Only the acknowledged prefix: a later row of the same key must not be marked while
-  // an earlier one is still to be sent.
-  size_t prefix = 0;
-  absl::Status first_failure = refused;
-  {
-    absl::MutexLock lock(&reports->mu);
-    while (prefix < queued && reports->status[prefix].ok()) ++prefix;
-    if (prefix < queued) first_failure = reports->status[prefix];
-  }
-  SUNDESK_RETURN_IF_ERROR(MarkPublished(conn, rows, prefix));
-  if (prefix < rows.size()) {
-    return absl::Status(first_failure.code(),
-                        absl::StrCat("row ", rows[prefix].id, " to ", rows[prefix].topic, ": ",
-                                     first_failure.message()));
-  }
-  log::Debug("outbox published", {{"schema", options_.schema}, {"events", rows.size()}});
-  return static_cast<int>(rows.size());
+  return r.rows();
 }
 
-absl::Status OutboxRelay::MarkPublished(pg::Connection& conn, const std::vector<Row>& rows,
-                                        size_t count) {
-  if (count == 0) return absl::OkStatus();
-  std::vector<int64_t> ids;
-  ids.reserve(count);
-  for (size_t i = 0; i < count; ++i) ids.push_back(rows[i].id);
-  std::string id_array = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
-  std::string sql =
-      options_.retention <= absl::ZeroDuration()
-          ? absl::StrCat("DELETE FROM ", table_,
-                         " WHERE id = ANY($1::bigint[]) AND published_at IS NULL RETURNING "
-                         "extract(epoch FROM clock_timestamp() - created_at)::float8")
-          : absl::StrCat("UPDATE ", table_,
-                         " SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[]) "
-                         "AND published_at IS NULL RETURNING "
-                         "extract(epoch FROM published_at - created_at)::float8");
-  SUNDESK_ASSIGN_OR_RETURN(pg::Result r, conn.Execute(sql, {id_array}));
+absl::Status OutboxRelay::MarkPublished(pg::Connection& conn, const std::vector<int64_t>& ids) {
+  if (ids.empty()) return absl::OkStatus();
+  std::string sql = options_.retention <= absl::ZeroDuration()
+                        ? absl::StrCat("DELETE FROM ", table_,
+                                       " WHERE id = ANY($1) AND published_at IS NULL RETURNING "
+                                       "extract(epoch FROM clock_timestamp() - created_at)::float8")
+                        : absl::StrCat("UPDATE ", table_,
+                                       " SET published_at = clock_timestamp() WHERE id = ANY($1) "
+                                       "AND published_at IS NULL RETURNING "
+                                       "extract(epoch FROM published_at - created_at)::float8");
+  SUNDESK_ASSIGN_OR_RETURN(pg::Result r, conn.Execute(sql, {pg::Param::Int64Array(ids)}));
   for (int i = 0; i < r.rows(); ++i) {
     SUNDESK_ASSIGN_OR_RETURN(double seconds, r.Double(i, 0));
     delay_.Observe(std::max(seconds, 0.0));
@@ -283,25 +379,19 @@ absl::Status OutboxRelay::Housekeeping(pg::Connection& conn, bool caught_up) {
   return absl::OkStatus();
 }
 
-bool OutboxRelay::WaitForWork(pg::Listener* listener) {
-  absl::Time deadline = absl::Now() + options_.poll_interval;
-  while (!stopping()) {
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return true;
-    // Short waits, so that Stop() is seen promptly.
-    absl::Duration step = std::min(left, absl::Milliseconds(100));
-    if (listener == nullptr) {
-      SleepUnlessStopped(step);
-      continue;
-    }
-    auto woken = listener->Wait(step);
+void OutboxRelay::Listen(pg::Listener& listener, const std::atomic<bool>& over) {
+  while (!over.load() && !stopping()) {
+    // Short waits, so that the session's end and Stop() are seen promptly.
+    auto woken = listener.Wait(absl::Milliseconds(100));
     if (!woken.ok()) {
-      SleepUnlessStopped(step);  // the next query finds out whether the database is gone
+      SleepUnlessStopped(absl::Milliseconds(100));  // the relay's next query finds out more
       continue;
     }
-    if (!woken->notifications.empty() || woken->maybe_missed) return true;
+    if (!woken->notifications.empty() || woken->maybe_missed) {
+      absl::MutexLock lock(&signals_->mu);
+      signals_->notified = true;
+    }
   }
-  return false;
 }
 
 }  // namespace sundesk::kafka

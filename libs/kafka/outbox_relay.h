@@ -22,6 +22,10 @@ struct OutboxRelayOptions {
   std::string dsn;     // the relay opens two sessions of its own: lock + LISTEN
   std::string schema;  // whose `outbox` table (see outbox.h)
   int batch_size = 500;
+  // Rows produced and not yet acknowledged by Kafka, at most. The relay reads and produces
+  // the next rows while earlier ones await their delivery reports; past this it waits.
+  // Zero means 4 x batch_size.
+  int max_in_flight = 0;
   // Fallback when a NOTIFY is missed; also how often a standby tries for the lock.
   absl::Duration poll_interval = absl::Seconds(1);
   // Published rows are kept this long (for operators), then deleted. Zero deletes them
@@ -38,11 +42,15 @@ struct OutboxRelayOptions {
 // One relay per schema is active: the one whose session holds the schema's advisory lock
 // (OutboxLockKey). Others stand by and take over within poll_interval when that session
 // ends, so every replica of a service can run one. The active relay reads unpublished
-// rows in batches, produces them with the idempotent producer, and marks a row published
-// only after Kafka acknowledged it and every row before it in the batch. After a failure
-// it backs off and starts again from the first unpublished row: events may be published
-// twice (consumers dedupe by event id) but one key's events never overtake each other.
-// While Kafka is unreachable, writers still commit and rows wait.
+// rows in batches, in id order, and produces them with the idempotent producer. It is a
+// pipeline: rows committed while earlier ones still await their delivery reports are read
+// and produced at once (up to max_in_flight rows unacknowledged), and as reports arrive
+// the acknowledged prefix is marked published — a row is marked only once Kafka
+// acknowledged it and every row produced before it. On a failed report (or a refused
+// produce) it stops producing, lets the reports in flight settle, marks the acknowledged
+// prefix, backs off and starts again from the first unpublished row: events may be
+// published twice (consumers dedupe by event id) but one key's events never overtake each
+// other. While Kafka is unreachable, writers still commit and rows wait.
 //
 // Metrics (on the registry passed in, no labels; every replica reports):
 //   sundesk_outbox_pending_events          gauge: rows not yet published
@@ -61,8 +69,8 @@ class OutboxRelay {
 
   // Relays until Stop(); reconnects after database errors. Call once, on a thread of its own.
   absl::Status Run();
-  // Thread-safe; Run() returns within about 100 ms, or once the batch in flight has its
-  // delivery reports. Unmarked rows are published again by the next active relay.
+  // Thread-safe; Run() returns within about 100 ms, without waiting for the delivery reports
+  // in flight. Unmarked rows are published again by the next active relay.
   void Stop();
 
   // True while this relay holds the lock and publishes.
@@ -71,16 +79,23 @@ class OutboxRelay {
  private:
   OutboxRelay(OutboxRelayOptions options, Producer& producer, prometheus::Registry& registry);
 
-  struct Row;
+  struct Signals;
+  struct Pipeline;
   // One database session: lock, publish, wait; returns on a database error or Stop().
   absl::Status Session();
-  // Publishes one batch; returns how many rows were read, or why the batch stopped short.
-  absl::StatusOr<int> PublishBatch(pg::Connection& conn);
-  absl::Status MarkPublished(pg::Connection& conn, const std::vector<Row>& rows, size_t count);
+  // The pipeline's work while active: settle reports, mark, read and produce, wait.
+  absl::Status Publish(pg::Connection& conn, Pipeline& p);
+  // Reads up to `limit` unpublished rows not in flight and produces them; returns how many
+  // were read. A refused produce puts the pipeline in failure.
+  absl::StatusOr<int> ReadAndProduce(pg::Connection& conn, Pipeline& p, int limit);
+  absl::Status MarkPublished(pg::Connection& conn, const std::vector<int64_t>& ids);
   // Refreshes the pending gauge and deletes rows past retention, each at most so often.
   absl::Status Housekeeping(pg::Connection& conn, bool caught_up);
-  // Waits for a NOTIFY (or maybe-missed) up to poll_interval; false when stopping.
-  bool WaitForWork(pg::Listener* listener);
+  // Waits for what can move the pipeline on (see WaitOver) or `deadline`; true when a
+  // NOTIFY came (and clears it).
+  bool WaitForSignal(const Pipeline& p, absl::Time deadline);
+  // Sets the notified signal on every NOTIFY (or maybe-missed) until `over` or Stop().
+  void Listen(pg::Listener& listener, const std::atomic<bool>& over);
   bool SleepUnlessStopped(absl::Duration d);
   bool stopping() const;
 
@@ -94,8 +109,10 @@ class OutboxRelay {
   std::atomic<bool> active_{false};
   absl::Time last_count_ = absl::InfinitePast();
   absl::Time last_cleanup_ = absl::InfinitePast();
-  mutable absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Stop(), NOTIFY wake-ups and delivery reports; shared with the producer's callbacks,
+  // which may run after the relay is gone.
+  std::shared_ptr<Signals> signals_;
+  uint64_t next_seq_ = 0;  // produce sequence, relay thread only
 };
 
 }  // namespace sundesk::kafka
