@@ -1,6 +1,10 @@
 #include "services/sla/domain/ledger.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include <cstdlib>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -18,8 +22,19 @@ std::string HashWithoutHash(const LedgerEntry& entry) {
     coded.SetSerializationDeterministic(true);
     entry.SerializeToCodedStream(&coded);
   }
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up by name on every call (a locked
+  // table lookup); the digest is fetched once and each thread reuses one context.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> owned(EVP_MD_CTX_new(),
+                                                                              EVP_MD_CTX_free);
+  EVP_MD_CTX* const ctx = owned.get();
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(serialized.data()), serialized.size(), digest);
+  unsigned int length = 0;
+  if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx, sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, serialized.data(), serialized.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, digest, &length) != 1 || length != SHA256_DIGEST_LENGTH) {
+    std::abort();  // only without memory or a usable libcrypto
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(2 * SHA256_DIGEST_LENGTH, '0');
   for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
