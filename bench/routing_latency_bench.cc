@@ -120,14 +120,21 @@ struct Stack {
   // the dispatcher commits the offer.
   Arrivals queued_at;
   Arrivals offer_committed_at;
+  // When the relays produced the events (the Kafka record's create time, set by Produce),
+  // and when a consumer with the services' fetch settings saw TicketCreated.
+  Arrivals offer_produced_at;
+  Arrivals created_produced_at;
+  Arrivals created_seen_at;
   Arrivals round_trip;  // by event id: the baseline's events seen
   std::unique_ptr<kafka::Consumer> offer_consumer;
   std::unique_ptr<kafka::Consumer> round_trip_consumer;
+  std::unique_ptr<kafka::Consumer> ticket_consumer;
   std::vector<std::thread> threads;
   std::string error;
 
   ~Stack() {
-    for (kafka::Consumer* c : {offer_consumer.get(), round_trip_consumer.get()}) {
+    for (kafka::Consumer* c :
+         {offer_consumer.get(), round_trip_consumer.get(), ticket_consumer.get()}) {
       if (c != nullptr) c->Stop();
     }
     for (std::thread& t : threads) t.join();
@@ -254,6 +261,7 @@ struct Stack {
                                         } else if (e->has_offer_made()) {
                                           offers.Add(e->subject());
                                           offer_committed_at.Add(e->subject(), at);
+                                          offer_produced_at.Add(e->subject(), m.timestamp);
                                         }
                                         return absl::OkStatus();
                                       });
@@ -270,8 +278,24 @@ struct Stack {
                                       });
     if (!rc.ok()) return rc.status();
     round_trip_consumer = std::move(*rc);
+    auto tc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
+                                       .group_id = "routing-bench-tickets",
+                                       .topics = {"sundesk.ticket.events.v1"},
+                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                      [this](const kafka::Message& m) {
+                                        const absl::Time now = absl::Now();
+                                        auto e = kafka::ParseEvent(m);
+                                        if (e.ok() && e->has_ticket_created()) {
+                                          created_seen_at.Add(e->subject(), now);
+                                          created_produced_at.Add(e->subject(), m.timestamp);
+                                        }
+                                        return absl::OkStatus();
+                                      });
+    if (!tc.ok()) return tc.status();
+    ticket_consumer = std::move(*tc);
     threads.emplace_back([this] { (void)offer_consumer->Run(); });
     threads.emplace_back([this] { (void)round_trip_consumer->Run(); });
+    threads.emplace_back([this] { (void)ticket_consumer->Run(); });
 
     // Warm up: both paths answer once (consumer groups joined, connections open).
     auto first = CreateTicket();
@@ -373,6 +397,12 @@ void Report(benchmark::State& state, Arrivals& arrivals,
 //   q3_kafka_consumer  published -> applied by routing's consumer (fetch, the transaction)
 //   a1_routing_relay   the OfferMade row inserted -> published
 //   a2_kafka           published -> at the bench's consumer
+// and by the Kafka records' create time (when the relay called Produce):
+//   q2p_ticket_pickup  TicketCreated row inserted -> produced (notify, relay wake, read)
+//   q2k_ticket_kafka   produced -> seen by the bench's ticket consumer (same fetch settings
+//                      as routing's)
+//   a1p_routing_pickup OfferMade row inserted -> produced
+//   a1k_routing_kafka  produced -> at the bench's consumer
 void ReportLegs(benchmark::State& state, Stack& s,
                 const std::vector<std::pair<std::string, absl::Time>>& sent) {
   std::vector<double> to_queue, to_offer, to_arrive;
@@ -388,6 +418,7 @@ void ReportLegs(benchmark::State& state, Stack& s,
   // The two relays' share, from the outbox rows (kept after publishing): created_at is the
   // row's insert, published_at the mark after Kafka acknowledged it.
   std::vector<double> ticket_commit, ticket_relay, kafka_in, routing_relay, kafka_out;
+  std::vector<double> ticket_pickup, ticket_kafka, routing_pickup, routing_kafka;
   auto outbox_times =
       [&](absl::string_view schema,
           absl::string_view type) -> std::map<std::string, std::pair<absl::Time, absl::Time>> {
@@ -421,6 +452,15 @@ void ReportLegs(benchmark::State& state, Stack& s,
     kafka_in.push_back(absl::ToDoubleMilliseconds(*queued - c->second.second));
     routing_relay.push_back(absl::ToDoubleMilliseconds(o->second.second - o->second.first));
     kafka_out.push_back(absl::ToDoubleMilliseconds(*arrived - o->second.second));
+    std::optional<absl::Time> created_produced = s.created_produced_at.Get(k);
+    std::optional<absl::Time> created_seen = s.created_seen_at.Get(k);
+    std::optional<absl::Time> offer_produced = s.offer_produced_at.Get(k);
+    if (created_produced && created_seen && offer_produced) {
+      ticket_pickup.push_back(absl::ToDoubleMilliseconds(*created_produced - c->second.first));
+      ticket_kafka.push_back(absl::ToDoubleMilliseconds(*created_seen - *created_produced));
+      routing_pickup.push_back(absl::ToDoubleMilliseconds(*offer_produced - o->second.first));
+      routing_kafka.push_back(absl::ToDoubleMilliseconds(*arrived - *offer_produced));
+    }
   }
   for (auto& [name, v] : std::vector<std::pair<std::string, std::vector<double>*>>{
            {"to_queue", &to_queue},
@@ -430,7 +470,11 @@ void ReportLegs(benchmark::State& state, Stack& s,
            {"q2_ticket_relay", &ticket_relay},
            {"q3_kafka_consumer", &kafka_in},
            {"a1_routing_relay", &routing_relay},
-           {"a2_kafka", &kafka_out}}) {
+           {"a2_kafka", &kafka_out},
+           {"q2p_ticket_pickup", &ticket_pickup},
+           {"q2k_ticket_kafka", &ticket_kafka},
+           {"a1p_routing_pickup", &routing_pickup},
+           {"a1k_routing_kafka", &routing_kafka}}) {
     if (v->empty()) continue;
     std::sort(v->begin(), v->end());
     state.counters[name + "_p50_ms"] = (*v)[v->size() / 2];
