@@ -226,7 +226,8 @@ Stack& SharedStack() {
     SystemClock clock;
     UuidV7Generator ids(clock);
     PgSettingsStore store(*s->pool);
-    SlaSettings settings(store, clock, ids);
+    api::PageTokenSigner page_tokens("sla-bench-page-tokens");
+    SlaSettings settings(store, clock, ids, page_tokens);
     auto cal = settings.CreateCalendar(
         "", Calendar{.tenant_id = kTenant, .display_name = "24x7", .spec = {.always_open = true}});
     BENCH_CHECK(cal.ok());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "libs/api/page_token.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   for (auto& o : runtime::PostgresOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaOptions()) options.push_back(std::move(o));
   for (auto& o : runtime::KafkaConsumerOptions()) options.push_back(std::move(o));
+  for (auto& o : runtime::PageTokenOptions()) options.push_back(std::move(o));
   options.push_back(runtime::TicketAddrOption());
   options.push_back({"timer-interval", "200ms",
                      "longest wait between sweeps (a sweep also wakes at the next deadline)"});
@@ -57,7 +59,8 @@ int main(int argc, char** argv) {
   SystemClock clock;
   UuidV7Generator ids(clock);
   sla::PgSettingsStore settings_store(*postgres.pool);
-  sla::SlaSettings settings(settings_store, clock, ids);
+  api::PageTokenSigner page_tokens(runtime::PageTokenKey(config));
+  sla::SlaSettings settings(settings_store, clock, ids, page_tokens);
   sla::PgClockStore clock_store(*postgres.pool);
   sla::SlaEngine engine(settings_store, clock);
   sla::SlaMetrics metrics(service->registry(), clock);

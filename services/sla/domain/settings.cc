@@ -39,21 +39,9 @@ absl::Status PolicyNotFound(absl::string_view id) {
                                           absl::CHexEscape(id.substr(0, 64)), "' not found"));
 }
 
-// Page tokens carry the tenant and the last position, base64url. They are not secret: the
-// tenant is checked against the caller's scope, so a crafted token only moves within lists
-// the caller may read anyway.
-std::string EncodeToken(absl::string_view tenant_id, absl::string_view position) {
-  return absl::WebSafeBase64Escape(absl::StrCat(tenant_id, "/", position));
-}
-
-absl::StatusOr<std::string> DecodeToken(absl::string_view tenant_id, absl::string_view token) {
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) ||
-      !absl::StartsWith(raw, absl::StrCat(tenant_id, "/"))) {
-    return absl::InvalidArgumentError("page_token: not a token of this list");
-  }
-  return raw.substr(tenant_id.size() + 1);
-}
+// What a page token is bound to besides the tenant: which list it continues.
+constexpr char kCalendarsQuery[] = "sla.calendars";
+constexpr char kPoliciesQuery[] = "sla.policies";
 
 // The tenant a list is for: CLIENT keys their own (empty means it), others must name one.
 absl::StatusOr<std::string> ListTenant(const Caller& caller, absl::string_view tenant_id) {
@@ -170,7 +158,9 @@ absl::StatusOr<CalendarPage> SlaSettings::ListCalendars(const Caller& caller,
   if (!Sees(caller, tenant)) return page;  // like a tenant without calendars
   std::string after_name, after_id;
   if (!page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::string position, DecodeToken(tenant, page_token));
+    SUNDESK_ASSIGN_OR_RETURN(
+        std::string position,
+        page_tokens_.Verify("page_token", tenant, kCalendarsQuery, page_token));
     // "<length of name>:<name><id>"
     const size_t colon = position.find(':');
     size_t length = 0;
@@ -186,8 +176,9 @@ absl::StatusOr<CalendarPage> SlaSettings::ListCalendars(const Caller& caller,
   if (static_cast<int>(page.calendars.size()) > limit) {
     page.calendars.resize(limit);
     const Calendar& last = page.calendars.back();
-    page.next_page_token = EncodeToken(
-        tenant, absl::StrCat(last.display_name.size(), ":", last.display_name, last.calendar_id));
+    page.next_page_token = page_tokens_.Sign(
+        tenant, kCalendarsQuery,
+        absl::StrCat(last.display_name.size(), ":", last.display_name, last.calendar_id));
   }
   return page;
 }
@@ -251,7 +242,8 @@ absl::StatusOr<PolicyPage> SlaSettings::ListPolicies(const Caller& caller,
   absl::Time after_time = absl::InfinitePast();
   std::string after_id;
   if (!page_token.empty()) {
-    SUNDESK_ASSIGN_OR_RETURN(std::string position, DecodeToken(tenant, page_token));
+    SUNDESK_ASSIGN_OR_RETURN(std::string position,
+                             page_tokens_.Verify("page_token", tenant, kPoliciesQuery, page_token));
     // "<create_time in unix microseconds>:<id>"
     const size_t colon = position.find(':');
     int64_t micros = 0;
@@ -266,8 +258,9 @@ absl::StatusOr<PolicyPage> SlaSettings::ListPolicies(const Caller& caller,
   if (static_cast<int>(page.policies.size()) > limit) {
     page.policies.resize(limit);
     const Policy& last = page.policies.back();
-    page.next_page_token = EncodeToken(
-        tenant, absl::StrCat(absl::ToUnixMicros(last.create_time), ":", last.policy_id));
+    page.next_page_token =
+        page_tokens_.Sign(tenant, kPoliciesQuery,
+                          absl::StrCat(absl::ToUnixMicros(last.create_time), ":", last.policy_id));
   }
   return page;
 }

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/api/page_token.h"
 #include "libs/calendar/business_calendar.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
@@ -78,8 +79,10 @@ class SettingsStore {
 // Validates and applies settings requests; tenant scope and etags are enforced here.
 class SlaSettings {
  public:
-  SlaSettings(SettingsStore& store, const Clock& clock, IdGenerator& ids)
-      : store_(store), clock_(clock), ids_(ids) {}
+  // `page_tokens` signs the lists' page tokens, bound to the tenant and the list.
+  SlaSettings(SettingsStore& store, const Clock& clock, IdGenerator& ids,
+              const api::PageTokenSigner& page_tokens)
+      : store_(store), clock_(clock), ids_(ids), page_tokens_(page_tokens) {}
 
   absl::StatusOr<Calendar> CreateCalendar(absl::string_view request_id, Calendar c);
   absl::StatusOr<Calendar> GetCalendar(const Caller& caller, absl::string_view calendar_id);
@@ -102,6 +105,7 @@ class SlaSettings {
   SettingsStore& store_;
   const Clock& clock_;
   IdGenerator& ids_;
+  const api::PageTokenSigner& page_tokens_;
 };
 
 // Field checks; INVALID_ARGUMENT naming the field ("calendar.hours[2].end: ...").

@@ -73,7 +73,7 @@ class TicketClocksTest : public ::testing::Test {
   // A policy for every ticket of kTenant on `calendar`: the given targets, warning at 50 %.
   void AddPolicy(const calendar::CalendarSpec& spec, absl::Duration first_response,
                  absl::Duration resolution) {
-    SlaSettings settings(*settings_store_, system_clock_, ids_);
+    SlaSettings settings(*settings_store_, system_clock_, ids_, page_tokens_);
     auto cal = settings.CreateCalendar(
         "", Calendar{.tenant_id = kTenant, .display_name = "calendar", .spec = spec});
     ASSERT_TRUE(cal.ok()) << cal.status();
@@ -194,6 +194,7 @@ class TicketClocksTest : public ::testing::Test {
 
   SystemClock system_clock_;
   UuidV7Generator ids_{system_clock_};
+  api::PageTokenSigner page_tokens_{"sla-test-page-tokens"};
   std::unique_ptr<testing::PostgresServer> postgres_;
   std::string dsn_;
   std::unique_ptr<pg::Pool> pool_;
@@ -312,7 +313,7 @@ TEST_F(TicketClocksTest, TicketEventsInSlaEventsOut) {
   EXPECT_EQ(Count("SELECT count(*) FROM sla.ledger"), ledger_before + 1);
 
   // GetTicketSla through gRPC: the clocks, the ledger on request, tenant scope.
-  SlaSettings settings(*settings_store_, system_clock_, ids_);
+  SlaSettings settings(*settings_store_, system_clock_, ids_, page_tokens_);
   rpc::StaticKeyAuthenticator auth;
   auth.Add(kAdminKey, {.role = rpc::Role::kAdmin, .key_id = "admin"});
   auth.Add(kClientKey, {.role = rpc::Role::kClient, .tenant_id = kTenant, .key_id = "c"});
@@ -543,7 +544,7 @@ TEST_F(TicketClocksTest, TwoReplicasFireEachTimerOnce) {
 TEST_F(TicketClocksTest, PolicyMatchChangesRematchAndAddedTargetsStart) {
   FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
   const absl::Time t0 = clock.Now();
-  SlaSettings settings(*settings_store_, clock, ids_);
+  SlaSettings settings(*settings_store_, clock, ids_, page_tokens_);
   auto cal = settings.CreateCalendar(
       "", Calendar{.tenant_id = kTenant, .display_name = "desk", .spec = {.always_open = true}});
   ASSERT_TRUE(cal.ok()) << cal.status();
@@ -629,7 +630,7 @@ TEST_F(TicketClocksTest, PolicyMatchChangesRematchAndAddedTargetsStart) {
 TEST_F(TicketClocksTest, NewPolicyCoversRunningTickets) {
   FakeClock clock(absl::FromUnixSeconds(1'767'258'000));
   const absl::Time t0 = clock.Now();
-  SlaSettings settings(*settings_store_, clock, ids_);
+  SlaSettings settings(*settings_store_, clock, ids_, page_tokens_);
   auto cal = settings.CreateCalendar(
       "", Calendar{.tenant_id = kTenant, .display_name = "desk", .spec = {.always_open = true}});
   ASSERT_TRUE(cal.ok()) << cal.status();
@@ -738,7 +739,7 @@ TEST_F(TicketClocksTest, NewPolicyCoversRunningTickets) {
 TEST_F(TicketClocksTest, CalendarAndPolicyUpdatesReplanRunningClocks) {
   FakeClock clock(absl::FromCivil(absl::CivilMinute(2026, 1, 8, 16, 0), absl::UTCTimeZone()));
   const absl::Time t0 = clock.Now();  // Thursday 16:00 UTC
-  SlaSettings settings(*settings_store_, clock, ids_);
+  SlaSettings settings(*settings_store_, clock, ids_, page_tokens_);
   auto cal = settings.CreateCalendar(
       "", Calendar{.tenant_id = kTenant, .display_name = "desk", .spec = {.always_open = true}});
   ASSERT_TRUE(cal.ok()) << cal.status();
@@ -842,7 +843,7 @@ TEST_F(TicketClocksTest, AgentKeysSeeTheTicketsAssignedToThem) {
   const std::string ticket_id = ids_.NewId();
   ASSERT_TRUE(clocks.Apply(FromEvent(Created(ticket_id, clock.Now()))).ok());
 
-  SlaSettings settings(*settings_store_, clock, ids_);
+  SlaSettings settings(*settings_store_, clock, ids_, page_tokens_);
   rpc::StaticKeyAuthenticator auth;
   auth.Add("agent-1-key", {.role = rpc::Role::kAgent, .agent_id = "agent-1", .key_id = "a1"});
   auth.Add("agent-2-key", {.role = rpc::Role::kAgent, .agent_id = "agent-2", .key_id = "a2"});
@@ -895,7 +896,7 @@ TEST_F(TicketClocksTest, TicketStoredBeforeClocksMovedIntoRowsKeepsClocksAndChai
   }
   ASSERT_TRUE(pg::RunMigrations(**pool, kSlaSchema, up_to_7).ok());
   PgSettingsStore settings_store(**pool);
-  SlaSettings settings(settings_store, system_clock_, ids_);
+  SlaSettings settings(settings_store, system_clock_, ids_, page_tokens_);
   auto cal = settings.CreateCalendar(
       "", Calendar{.tenant_id = kTenant, .display_name = "24x7", .spec = {.always_open = true}});
   ASSERT_TRUE(cal.ok()) << cal.status();

@@ -130,7 +130,7 @@ class SlaProcessesTest : public ::testing::Test {
   // Every ticket of kTenant gets these targets on a 24x7 calendar, warnings at 50 %.
   void AddPolicy(absl::Duration first_response, absl::Duration resolution) {
     PgSettingsStore store(*db_->pool);
-    SlaSettings settings(store, clock_, ids_);
+    SlaSettings settings(store, clock_, ids_, page_tokens_);
     auto cal = settings.CreateCalendar(
         "", Calendar{.tenant_id = kTenant, .display_name = "24x7", .spec = {.always_open = true}});
     ASSERT_TRUE(cal.ok()) << cal.status();
@@ -236,6 +236,7 @@ class SlaProcessesTest : public ::testing::Test {
 
   SystemClock clock_;
   UuidV7Generator ids_{clock_};
+  api::PageTokenSigner page_tokens_{"sla-test-page-tokens"};
   std::unique_ptr<testing::MigratedDatabase> db_;
   std::unique_ptr<testing::DevKafka> kafka_;
   std::unique_ptr<kafka::Producer> producer_;

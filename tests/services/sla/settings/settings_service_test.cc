@@ -54,7 +54,8 @@ class SlaSettingsServiceTest : public ::testing::Test {
     store_ = new PgSettingsStore(*pool_);
     clock_ = new SystemClock();
     ids_ = new UuidV7Generator(*clock_);
-    settings_ = new SlaSettings(*store_, *clock_, *ids_);
+    page_tokens_ = new api::PageTokenSigner("sla-test-page-tokens");
+    settings_ = new SlaSettings(*store_, *clock_, *ids_, *page_tokens_);
     clock_store_ = new PgClockStore(*pool_);
     engine_ = new SlaEngine(*store_, *clock_);
     clocks_ = new TicketClocks(*clock_store_, *engine_);
@@ -86,6 +87,7 @@ class SlaSettingsServiceTest : public ::testing::Test {
     delete engine_;
     delete clock_store_;
     delete settings_;
+    delete page_tokens_;
     delete ids_;
     delete clock_;
     delete store_;
@@ -165,6 +167,7 @@ class SlaSettingsServiceTest : public ::testing::Test {
   static inline PgSettingsStore* store_ = nullptr;
   static inline SystemClock* clock_ = nullptr;
   static inline UuidV7Generator* ids_ = nullptr;
+  static inline api::PageTokenSigner* page_tokens_ = nullptr;
   static inline SlaSettings* settings_ = nullptr;
   static inline PgClockStore* clock_store_ = nullptr;
   static inline SlaEngine* engine_ = nullptr;
@@ -434,6 +437,19 @@ TEST_F(SlaSettingsServiceTest, ListPoliciesInCreationOrderAndScope) {
   other.set_tenant_id(kTenantA);
   other.set_page_token(page1.next_page_token());
   ExpectInvalid(stub_->ListPolicies(Ctx().get(), other, &page2), "page_token");
+
+  // Nor a token of another list; and an altered token does not verify.
+  v1::ListCalendarsRequest calendars;
+  calendars.set_tenant_id(tenant);
+  calendars.set_page_token(page1.next_page_token());
+  v1::ListCalendarsResponse calendar_page;
+  ExpectInvalid(stub_->ListCalendars(Ctx(kServiceKey).get(), calendars, &calendar_page),
+                "page_token");
+  std::string altered = page1.next_page_token();
+  char& c = altered[altered.size() / 2];
+  c = c == 'A' ? 'B' : 'A';
+  req.set_page_token(altered);
+  ExpectInvalid(stub_->ListPolicies(Ctx(kServiceKey).get(), req, &page2), "page_token");
 
   // A CLIENT key lists its own tenant without naming it, and nobody else's.
   v1::ListPoliciesRequest own;
