@@ -10,7 +10,6 @@
 #include "libs/core/status.h"
 #include "libs/pg/errors.h"
 #include "libs/pg/transaction.h"
-#include "services/routing/store/pg_text_array.h"
 
 namespace sundesk::routing {
 namespace {
@@ -20,11 +19,11 @@ constexpr absl::string_view kAgentColumns =
     "update_time";
 
 template <typename T, typename Fn>
-std::string ArrayOf(const std::vector<T>& items, Fn&& fn) {
+pg::Param ArrayOf(const std::vector<T>& items, Fn&& fn) {
   std::vector<std::string> values;
   values.reserve(items.size());
   for (const T& item : items) values.push_back(fn(item));
-  return ToTextArray(values);
+  return pg::Param::TextArray(values);
 }
 
 absl::StatusOr<Agent> AgentFromRow(const pg::Result& r, int row) {
@@ -52,7 +51,7 @@ absl::Status LoadChildren(pg::Connection& conn, std::vector<Agent>& agents) {
     by_id[a.agent_id] = &a;
     ids.push_back(a.agent_id);
   }
-  const std::string id_array = ToTextArray(ids);
+  const pg::Param id_array = pg::Param::TextArray(ids);
   {
     SUNDESK_ASSIGN_OR_RETURN(
         pg::Result r,

@@ -8,7 +8,6 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 #include "libs/pg/transaction.h"
-#include "services/routing/store/pg_text_array.h"
 #include "services/routing/store/pg_ticket_rows.h"
 #include "services/routing/store/routing_events.h"
 
@@ -308,7 +307,7 @@ absl::StatusOr<std::vector<Offer>> PgOfferStore::AgentOffers(
                                                " FROM routing.offers o WHERE o.agent_id = $1 AND "
                                                "(o.state = 1 OR o.offer_id = ANY($2::uuid[])) "
                                                "ORDER BY o.create_time, o.offer_id"),
-                                  {agent_id, ToTextArray(offer_ids)}));
+                                  {agent_id, pg::Param::TextArray(offer_ids)}));
   std::vector<Offer> offers;
   for (int row = 0; row < r.rows(); ++row) {
     SUNDESK_ASSIGN_OR_RETURN(Offer o, OfferFromRow(r, row));

@@ -103,7 +103,7 @@ absl::StatusOr<QueueStore::Applied> PgQueueStore::ApplyTicket(const TicketCopy& 
     const std::vector<pg::Param> params = {t.ticket_id, WaitsForAgent(t.status, t.assignee_id),
                                            at,          t.tenant_id,
                                            t.subject,   t.language,
-                                           t.priority,  ToTextArray(t.required_skills),
+                                           t.priority,  pg::Param::TextArray(t.required_skills),
                                            t.status,    t.assignee_id,
                                            t.version};
     if (!applied.before.has_value()) {
@@ -185,7 +185,7 @@ absl::StatusOr<std::vector<QueueStore::Applied>> PgQueueStore::ApplyAll(
     for (const QueueFact& f : facts) ids.push_back(f.ticket_id());
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    const std::string id_array = ToTextArray(ids);
+    const pg::Param id_array = pg::Param::TextArray(ids);
     // The batch's known tickets, locked in id order (two batches never wait for each other
     // in a cycle), and their SLA deadlines at risk.
     SUNDESK_ASSIGN_OR_RETURN(
@@ -293,6 +293,7 @@ absl::StatusOr<std::vector<QueueStore::Applied>> PgQueueStore::ApplyAll(
       t_subject.push_back(c.subject);
       t_language.push_back(c.language);
       t_priority.push_back(absl::StrCat(c.priority));
+      // An array inside an array's element: its text form, cast per row in the statement.
       t_skills.push_back(ToTextArray(c.required_skills));
       t_status.push_back(absl::StrCat(c.status));
       t_assignee.push_back(c.assignee_id);
@@ -316,10 +317,11 @@ absl::StatusOr<std::vector<QueueStore::Applied>> PgQueueStore::ApplyAll(
                   "status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, "
                   "version = EXCLUDED.version, queued_time = EXCLUDED.queued_time "
                   "WHERE routing.tickets.version < EXCLUDED.version",
-           .params = {ToTextArray(t_id), ToTextArray(t_tenant), ToTextArray(t_subject),
-                      ToTextArray(t_language), ToTextArray(t_priority), ToTextArray(t_skills),
-                      ToTextArray(t_status), ToTextArray(t_assignee), ToTextArray(t_version),
-                      ToTextArray(t_queued)}});
+           .params = {pg::Param::TextArray(t_id), pg::Param::TextArray(t_tenant),
+                      pg::Param::TextArray(t_subject), pg::Param::TextArray(t_language),
+                      pg::Param::TextArray(t_priority), pg::Param::TextArray(t_skills),
+                      pg::Param::TextArray(t_status), pg::Param::TextArray(t_assignee),
+                      pg::Param::TextArray(t_version), pg::Param::TextArray(t_queued)}});
     }
     if (!deadlines_changed.empty()) {
       std::vector<std::string> d_id, d_deadline;
@@ -332,7 +334,7 @@ absl::StatusOr<std::vector<QueueStore::Applied>> PgQueueStore::ApplyAll(
                   "SELECT u.id::uuid, u.deadline::timestamptz FROM unnest($1::text[], $2::text[]) "
                   "AS u(id, deadline) ON CONFLICT (ticket_id) DO UPDATE "
                   "SET deadline = LEAST(ticket_sla_at_risk.deadline, EXCLUDED.deadline)",
-           .params = {ToTextArray(d_id), ToTextArray(d_deadline)}});
+           .params = {pg::Param::TextArray(d_id), pg::Param::TextArray(d_deadline)}});
     }
     wrote_events = !writes.empty();
     for (pg::Statement& w : writes) statements.push_back(std::move(w));
@@ -384,7 +386,8 @@ absl::StatusOr<std::vector<QueueEntry>> PgQueueStore::ListQueue(
     where.push_back(absl::StrCat("lower(t.language) = lower(", param(filter.language), ")"));
   }
   if (tenants.has_value()) {
-    where.push_back(absl::StrCat("t.tenant_id = ANY(", param(ToTextArray(*tenants)), "::uuid[])"));
+    where.push_back(
+        absl::StrCat("t.tenant_id = ANY(", param(pg::Param::TextArray(*tenants)), "::uuid[])"));
   }
   constexpr absl::string_view kOrderKey =
       "COALESCE(s.deadline, 'infinity'::timestamptz), -t.priority, t.queued_time, t.ticket_id";
