@@ -37,7 +37,7 @@ absl::StatusOr<std::vector<FeedEntry>> PgEventFeed::Read(const std::string& tena
       conn->Execute("SELECT position, event_id, payload FROM notification.event_feed WHERE "
                     "tenant_id = $1 AND position > $2 AND ($3::text[] = '{}' OR event_type = "
                     "ANY($3::text[])) ORDER BY position LIMIT $4",
-                    {tenant_id, after, TextArray(types), limit}));
+                    {tenant_id, after, pg::Param::TextArray(types), limit}));
   std::vector<FeedEntry> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) {

@@ -3,9 +3,8 @@
 #include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "libs/core/status.h"
+#include "libs/pg/text_array.h"
 #include "libs/pg/transaction.h"
 
 namespace sundesk::notification {
@@ -19,7 +18,7 @@ absl::StatusOr<Subscription> FromRow(const pg::Result& r, int row) {
   Subscription s;
   s.subscription_id = std::string(r.Text(row, "subscription_id"));
   s.tenant_id = std::string(r.Text(row, "tenant_id"));
-  s.event_types = ParseTextArray(r.Text(row, "event_types"));
+  SUNDESK_ASSIGN_OR_RETURN(s.event_types, pg::ParseTextArray(r.Text(row, "event_types")));
   SUNDESK_ASSIGN_OR_RETURN(int64_t channel, r.Int64(row, "channel"));
   s.channel = static_cast<ChannelKind>(channel);
   s.target = std::string(r.Text(row, "target"));
@@ -39,17 +38,6 @@ absl::StatusOr<std::vector<Subscription>> AllRows(const pg::Result& r) {
 }
 
 }  // namespace
-
-std::string TextArray(const std::vector<std::string>& names) {
-  return absl::StrCat("{", absl::StrJoin(names, ","), "}");
-}
-
-std::vector<std::string> ParseTextArray(absl::string_view literal) {
-  absl::ConsumePrefix(&literal, "{");
-  absl::ConsumeSuffix(&literal, "}");
-  if (literal.empty()) return {};
-  return absl::StrSplit(literal, ',');
-}
 
 absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
     const Subscription& s, const std::optional<CreateRecord>& record) {
@@ -72,8 +60,8 @@ absl::StatusOr<StoredSubscription> PgSubscriptionStore::CreateSubscription(
                          "ON CONFLICT (tenant_id, request_id) WHERE request_id IS NOT NULL "
                          "DO NOTHING RETURNING ",
                          kColumns),
-            {s.subscription_id, s.tenant_id, TextArray(s.event_types), static_cast<int>(s.channel),
-             s.target, plain_secret, s.display_name,
+            {s.subscription_id, s.tenant_id, pg::Param::TextArray(s.event_types),
+             static_cast<int>(s.channel), s.target, plain_secret, s.display_name,
              record ? pg::Param(record->request_id) : pg::Param::Null(),
              record ? pg::Param(record->fingerprint) : pg::Param::Null(), s.create_time,
              sealed ? pg::Param(sealed->key_id) : pg::Param::Null(),

@@ -37,8 +37,4 @@ class PgSubscriptionStore final : public SubscriptionStore {
   const SecretBox* secrets_;
 };
 
-// A PostgreSQL text[] literal of names that need no quoting (event type names) and back.
-std::string TextArray(const std::vector<std::string>& names);
-std::vector<std::string> ParseTextArray(absl::string_view literal);
-
 }  // namespace sundesk::notification

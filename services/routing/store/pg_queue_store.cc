@@ -12,8 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "libs/core/status.h"
+#include "libs/pg/text_array.h"
 #include "libs/pg/transaction.h"
-#include "services/routing/store/pg_text_array.h"
 #include "services/routing/store/pg_ticket_rows.h"
 #include "services/routing/store/routing_events.h"
 
@@ -294,7 +294,7 @@ absl::StatusOr<std::vector<QueueStore::Applied>> PgQueueStore::ApplyAll(
       t_language.push_back(c.language);
       t_priority.push_back(absl::StrCat(c.priority));
       // An array inside an array's element: its text form, cast per row in the statement.
-      t_skills.push_back(ToTextArray(c.required_skills));
+      t_skills.push_back(pg::TextArrayLiteral(c.required_skills));
       t_status.push_back(absl::StrCat(c.status));
       t_assignee.push_back(c.assignee_id);
       t_version.push_back(absl::StrCat(c.version));

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "libs/core/status.h"
-#include "services/routing/store/pg_text_array.h"
+#include "libs/pg/text_array.h"
 
 namespace sundesk::routing {
 
@@ -15,7 +15,7 @@ absl::StatusOr<TicketCopy> TicketCopyFromRow(const pg::Result& r, int row) {
   t.language = std::string(r.Text(row, "language"));
   SUNDESK_ASSIGN_OR_RETURN(int64_t priority, r.Int64(row, "priority"));
   t.priority = static_cast<int>(priority);
-  SUNDESK_ASSIGN_OR_RETURN(t.required_skills, ParseTextArray(r.Text(row, "required_skills")));
+  SUNDESK_ASSIGN_OR_RETURN(t.required_skills, pg::ParseTextArray(r.Text(row, "required_skills")));
   SUNDESK_ASSIGN_OR_RETURN(int64_t status, r.Int64(row, "status"));
   t.status = static_cast<int>(status);
   t.assignee_id = std::string(r.Text(row, "assignee_id"));

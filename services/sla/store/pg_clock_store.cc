@@ -16,6 +16,7 @@
 #include "libs/core/status.h"
 #include "libs/kafka/envelope.h"
 #include "libs/kafka/outbox.h"
+#include "libs/pg/text_array.h"
 #include "libs/pg/transaction.h"
 #include "services/sla/store/migrations.h"
 #include "services/sla/store/pg_settings_store.h"
@@ -148,37 +149,6 @@ class Columns {
   std::vector<ArrayLiteral> columns_;
   size_t rows_ = 0;
 };
-
-// The elements of a text[] as PostgreSQL prints it: {a,"b c","d\"e"} (no NULLs, one dimension).
-absl::StatusOr<std::vector<std::string>> ParseTextArray(absl::string_view s) {
-  if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
-    return absl::DataLossError(absl::StrCat("not a text[]: ", s.substr(0, 64)));
-  }
-  std::vector<std::string> out;
-  size_t i = 1;
-  const size_t end = s.size() - 1;
-  while (i < end) {
-    std::string item;
-    if (s[i] == '"') {
-      for (++i; i < end && s[i] != '"'; ++i) {
-        if (s[i] == '\\' && i + 1 < end) ++i;
-        item += s[i];
-      }
-      ++i;  // the closing quote
-    } else {
-      for (; i < end && s[i] != ','; ++i) item += s[i];
-    }
-    out.push_back(std::move(item));
-    if (i < end && s[i] == ',') ++i;
-  }
-  return out;
-}
-
-std::string TextArray(const std::vector<std::string>& items) {
-  ArrayLiteral a;
-  for (const std::string& s : items) a.Add(s);
-  return a.Take();
-}
 
 // ticket_slas.clocks (migration 8): kClockFields numbers per clock, in metric order.
 constexpr size_t kClockFields = 10;
@@ -337,7 +307,7 @@ absl::StatusOr<TicketSla> TicketFromRow(const pg::Result& t, int i) {
   SUNDESK_ASSIGN_OR_RETURN(sla.warn_at_percent, IntColumn(t, i, kWarnAtPercent));
   sla.ticket.assignee_id = std::string(t.Text(i, kAssigneeId));
   SUNDESK_ASSIGN_OR_RETURN(sla.replanned_through, t.Int64(i, kReplannedThrough));
-  SUNDESK_ASSIGN_OR_RETURN(sla.ticket.tags, ParseTextArray(t.Text(i, kTags)));
+  SUNDESK_ASSIGN_OR_RETURN(sla.ticket.tags, pg::ParseTextArray(t.Text(i, kTags)));
   SUNDESK_ASSIGN_OR_RETURN(sla.agent_replied, t.Bool(i, kAgentReplied));
   SUNDESK_ASSIGN_OR_RETURN(sla.clocks, ParseClocks(t.Text(i, kClocks)));
   return sla;
@@ -422,7 +392,7 @@ std::vector<pg::Param> TicketRow(const TicketSla& sla) {
           sla.warn_at_percent,
           sla.ticket.assignee_id,
           sla.replanned_through,
-          TextArray(sla.ticket.tags),
+          pg::TextArrayLiteral(sla.ticket.tags),
           sla.agent_replied,
           ClocksArray(sla.clocks),
           due.has_value() ? std::optional<int64_t>(Micros(*due)) : std::nullopt,

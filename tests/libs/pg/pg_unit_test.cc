@@ -9,12 +9,14 @@
 #include "libs/pg/errors.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/param.h"
+#include "libs/pg/text_array.h"
 #include "tests/libs/pg/migrations.h"
 #include "tests/support/process.h"
 
 namespace sundesk::pg {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(SqlStateTest, MapsToTheCodeACallerActsOn) {
@@ -101,6 +103,18 @@ TEST(ParamTest, EncodesArraysInPostgreSqlBinaryArrayFormat) {
   EXPECT_EQ(times.value().substr(20), std::string("\0\0\0\x08\0\0\0\0\0\0\0\1", 12));
   EXPECT_FALSE(Param("text").is_binary());
   EXPECT_EQ(Param("text").type(), 0u);
+}
+
+TEST(TextArrayTest, RoundTripsAnyText) {
+  const std::vector<std::string> items = {"printers", "sap \"fi\", co", "back\\slash", "", "{x}"};
+  auto parsed = ParseTextArray(TextArrayLiteral(items));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, items);
+  EXPECT_TRUE(ParseTextArray("{}")->empty());
+  EXPECT_THAT(*ParseTextArray("{a,b}"), ElementsAre("a", "b"));  // PostgreSQL leaves these bare
+  EXPECT_FALSE(ParseTextArray("{\"open").ok());
+  EXPECT_FALSE(ParseTextArray("{\"a\"b}").ok());
+  EXPECT_EQ(ParseTextArray("not an array").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(MigrationsTest, CheckRejectsDuplicateOrNonPositiveVersions) {

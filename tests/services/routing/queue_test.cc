@@ -27,7 +27,6 @@
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
-#include "services/routing/store/pg_text_array.h"
 #include "services/routing/store/redis_presence_store.h"
 #include "tests/support/devkafka_server.h"
 #include "tests/support/postgres_server.h"
@@ -196,16 +195,6 @@ class QueueTest : public ::testing::Test {
   static inline kafka::Consumer* consumer_ = nullptr;
   static inline std::thread* consumer_thread_ = nullptr;
 };
-
-TEST(TextArrayTest, RoundTripsAnyText) {
-  const std::vector<std::string> items = {"printers", "sap \"fi\", co", "back\\slash", "", "{x}"};
-  auto parsed = ParseTextArray(ToTextArray(items));
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_EQ(*parsed, items);
-  EXPECT_TRUE(ParseTextArray("{}")->empty());
-  EXPECT_THAT(*ParseTextArray("{a,b}"), ElementsAre("a", "b"));  // PostgreSQL leaves these bare
-  EXPECT_FALSE(ParseTextArray("{\"open").ok());
-}
 
 TEST_F(QueueTest, CreatedTicketsQueueAndLeaveWhenAssignedSolvedOrClosed) {
   ticket::v1::Ticket a = NewTicket(kTenant, common::v1::PRIORITY_NORMAL);

@@ -1,10 +1,10 @@
-#include "services/routing/store/pg_text_array.h"
+#include "libs/pg/text_array.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace sundesk::routing {
+namespace sundesk::pg {
 
-std::string ToTextArray(const std::vector<std::string>& items) {
+std::string TextArrayLiteral(const std::vector<std::string>& items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out += ',';
@@ -20,7 +20,9 @@ std::string ToTextArray(const std::vector<std::string>& items) {
 }
 
 absl::StatusOr<std::vector<std::string>> ParseTextArray(absl::string_view s) {
-  auto malformed = [&] { return absl::InternalError(absl::StrCat("malformed text[] ", s)); };
+  auto malformed = [&] {
+    return absl::DataLossError(absl::StrCat("not a text[]: ", s.substr(0, 64)));
+  };
   if (s.size() < 2 || s.front() != '{' || s.back() != '}') return malformed();
   std::vector<std::string> items;
   size_t i = 1;
@@ -47,4 +49,4 @@ absl::StatusOr<std::vector<std::string>> ParseTextArray(absl::string_view s) {
   return items;
 }
 
-}  // namespace sundesk::routing
+}  // namespace sundesk::pg
