@@ -144,7 +144,9 @@ std::string Connection::NameToPrepare(size_t in_flight) {
   return absl::StrCat("sundesk_", ++names_used_);
 }
 
-absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<const Param> params) {
+absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<const Param> params,
+                                           ResultFormat result_format) {
+  const int format = result_format == ResultFormat::kBinary ? 1 : 0;
   WireParams wire(params);
   std::string statement(sql);
   std::string key = wire.StatementKey(statement);
@@ -159,12 +161,12 @@ absl::StatusOr<Result> Connection::Execute(absl::string_view sql, absl::Span<con
       name = &(prepared_[key] = std::move(fresh));
     }
   }
-  PGresult* raw = name != nullptr
-                      ? PQexecPrepared(conn_, name->c_str(), wire.count(), wire.values.data(),
-                                       wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0)
-                      : PQexecParams(conn_, statement.c_str(), wire.count(), wire.types.data(),
-                                     wire.values.data(), wire.lengths.data(), wire.formats.data(),
-                                     /*resultFormat=*/0);
+  PGresult* raw =
+      name != nullptr
+          ? PQexecPrepared(conn_, name->c_str(), wire.count(), wire.values.data(),
+                           wire.lengths.data(), wire.formats.data(), format)
+          : PQexecParams(conn_, statement.c_str(), wire.count(), wire.types.data(),
+                         wire.values.data(), wire.lengths.data(), wire.formats.data(), format);
   return TakeResult(raw);
 }
 
@@ -188,6 +190,7 @@ absl::StatusOr<std::vector<Result>> Connection::ExecuteAtomically(
   absl::flat_hash_map<std::string, std::string> preparing;  // key -> name, this pipeline
   for (const Statement& s : statements) {
     WireParams wire(s.params);
+    const int format = s.result_format == ResultFormat::kBinary ? 1 : 0;
     std::string key = wire.StatementKey(s.sql);
     const std::string* name = PreparedName(key);
     if (name == nullptr) {
@@ -204,11 +207,10 @@ absl::StatusOr<std::vector<Result>> Connection::ExecuteAtomically(
     }
     int sent = name != nullptr
                    ? PQsendQueryPrepared(conn_, name->c_str(), wire.count(), wire.values.data(),
-                                         wire.lengths.data(), wire.formats.data(),
-                                         /*resultFormat=*/0)
+                                         wire.lengths.data(), wire.formats.data(), format)
                    : PQsendQueryParams(conn_, s.sql.c_str(), wire.count(), wire.types.data(),
                                        wire.values.data(), wire.lengths.data(), wire.formats.data(),
-                                       /*resultFormat=*/0);
+                                       format);
     if (sent != 1) return broken("sending a pipelined statement");
     pending.push_back({.is_prepare = false, .key = ""});
   }

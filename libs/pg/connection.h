@@ -26,6 +26,10 @@ struct Statement {
   // ($1, ..., $n)` (the VALUES tuple last: no RETURNING, no ON CONFLICT) that may go to the
   // server together with the same statement of other units, as one multi-row INSERT.
   bool merge_rows = false;
+  // The format the statement's result columns come in (binary: see Result). Binary spares
+  // the server printing values (array_out, timestamps) and this side parsing them.
+  // GroupCommitter keeps it for statements it does not merge.
+  ResultFormat result_format = ResultFormat::kText;
 };
 
 struct ConnectOptions {
@@ -49,8 +53,10 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // One statement with `$1..$n` parameters (extended protocol, so no SQL injection).
-  absl::StatusOr<Result> Execute(absl::string_view sql, absl::Span<const Param> params = {});
+  // One statement with `$1..$n` parameters (extended protocol, so no SQL injection). Its
+  // result columns come as text unless `result_format` is kBinary (see Result).
+  absl::StatusOr<Result> Execute(absl::string_view sql, absl::Span<const Param> params = {},
+                                 ResultFormat result_format = ResultFormat::kText);
   // Several `;`-separated statements without parameters (simple protocol): DDL, migrations.
   absl::Status ExecuteScript(absl::string_view sql);
   // Several statements with parameters in ONE round trip (libpq pipeline mode), as one

@@ -238,37 +238,19 @@ struct HotRows {
   size_t rows() const { return ticket_id.size(); }
 };
 
-// The clocks of a ticket_slas.clocks value as PostgreSQL prints it ("{1,2,NULL,...}").
-absl::StatusOr<std::vector<SlaClock>> ParseClocks(absl::string_view s) {
-  if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
-    return absl::DataLossError(absl::StrCat("sla.ticket_slas.clocks: not a bigint[]: ", s));
-  }
-  std::vector<std::optional<int64_t>> v;
-  s = s.substr(1, s.size() - 2);
-  while (!s.empty()) {
-    const size_t comma = s.find(',');
-    const absl::string_view item = s.substr(0, comma);
-    if (item == "NULL") {
-      v.push_back(std::nullopt);
-    } else {
-      int64_t n = 0;
-      if (!absl::SimpleAtoi(item, &n)) {
-        return absl::DataLossError(absl::StrCat("sla.ticket_slas.clocks: not a number: ", item));
-      }
-      v.push_back(n);
-    }
-    if (comma == absl::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
+// The clocks of a ticket_slas.clocks value (its numbers, from the binary bigint[]).
+absl::StatusOr<std::vector<SlaClock>> ClocksFromNumbers(
+    const std::vector<std::optional<int64_t>>& v) {
   if (v.size() % kClockFields != 0) {
     return absl::DataLossError("sla.ticket_slas.clocks: not 10 numbers per clock");
   }
   std::vector<SlaClock> out;
+  out.reserve(v.size() / kClockFields);
   for (size_t i = 0; i < v.size(); i += kClockFields) {
     for (size_t f : {0, 1, 2, 3, 4, 5, 6}) {
       if (!v[i + f].has_value()) return absl::DataLossError("sla.ticket_slas.clocks: a NULL");
     }
-    SlaClock c;
+    SlaClock& c = out.emplace_back();
     c.metric = static_cast<Metric>(*v[i]);
     c.cycle = static_cast<int>(*v[i + 1]);
     c.target = absl::Nanoseconds(*v[i + 2]);
@@ -284,11 +266,24 @@ absl::StatusOr<std::vector<SlaClock>> ParseClocks(absl::string_view s) {
     if (v[i + 7].has_value()) c.stop_time = FromMicros(*v[i + 7]);
     c.deadline = v[i + 8].has_value() ? FromMicros(*v[i + 8]) : absl::InfiniteFuture();
     c.warn_time = v[i + 9].has_value() ? FromMicros(*v[i + 9]) : absl::InfiniteFuture();
-    out.push_back(c);
   }
   return out;
 }
 
+// A text[] column read in binary (no NULL elements: ticket tags).
+absl::StatusOr<std::vector<std::string>> Strings(const pg::Result& t, int i, int column) {
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> items, t.TextArray(i, column));
+  std::vector<std::string> out;
+  out.reserve(items.size());
+  for (std::optional<std::string>& item : items) {
+    if (!item.has_value()) return absl::DataLossError("sla.ticket_slas.tags: a NULL tag");
+    out.push_back(*std::move(item));
+  }
+  return out;
+}
+
+// Rows of kTicketColumns are read in binary (pg::ResultFormat::kBinary): nothing for the
+// server to print (array_out of the clocks, timestamps) nor for this side to parse.
 absl::StatusOr<TicketSla> TicketFromRow(const pg::Result& t, int i) {
   TicketSla sla;
   sla.ticket.ticket_id = std::string(t.Text(i, kTicketId));
@@ -307,9 +302,10 @@ absl::StatusOr<TicketSla> TicketFromRow(const pg::Result& t, int i) {
   SUNDESK_ASSIGN_OR_RETURN(sla.warn_at_percent, IntColumn(t, i, kWarnAtPercent));
   sla.ticket.assignee_id = std::string(t.Text(i, kAssigneeId));
   SUNDESK_ASSIGN_OR_RETURN(sla.replanned_through, t.Int64(i, kReplannedThrough));
-  SUNDESK_ASSIGN_OR_RETURN(sla.ticket.tags, pg::ParseTextArray(t.Text(i, kTags)));
+  SUNDESK_ASSIGN_OR_RETURN(sla.ticket.tags, Strings(t, i, kTags));
   SUNDESK_ASSIGN_OR_RETURN(sla.agent_replied, t.Bool(i, kAgentReplied));
-  SUNDESK_ASSIGN_OR_RETURN(sla.clocks, ParseClocks(t.Text(i, kClocks)));
+  SUNDESK_ASSIGN_OR_RETURN(std::vector<std::optional<int64_t>> numbers, t.Int64Array(i, kClocks));
+  SUNDESK_ASSIGN_OR_RETURN(sla.clocks, ClocksFromNumbers(numbers));
   return sla;
 }
 
@@ -510,8 +506,10 @@ absl::StatusOr<TicketSla> Load(pg::Connection& conn, const std::string& ticket_i
   SUNDESK_ASSIGN_OR_RETURN(
       std::vector<pg::Result> r,
       conn.ExecuteAtomically(std::vector<pg::Statement>{
-          {absl::StrCat("SELECT ", kTicketColumns, " FROM sla.ticket_slas WHERE ticket_id = $1"),
-           {ticket_id}},
+          {.sql = absl::StrCat("SELECT ", kTicketColumns,
+                               " FROM sla.ticket_slas WHERE ticket_id = $1"),
+           .params = {ticket_id},
+           .result_format = pg::ResultFormat::kBinary},
           {"SELECT ticket_id, entry, more FROM sla.ledger WHERE ticket_id = $1 ORDER BY sequence",
            {ticket_id}}}));
   *found = r[0].rows() > 0;
@@ -626,10 +624,12 @@ class PgClockStore::Batch {
     std::vector<pg::Statement> out = {
         // The row holds the clocks, the copy of the timers row's next_due and the ledger's
         // last sequence and hash (migration 8).
-        {absl::StrCat("SELECT ", kTicketColumns,
-                      " FROM sla.ticket_slas WHERE ticket_id = ANY($1::text[]) ORDER BY ticket_id",
-                      lock ? " FOR UPDATE" : ""),
-         {ids}},
+        {.sql = absl::StrCat("SELECT ", kTicketColumns,
+                             " FROM sla.ticket_slas WHERE ticket_id = ANY($1::text[]) "
+                             "ORDER BY ticket_id",
+                             lock ? " FOR UPDATE" : ""),
+         .params = {ids},
+         .result_format = pg::ResultFormat::kBinary},
         {"SELECT replan_id, calendar_id, policy_id, tenant_id, version, old_time_zone, "
          "old_always_open, old_body, change_time FROM sla.replans WHERE NOT done "
          "ORDER BY replan_id",
@@ -646,7 +646,7 @@ class PgClockStore::Batch {
       State& s = states_[sla.ticket.ticket_id];
       s.sla = std::move(sla);
       s.found = true;
-      s.ctid = std::string(r[0].Text(i, kCtid));
+      SUNDESK_ASSIGN_OR_RETURN(s.ctid, r[0].Tid(i, kCtid));
       if (!r[0].IsNull(i, kTimerDue)) {
         SUNDESK_ASSIGN_OR_RETURN(int64_t due, r[0].Int64(i, kTimerDue));
         s.due = FromMicros(due);

@@ -22,6 +22,7 @@
 namespace sundesk::pg {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Two transactions meet here after their first reads, so that they really overlap.
@@ -198,6 +199,132 @@ TEST_F(PgTest, SetBasedUpdateFromBinaryArraysAndTheSameSqlWithTextArrays) {
   EXPECT_EQ(rows->Text(1, "note"), "second");
   EXPECT_TRUE(rows->IsNull(2, "due"));
   EXPECT_EQ(rows->Text(2, "note"), "third");
+}
+
+TEST_F(PgTest, BinaryResultsRoundTripEveryTypeWithNullsNegativesAndInfinities) {
+  ASSERT_TRUE(Query("CREATE TABLE cells (id int PRIMARY KEY, s smallint, i int, b bigint, "
+                    "f double precision, ok boolean, t text, v varchar(20), raw bytea, "
+                    "at timestamptz, ids bigint[], small int[], names text[], blobs bytea[], "
+                    "ats timestamptz[], flags boolean[], reals float8[])")
+                  .ok());
+  std::string bytes("\0\0{proto}\0", 10);
+  for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<char>(b));
+  const absl::Time at = absl::FromUnixMicros(1'767'225'600'123'456);
+  const absl::Time before_2000 = absl::FromUnixMicros(-1'234'567'890'123);
+  const std::vector<std::optional<int64_t>> ids = {int64_t{-9'000'000'000}, std::nullopt, 0,
+                                                   std::numeric_limits<int64_t>::max(),
+                                                   std::numeric_limits<int64_t>::min()};
+  const std::vector<std::optional<std::string>> names = {"Drucker brennt — ñ ü 日本", std::nullopt,
+                                                         "", "a,b\"{c}\\"};
+  const std::vector<std::optional<absl::Time>> ats = {at, before_2000, std::nullopt,
+                                                      absl::InfiniteFuture(), absl::InfinitePast()};
+  auto insert = Query(
+      "INSERT INTO cells VALUES (1, -32768, -7, -9000000000, -2.5e300, false, $1, 'värde', $2, "
+      "$3, $4, '{-1,NULL,2147483647}', $5, $6, $7, '{t,NULL,f}', '{0.1,NULL,-0}'), "
+      "(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'infinity', '{}', '{}', '{}', '{}', "
+      "'{}', '{}', '{}'), "
+      "(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-infinity', NULL, NULL, NULL, NULL, "
+      "NULL, NULL, NULL)",
+      {"Drucker brennt — ñ ü 日本", Param::Bytea(bytes), at, Param::Int64Array(ids),
+       Param::TextArray(names), Param::ByteaArray(std::vector<std::string>{bytes, ""}),
+       Param::TimeArray(ats)});
+  ASSERT_TRUE(insert.ok()) << insert.status();
+
+  auto conn = pool_->Acquire();
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  const std::string select =
+      "SELECT s, i, b, f, ok, t, v, raw, at, ids, small, names, blobs, ats, flags, reals "
+      "FROM cells WHERE id = $1";
+  auto r = (*conn)->Execute(select, {1}, ResultFormat::kBinary);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows(), 1);
+  EXPECT_TRUE(r->is_binary(0));
+  EXPECT_EQ(r->column_type(2), binary::kInt8);
+  EXPECT_EQ(*r->Int64(0, "s"), -32768);
+  EXPECT_EQ(*r->Int64(0, "i"), -7);
+  EXPECT_EQ(*r->Int64(0, "b"), -9'000'000'000);
+  EXPECT_EQ(*r->Double(0, "f"), -2.5e300);
+  EXPECT_EQ(*r->Bool(0, "ok"), false);
+  EXPECT_EQ(r->Text(0, "t"), "Drucker brennt — ñ ü 日本");
+  EXPECT_EQ(r->Text(0, "v"), "värde");
+  EXPECT_EQ(*r->Bytea(0, "raw"), bytes);
+  EXPECT_EQ(*r->Time(0, "at"), at);
+  EXPECT_EQ(*r->Int64Array(0, "ids"), ids);
+  EXPECT_THAT(*r->Int64Array(0, "small"), ElementsAre(std::optional<int64_t>(-1), std::nullopt,
+                                                      std::optional<int64_t>(2147483647)));
+  EXPECT_EQ(*r->TextArray(0, "names"), names);
+  EXPECT_THAT(*r->ByteaArray(0, "blobs"),
+              ElementsAre(std::optional<std::string>(bytes), std::optional<std::string>("")));
+  EXPECT_EQ(*r->TimeArray(0, "ats"), ats);
+  EXPECT_THAT(*r->BoolArray(0, "flags"),
+              ElementsAre(std::optional<bool>(true), std::nullopt, std::optional<bool>(false)));
+  EXPECT_THAT(*r->Float64Array(0, "reals"),
+              ElementsAre(std::optional<double>(0.1), std::nullopt, std::optional<double>(-0.0)));
+
+  // Empty arrays are empty; NULL cells are errors naming the column, not crashes.
+  auto empty = (*conn)->Execute(select, {2}, ResultFormat::kBinary);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*empty->Time(0, "at"), absl::InfiniteFuture());
+  EXPECT_TRUE(empty->Int64Array(0, "ids")->empty());
+  EXPECT_TRUE(empty->TextArray(0, "names")->empty());
+  EXPECT_TRUE(empty->ByteaArray(0, "blobs")->empty());
+  EXPECT_TRUE(empty->TimeArray(0, "ats")->empty());
+  EXPECT_TRUE(empty->IsNull(0, "b"));
+  for (auto status : {empty->Int64(0, "b").status(), empty->Double(0, "f").status(),
+                      empty->Bool(0, "ok").status(), empty->Bytea(0, "raw").status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_THAT(status.message(), HasSubstr("NULL")) << status;
+  }
+  auto nulls = (*conn)->Execute(select, {3}, ResultFormat::kBinary);
+  ASSERT_TRUE(nulls.ok()) << nulls.status();
+  EXPECT_EQ(*nulls->Time(0, "at"), absl::InfinitePast());
+  EXPECT_THAT(nulls->Int64Array(0, "ids").status().message(), HasSubstr("column ids"));
+  EXPECT_EQ(nulls->TimeArray(0, "ats").status().code(), absl::StatusCode::kInvalidArgument);
+
+  // A type the accessor does not read is INVALID_ARGUMENT naming the column and the type.
+  EXPECT_THAT(r->Int64(0, "t").status().message(),
+              HasSubstr("column t: pg: a binary text value is not an integer"));
+  EXPECT_EQ(r->Time(0, "b").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Bool(0, "i").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Bytea(0, "t").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Int64Array(0, "names").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->TextArray(0, "blobs").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->ByteaArray(0, "names").status().code(), absl::StatusCode::kInvalidArgument);
+
+  // The same statement in text format (prepared once, the format chosen per execution)
+  // reads as before; the arrays are binary-only.
+  auto text = (*conn)->Execute(select, {1});
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_FALSE(text->is_binary(0));
+  EXPECT_EQ(*text->Int64(0, "b"), -9'000'000'000);
+  EXPECT_EQ(*text->Time(0, "at"), at);
+  EXPECT_EQ(*text->Bytea(0, "raw"), bytes);
+  EXPECT_EQ(text->Text(0, "ids"), "{-9000000000,NULL,0,9223372036854775807,-9223372036854775808}");
+  EXPECT_THAT(text->Int64Array(0, "ids").status().message(), HasSubstr("binary results only"));
+
+  // A row's address reads the same in both formats, and finds the row again.
+  auto addr = (*conn)->Execute("SELECT ctid FROM cells WHERE id = 2", {}, ResultFormat::kBinary);
+  ASSERT_TRUE(addr.ok()) << addr.status();
+  auto addr_text = (*conn)->Execute("SELECT ctid FROM cells WHERE id = 2");
+  ASSERT_TRUE(addr_text.ok()) << addr_text.status();
+  ASSERT_TRUE(addr->Tid(0, 0).ok()) << addr->Tid(0, 0).status();
+  EXPECT_EQ(*addr->Tid(0, 0), *addr_text->Tid(0, 0));
+  EXPECT_EQ(QueryInt("SELECT id FROM cells WHERE ctid = $1::tid", {*addr->Tid(0, 0)}), 2);
+
+  // Pipelined: each statement its own format.
+  auto both = (*conn)->ExecuteAtomically(
+      std::vector<Statement>{{.sql = "SELECT b, at, ids FROM cells WHERE id = $1",
+                              .params = {1},
+                              .result_format = ResultFormat::kBinary},
+                             {.sql = "SELECT b, at FROM cells WHERE id = $1", .params = {1}}});
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_TRUE((*both)[0].is_binary(0));
+  EXPECT_EQ(*(*both)[0].Int64(0, 0), -9'000'000'000);
+  EXPECT_EQ(*(*both)[0].Time(0, 1), at);
+  EXPECT_EQ(*(*both)[0].Int64Array(0, 2), ids);
+  EXPECT_FALSE((*both)[1].is_binary(0));
+  EXPECT_EQ((*both)[1].Text(0, 0), "-9000000000");
+  EXPECT_EQ(*(*both)[1].Time(0, 1), at);
 }
 
 TEST_F(PgTest, UniqueViolationIsAlreadyExistsNamingSqlStateAndConstraint) {
