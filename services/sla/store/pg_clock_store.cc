@@ -73,83 +73,6 @@ absl::StatusOr<int> IntColumn(const pg::Result& r, int row, int column) {
   return static_cast<int>(v);
 }
 
-// A PostgreSQL array literal ("{...}") built element by element, each element quoted when
-// it needs to be; the text of an element is what pg::Param would send for the value.
-class ArrayLiteral {
- public:
-  void Add(const pg::Param& p) {
-    out_ += out_.empty() ? "{" : ",";
-    if (p.is_null()) {
-      out_ += "NULL";
-      return;
-    }
-    const std::string& v = p.value();
-    if (!NeedsQuotes(v)) {
-      out_ += v;
-      return;
-    }
-    out_ += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') out_ += '\\';
-      out_ += c;
-    }
-    out_ += '"';
-  }
-  std::string Take() {
-    std::string out = out_.empty() ? "{}" : out_ + "}";
-    out_.clear();
-    return out;
-  }
-
- private:
-  // Whether array_in would read `v` other than as itself unquoted: empty, NULL, or holding
-  // a delimiter, brace, quote, backslash or white space.
-  static bool NeedsQuotes(const std::string& v) {
-    if (v.empty() || absl::EqualsIgnoreCase(v, "NULL")) return true;
-    for (char c : v) {
-      switch (c) {
-        case ',':
-        case '{':
-        case '}':
-        case '"':
-        case '\\':
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r':
-        case '\v':
-        case '\f':
-          return true;
-        default:
-          break;
-      }
-    }
-    return false;
-  }
-
-  std::string out_;
-};
-
-// The columns of several rows, for INSERT ... SELECT FROM unnest($1::type[], ...).
-class Columns {
- public:
-  explicit Columns(size_t n) : columns_(n) {}
-  void AddRow(const std::vector<pg::Param>& row) {
-    for (size_t i = 0; i < columns_.size(); ++i) columns_[i].Add(row[i]);
-    ++rows_;
-  }
-  size_t rows() const { return rows_; }
-  std::vector<pg::Param> Take() {
-    std::vector<pg::Param> out;
-    for (ArrayLiteral& c : columns_) out.emplace_back(c.Take());
-    return out;
-  }
-
- private:
-  std::vector<ArrayLiteral> columns_;
-  size_t rows_ = 0;
-};
-
 // ticket_slas.clocks (migration 8): kClockFields numbers per clock, in metric order.
 constexpr size_t kClockFields = 10;
 constexpr int64_t kCounting = 1, kWarned = 2, kBreached = 4, kMet = 8, kCanceled = 16;
@@ -192,21 +115,6 @@ void ForEachClockNumber(const std::vector<SlaClock>& clocks, Add add) {
     add(finite(c->deadline));
     add(finite(c->warn_time));
   }
-}
-
-// The bigint[] literal of `clocks`.
-std::string ClocksArray(const std::vector<SlaClock>& clocks) {
-  std::string out = "{";
-  ForEachClockNumber(clocks, [&](std::optional<int64_t> v) {
-    if (out.size() > 1) out += ',';
-    if (v.has_value()) {
-      absl::StrAppend(&out, *v);
-    } else {
-      out += "NULL";
-    }
-  });
-  out += '}';
-  return out;
 }
 
 // Many tickets' clocks in one bigint[] without NULLs (kNoNumber in their place), each
@@ -370,31 +278,69 @@ absl::Status EntriesFromRow(const pg::Result& l, int i, std::vector<LedgerEntry>
   return absl::OkStatus();
 }
 
-// The ticket row's values as stored (ticket_id first), also to tell whether a row changed.
-// Its next due timer is in sla.timers (a narrow table, so that this row's updates change no
-// indexed column and stay HOT).
-std::vector<pg::Param> TicketRow(const TicketSla& sla) {
-  const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(sla));
-  return {sla.ticket.ticket_id,
-          sla.ticket.tenant_id,
-          sla.created,
-          sla.last_sequence,
-          sla.created ? std::optional<absl::Time>(sla.create_time) : std::nullopt,
-          static_cast<int>(sla.ticket.priority),
-          static_cast<int>(sla.ticket.channel),
-          static_cast<int>(sla.ticket.status),
-          sla.policy_id,
-          sla.calendar_id,
-          sla.warn_at_percent,
-          sla.ticket.assignee_id,
-          sla.replanned_through,
-          pg::TextArrayLiteral(sla.ticket.tags),
-          sla.agent_replied,
-          ClocksArray(sla.clocks),
-          due.has_value() ? std::optional<int64_t>(Micros(*due)) : std::nullopt,
-          sla.ledger.empty() ? int64_t{0} : sla.ledger.back().sequence(),
-          sla.ledger.empty() ? std::string() : sla.ledger.back().hash()};
-}
+// The whole-row update's rows (a cold column changed), one array per column; the clocks are
+// slices of the batch's FlatClocks, the tags each row's text[] literal (an array inside an
+// array's element), `due` the timers row's next_due. Its next due timer is in sla.timers (a
+// narrow table, so that this row's updates change no indexed column and stay HOT).
+struct ColdRows {
+  std::vector<std::string> ticket_id, tenant_id, policy_id, calendar_id, assignee_id, tags,
+      ledger_hash, addr;
+  std::vector<bool> created, agent_replied;
+  std::vector<int64_t> last_sequence, replanned_through, ledger_sequence;
+  std::vector<std::optional<absl::Time>> create_time;
+  std::vector<int32_t> priority, channel, status, warn_at_percent, first, last;
+  std::vector<std::optional<int64_t>> timer_due;
+
+  void Add(const TicketSla& sla, std::optional<absl::Time> due, std::pair<int32_t, int32_t> slice,
+           const std::string& ctid) {
+    ticket_id.push_back(sla.ticket.ticket_id);
+    tenant_id.push_back(sla.ticket.tenant_id);
+    created.push_back(sla.created);
+    last_sequence.push_back(sla.last_sequence);
+    create_time.push_back(sla.created ? std::optional<absl::Time>(sla.create_time) : std::nullopt);
+    priority.push_back(static_cast<int32_t>(sla.ticket.priority));
+    channel.push_back(static_cast<int32_t>(sla.ticket.channel));
+    status.push_back(static_cast<int32_t>(sla.ticket.status));
+    policy_id.push_back(sla.policy_id);
+    calendar_id.push_back(sla.calendar_id);
+    warn_at_percent.push_back(sla.warn_at_percent);
+    assignee_id.push_back(sla.ticket.assignee_id);
+    replanned_through.push_back(sla.replanned_through);
+    tags.push_back(pg::TextArrayLiteral(sla.ticket.tags));
+    agent_replied.push_back(sla.agent_replied);
+    first.push_back(slice.first);
+    last.push_back(slice.second);
+    timer_due.push_back(due.has_value() ? std::optional<int64_t>(Micros(*due)) : std::nullopt);
+    ledger_sequence.push_back(sla.ledger.empty() ? int64_t{0} : sla.ledger.back().sequence());
+    ledger_hash.push_back(sla.ledger.empty() ? std::string() : sla.ledger.back().hash());
+    addr.push_back(ctid);
+  }
+  size_t rows() const { return ticket_id.size(); }
+  // Parameters $1..$21 of the whole-row update; $22 is the clocks.
+  std::vector<pg::Param> Params() const {
+    return {pg::Param::TextArray(ticket_id),
+            pg::Param::TextArray(tenant_id),
+            pg::Param::BoolArray(created),
+            pg::Param::Int64Array(last_sequence),
+            pg::Param::TimeArray(create_time),
+            pg::Param::Int32Array(priority),
+            pg::Param::Int32Array(channel),
+            pg::Param::Int32Array(status),
+            pg::Param::TextArray(policy_id),
+            pg::Param::TextArray(calendar_id),
+            pg::Param::Int32Array(warn_at_percent),
+            pg::Param::TextArray(assignee_id),
+            pg::Param::Int64Array(replanned_through),
+            pg::Param::TextArray(tags),
+            pg::Param::BoolArray(agent_replied),
+            pg::Param::Int32Array(first),
+            pg::Param::Int32Array(last),
+            pg::Param::Int64Array(timer_due),
+            pg::Param::Int64Array(ledger_sequence),
+            pg::Param::TextArray(ledger_hash),
+            pg::Param::TextArray(addr)};
+  }
+};
 
 // What a ticket row stored, to tell which of its columns a batch changed. Most events change
 // only the hot columns (sequence, status, clocks, timers copy, ledger tail), written by a
@@ -613,6 +559,16 @@ class PgClockStore::Batch {
  public:
   Batch(pg::Connection& tx, PgClockStore& store) : tx_(tx), catalog_(tx, store) {}
 
+  // An event batch leaves the timers row of a ticket whose clocks all stopped (paused, met,
+  // solved) as it is, instead of deleting it: the row is then stale, and the ticket row's
+  // timer_due keeps its next_due, so that the ticket's next due instant, if it gets one
+  // before then (resumed), moves the row by a plain UPDATE. The sweep claims a stale row at
+  // its instant, finds nothing due (as for any row read stale) and deletes it then
+  // (`keep_stale_timers` off). Spares most pauses a DELETE (one ticket_id index descent, a
+  // dead tuple and dead entries at the low end of the next_due index, which the sweep's
+  // min(next_due) walks until vacuumed).
+  void KeepStaleTimers() { keep_stale_timers_ = true; }
+
   // The statements that load `ticket_ids` (sorted, distinct), and the batch's tenants'
   // policies and calendars; to run after the shared settings lock.
   std::vector<pg::Statement> LoadStatements(const std::vector<std::string>& ticket_ids,
@@ -702,9 +658,9 @@ class PgClockStore::Batch {
   // The statements that write what changed.
   std::vector<pg::Statement> SaveStatements() {
     // Binary array parameters (pg::Param::*Array): the server copies their elements instead
-    // of parsing array text. The cold-column update (rarer: creations, ticket updates,
-    // assignments, replans) sends its columns as array text.
-    Columns tickets(20);
+    // of parsing array text (only each row's tags, a text[] inside a text[] element, are
+    // array text). Both ticket row updates take their clocks as slices of one flat array.
+    ColdRows cold;
     HotRows hot;
     FlatClocks clocks;
     std::vector<std::string> timers_id, moved_id, untimed_id;
@@ -714,13 +670,12 @@ class PgClockStore::Batch {
     std::vector<std::string> ledger_id, ledger_entry, ledger_more;
     std::vector<int64_t> ledger_sequence;
     for (auto& [id, s] : states_) {
-      const std::optional<absl::Time> due = Finite(SlaEngine::NextDue(s.sla));
+      std::optional<absl::Time> due = Finite(SlaEngine::NextDue(s.sla));
+      if (!due.has_value() && keep_stale_timers_) due = s.due;  // KeepStaleTimers
       const bool ledger_grew = s.ledger_stored < s.sla.ledger.size();
       // The row's timer_due is the timers row's copy: written whenever that row is.
       if (!s.row.SameCold(s.sla)) {
-        std::vector<pg::Param> row = TicketRow(s.sla);
-        row.emplace_back(s.ctid);
-        tickets.AddRow(row);
+        cold.Add(s.sla, due, clocks.Add(s.sla.clocks), s.ctid);
       } else if (!s.row.SameHot(s.sla) || due != s.due || ledger_grew) {
         const auto [first, last] = clocks.Add(s.sla.clocks);
         hot.ticket_id.push_back(id);
@@ -770,31 +725,39 @@ class PgClockStore::Batch {
     }
     std::vector<pg::Statement> out;
     updates_.clear();
-    if (tickets.rows() > 0) updates_.push_back({0, static_cast<int64_t>(tickets.rows())});
+    // Both updates take slices of the flat clocks array: the last parameter of each.
+    pg::Param flat_clocks = clocks.Take();
+    if (cold.rows() > 0) updates_.push_back({0, static_cast<int64_t>(cold.rows())});
     if (hot.rows() > 0) {
-      updates_.push_back({tickets.rows() > 0 ? 1u : 0u, static_cast<int64_t>(hot.rows())});
+      updates_.push_back({cold.rows() > 0 ? 1u : 0u, static_cast<int64_t>(hot.rows())});
     }
-    if (tickets.rows() > 0) {
+    if (cold.rows() > 0) {
+      std::vector<pg::Param> params = cold.Params();
+      params.push_back(flat_clocks);
       out.push_back(
-          {"UPDATE sla.ticket_slas t SET tenant_id = u.tenant_id, created = u.created, "
-           "last_sequence = u.last_sequence, create_time = u.create_time, priority = u.priority, "
-           "channel = u.channel, status = u.status, policy_id = u.policy_id, "
-           "calendar_id = u.calendar_id, warn_at_percent = u.warn_at_percent, "
-           "assignee_id = u.assignee_id, "
-           "replanned_through = u.replanned_through, tags = u.tags::text[], "
-           "agent_replied = u.agent_replied, clocks = u.clocks::bigint[], "
-           "timer_due = u.timer_due, ledger_sequence = u.ledger_sequence, "
-           "ledger_hash = u.ledger_hash "
-           "FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[], "
-           "$5::timestamptz[], $6::integer[], $7::integer[], $8::integer[], $9::text[], "
-           "$10::text[], $11::integer[], $12::text[], $13::bigint[], "
-           "$14::text[], $15::boolean[], $16::text[], $17::bigint[], $18::bigint[], "
-           "$19::text[], $20::tid[]) "
-           "AS u (ticket_id, tenant_id, created, last_sequence, create_time, priority, channel, "
-           "status, policy_id, calendar_id, warn_at_percent, assignee_id, "
-           "replanned_through, tags, agent_replied, clocks, timer_due, ledger_sequence, "
-           "ledger_hash, addr) WHERE t.ctid = u.addr AND t.ticket_id = u.ticket_id",
-           tickets.Take()});
+          {absl::StrCat(
+               "UPDATE sla.ticket_slas t SET tenant_id = u.tenant_id, created = u.created, "
+               "last_sequence = u.last_sequence, create_time = u.create_time, "
+               "priority = u.priority, channel = u.channel, status = u.status, "
+               "policy_id = u.policy_id, calendar_id = u.calendar_id, "
+               "warn_at_percent = u.warn_at_percent, assignee_id = u.assignee_id, "
+               "replanned_through = u.replanned_through, tags = u.tags::text[], "
+               "agent_replied = u.agent_replied, "
+               "clocks = array_replace(($22::bigint[])[u.first:u.last], ",
+               kNoNumber,
+               "::bigint, NULL), timer_due = u.timer_due, ledger_sequence = u.ledger_sequence, "
+               "ledger_hash = u.ledger_hash "
+               "FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[], "
+               "$5::timestamptz[], $6::integer[], $7::integer[], $8::integer[], $9::text[], "
+               "$10::text[], $11::integer[], $12::text[], $13::bigint[], $14::text[], "
+               "$15::boolean[], $16::integer[], $17::integer[], $18::bigint[], $19::bigint[], "
+               "$20::text[], $21::text[]) "
+               "AS u (ticket_id, tenant_id, created, last_sequence, create_time, priority, "
+               "channel, status, policy_id, calendar_id, warn_at_percent, assignee_id, "
+               "replanned_through, tags, agent_replied, first, last, timer_due, "
+               "ledger_sequence, ledger_hash, addr) "
+               "WHERE t.ctid = u.addr::tid AND t.ticket_id = u.ticket_id"),
+           std::move(params)});
     }
     if (hot.rows() > 0) {
       // Rows of which only the hot columns changed: fewer columns to send and write.
@@ -809,7 +772,7 @@ class PgClockStore::Batch {
                                        pg::Param::Int64Array(hot.ledger_sequence),
                                        pg::Param::TextArray(hot.ledger_hash),
                                        pg::Param::TextArray(hot.addr),
-                                       clocks.Take()};
+                                       std::move(flat_clocks)};
       out.push_back(
           {absl::StrCat(
                "UPDATE sla.ticket_slas t SET last_sequence = u.last_sequence, "
@@ -892,6 +855,7 @@ class PgClockStore::Batch {
 
   pg::Connection& tx_;
   TxCatalog catalog_;
+  bool keep_stale_timers_ = false;
   std::vector<std::string> tenants_;
   std::vector<sla::Replan> replans_;
   std::map<std::string, State> states_;
@@ -928,6 +892,7 @@ absl::StatusOr<std::vector<size_t>> PgClockStore::UpdateBatch(const std::vector<
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     applied.clear();
     Batch batch(tx, *this);
+    batch.KeepStaleTimers();
     std::vector<pg::Statement> statements = {
         {"SELECT pg_advisory_xact_lock_shared($1)", {kSettingsLockKey}},
         // The rows of created tickets exist before they are locked (in ticket_id order), so

@@ -1008,8 +1008,28 @@ TEST_F(TicketClocksTest, TicketStoredBeforeClocksMovedIntoRowsKeepsClocksAndChai
       {ticket_id, absl::ToInt64Nanoseconds(absl::Minutes(10))});
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(*rows->Int64(0, 0), 3);  // two rows from before, one for the pause
-  EXPECT_EQ(*rows->Int64(0, 1), 0);
+  // The pause leaves the timers row (stale) in place: the sweep removes it at its instant.
+  EXPECT_EQ(*rows->Int64(0, 1), 1);
   EXPECT_EQ(*rows->Int64(0, 2), 2);  // the sla.clocks view over the ticket row
+
+  // At the stale instant (the warning the pause prevented) the sweep claims the ticket,
+  // fires nothing, writes no ledger entry and deletes the timers row.
+  clock.Advance(absl::Minutes(25));
+  auto swept = clocks.FireDue(clock.Now(), 100);
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(*swept, 1);
+  auto after = (*lease)->Execute(
+      "SELECT (SELECT count(*) FROM sla.ledger WHERE ticket_id = $1), "
+      "(SELECT count(*) FROM sla.timers WHERE ticket_id = $1), "
+      "(SELECT count(*) FROM sla.outbox WHERE event_type <> 'SlaClockStarted'), "
+      "(SELECT timer_due IS NULL FROM sla.ticket_slas WHERE ticket_id = $1)",
+      {ticket_id});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after->Int64(0, 0), 3);
+  EXPECT_EQ(*after->Int64(0, 1), 0);
+  EXPECT_EQ(*after->Int64(0, 2), 0) << "no warning for a paused clock";
+  EXPECT_EQ(*after->Bool(0, 3), true);
+  EXPECT_EQ(*clocks.NextDue(), absl::InfiniteFuture());
 }
 
 TEST_F(TicketClocksTest, TamperedLedgerRowIsDetected) {
