@@ -1063,21 +1063,41 @@ absl::StatusOr<int> PgClockStore::ReplanOnce(int limit, Mutation mutate, bool* f
 
 absl::StatusOr<std::map<ClockState, int64_t>> PgClockStore::CountClocks() {
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
-  // As SlaClock::state(); canceled clocks are no longer measured.
+  // The flags of each ticket row's clocks (one per metric at most, kClockFields numbers each;
+  // NULL past the last), grouped by their combination: a handful of groups, folded here. No
+  // set-returning function per row: the sla.clocks view's generate_series made this scan
+  // ~3.5 µs per ticket (3.5 s of a core per 1,000,000 tickets every --clock-count-interval).
+  constexpr int kMaxClocks = static_cast<int>(Metric::kResolution);
+  std::string flags, groups;
+  for (int k = 0; k < kMaxClocks; ++k) {
+    absl::StrAppend(&flags, "clocks[", k * kClockFields + 6, "], ");
+    absl::StrAppend(&groups, k == 0 ? "" : ", ", k + 1);
+  }
   SUNDESK_ASSIGN_OR_RETURN(
-      pg::Result r,
-      conn->Execute("SELECT CASE WHEN breached THEN 4 WHEN met THEN 3 WHEN counting THEN 1 "
-                    "ELSE 2 END AS state, count(*) AS n FROM sla.clocks "
-                    "WHERE breached OR met OR NOT canceled GROUP BY 1"));
+      pg::Result r, conn->Execute(absl::StrCat("SELECT ", flags,
+                                               "count(*) FROM sla.ticket_slas GROUP BY ", groups),
+                                  {}, pg::ResultFormat::kBinary));
   std::map<ClockState, int64_t> out;
   for (ClockState s :
        {ClockState::kRunning, ClockState::kPaused, ClockState::kMet, ClockState::kBreached}) {
     out[s] = 0;
   }
   for (int i = 0; i < r.rows(); ++i) {
-    SUNDESK_ASSIGN_OR_RETURN(int64_t state, r.Int64(i, "state"));
-    SUNDESK_ASSIGN_OR_RETURN(int64_t n, r.Int64(i, "n"));
-    out[static_cast<ClockState>(state)] = n;
+    SUNDESK_ASSIGN_OR_RETURN(int64_t n, r.Int64(i, kMaxClocks));
+    for (int k = 0; k < kMaxClocks; ++k) {
+      if (r.IsNull(i, k)) continue;
+      SUNDESK_ASSIGN_OR_RETURN(int64_t f, r.Int64(i, k));
+      // As SlaClock::state(); canceled clocks are no longer measured.
+      if ((f & kBreached) != 0) {
+        out[ClockState::kBreached] += n;
+      } else if ((f & kMet) != 0) {
+        out[ClockState::kMet] += n;
+      } else if ((f & kCanceled) != 0) {
+        continue;
+      } else {
+        out[(f & kCounting) != 0 ? ClockState::kRunning : ClockState::kPaused] += n;
+      }
+    }
   }
   return out;
 }

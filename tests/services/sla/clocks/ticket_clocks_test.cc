@@ -185,6 +185,22 @@ class TicketClocksTest : public ::testing::Test {
     EXPECT_EQ(Count("SELECT count(*) FROM sla.outbox"), outbox_rows);
   }
 
+  // sundesk_sla_clocks{state} as CountClocks folds it from the ticket rows, against the
+  // sla.clocks view counted clock by clock, for whatever clocks the test left.
+  void ExpectClockCountsMatchTheView() {
+    auto counts = clock_store_->CountClocks();
+    ASSERT_TRUE(counts.ok()) << counts.status();
+    const std::string live = "FROM sla.clocks WHERE NOT breached AND NOT met AND NOT canceled";
+    EXPECT_EQ((*counts)[ClockState::kBreached],
+              Count("SELECT count(*) FROM sla.clocks WHERE breached"));
+    EXPECT_EQ((*counts)[ClockState::kMet],
+              Count("SELECT count(*) FROM sla.clocks WHERE met AND NOT breached"));
+    EXPECT_EQ((*counts)[ClockState::kRunning], Count("SELECT count(*) " + live + " AND counting"));
+    EXPECT_EQ((*counts)[ClockState::kPaused],
+              Count("SELECT count(*) " + live + " AND NOT counting"));
+    EXPECT_GT(Count("SELECT count(*) FROM sla.clocks"), 0);
+  }
+
   int64_t Count(const std::string& sql) {
     auto lease = pool_->Acquire();
     if (!lease.ok()) return -1;
@@ -412,6 +428,7 @@ TEST_F(TicketClocksTest, BatchesOfEventsApplyAsOneAtATime) {
     SUNDESK_RETURN_IF_ERROR(clocks.ApplyBatch(first));
     return clocks.ApplyBatch(second);
   });
+  ExpectClockCountsMatchTheView();  // the clocks the batches left
 }
 
 // A batch of records split by ticket into parts applied at once (the service's
@@ -1010,7 +1027,13 @@ TEST_F(TicketClocksTest, TicketStoredBeforeClocksMovedIntoRowsKeepsClocksAndChai
   EXPECT_EQ(*rows->Int64(0, 0), 3);  // two rows from before, one for the pause
   // The pause leaves the timers row (stale) in place: the sweep removes it at its instant.
   EXPECT_EQ(*rows->Int64(0, 1), 1);
-  EXPECT_EQ(*rows->Int64(0, 2), 2);  // the sla.clocks view over the ticket row
+  EXPECT_EQ(*rows->Int64(0, 2), 2);   // the sla.clocks view over the ticket row
+  auto counts = store.CountClocks();  // sundesk_sla_clocks{state}
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ((*counts)[ClockState::kPaused], 2);
+  EXPECT_EQ((*counts)[ClockState::kRunning] + (*counts)[ClockState::kMet] +
+                (*counts)[ClockState::kBreached],
+            0);
 
   // At the stale instant (the warning the pause prevented) the sweep claims the ticket,
   // fires nothing, writes no ledger entry and deletes the timers row.
