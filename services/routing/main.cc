@@ -30,6 +30,7 @@
 #include "services/routing/store/migrations.h"
 #include "services/routing/store/pg_agent_store.h"
 #include "services/routing/store/pg_offer_store.h"
+#include "services/routing/store/pg_offer_wakeups.h"
 #include "services/routing/store/pg_presence_events.h"
 #include "services/routing/store/pg_queue_store.h"
 #include "services/routing/store/pg_routing_policy_store.h"
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
   options.push_back({"session-heartbeat-timeout", "30s",
                      "an AgentSession without any message for this long ends (UNAVAILABLE)"});
   options.push_back({"session-poll-interval", "1s",
-                     "how often sessions re-read their offers (offers of other replicas)"});
+                     "how often sessions re-read their offers (other replicas' offers also "
+                     "arrive at once by LISTEN/NOTIFY; the poll covers a lost notification)"});
   Config config = runtime::ParseOrExit(std::move(options), argc, argv);
   auto service = runtime::ServiceRuntime::CreateOrExit("routing", config);
 
@@ -174,7 +176,12 @@ int main(int argc, char** argv) {
       offers, presence, directory, authenticator, clock,
       {.heartbeat_timeout = runtime::DurationOrExit(config, "session-heartbeat-timeout"),
        .poll_interval = runtime::DurationOrExit(config, "session-poll-interval")});
-  offers.set_listener(&sessions);
+  // Offers changed here reach this process's sessions at once and, by a NOTIFY after the
+  // commit, those of every other replica (instead of at their --session-poll-interval).
+  auto offer_wakeups =
+      routing::PgOfferWakeups::Create(*postgres.pool, sessions, {.dsn = config.Get("pg-dsn")});
+  if (!offer_wakeups.ok()) runtime::ExitWith("offer wake-ups (LISTEN)", offer_wakeups.status());
+  offers.set_listener(offer_wakeups->get());
   // On SIGTERM, once health is NOT_SERVING: end every agent's session (UNAVAILABLE) so its
   // desktop reconnects to another replica now instead of holding the drain until it times
   // out; each ended session makes its agent OFFLINE here and withdraws its offers.
