@@ -391,12 +391,10 @@ void WebhookSender::Loop() {
   epoll_event events[kMaxEvents];
   while (!stopping_) {
     StartReady();
-    // Started transfers set the timer to 0: act on it before waiting.
-    if (timer_ && *timer_ <= absl::Now()) {
-      timer_.reset();
-      Act(CURL_SOCKET_TIMEOUT, 0);
-      continue;
-    }
+    // Started transfers set the timer to 0: then the wait below does not block, but it
+    // still runs, so the sockets' events are handled on every turn (acting on the timer
+    // and going round again without it let a steady stream of new calls starve the
+    // responses of the transfers already running).
     int wait_ms = 100;
     if (timer_) {
       const absl::Duration left = *timer_ - absl::Now();
