@@ -3,19 +3,18 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
-#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "services/notification/domain/delivery_policy.h"
-#include "services/notification/domain/signature.h"
 
 namespace sundesk::notification {
 
@@ -44,9 +43,7 @@ struct WebhookCall {
 using WebhookDone = std::function<void(const AttemptResult&)>;
 
 // Sends webhooks with libcurl's multi interface: one thread, many transfers in flight,
-// connections kept alive and reused per endpoint. The thread waits in epoll for the
-// sockets libcurl asks it to watch (curl_multi_socket_action), so a wake-up costs only
-// the ready connections, however many are open. Each call is signed at the moment it
+// connections kept alive and reused per endpoint. Each call is signed at the moment it
 // starts (Sundesk-Signature: t=<unix>,v1=<HMAC>), with Sundesk-Event-Id and
 // Sundesk-Event-Type headers. Per endpoint at most `max_per_endpoint` run at once (the
 // rest wait in that endpoint's queue, not in others'), and a circuit breaker answers calls
@@ -67,47 +64,33 @@ class WebhookSender {
 
  private:
   struct Transfer;
-  struct Endpoint;
   struct Queued {
     WebhookCall call;
     WebhookDone done;
   };
 
-  // libcurl's CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION.
-  static int OnSocket(void* easy, int fd, int what, void* self, void* socketp);
-  static int OnTimer(void* multi, long timeout_ms, void* self);
   void Loop();
   void StartReady();
-  Endpoint& EndpointFor(const std::string& url);
-  void Start(Endpoint& endpoint, Queued queued);
-  void Act(int fd, int flags);
+  void Start(std::string endpoint, Queued queued);
   void Finish(Transfer* transfer, int curl_code);
-  void Complete(WebhookDone& done, const AttemptResult& result);
+  void Complete(const WebhookDone& done, const AttemptResult& result);
 
   const Clock& clock_;
   const WebhookSenderOptions options_;
   void* multi_ = nullptr;  // CURLM*
-  int epoll_ = -1;         // the connections libcurl asked to watch, and wake_
-  int wake_ = -1;          // eventfd: Send and the destructor wake the loop with it
   std::atomic<bool> stopping_{false};
   std::atomic<int> pending_{0};
   absl::Mutex mu_;
   std::vector<Queued> submitted_ ABSL_GUARDED_BY(mu_);
   // Owned by the loop thread:
-  std::vector<Queued> taken_;  // submitted_ swapped out (keeps its capacity)
-  // Endpoints by "scheme://host:port", and the URLs seen so far by the endpoint they name
-  // (so a call's URL is not parsed again: subscriptions keep their URL).
-  absl::flat_hash_map<std::string, std::unique_ptr<Endpoint>> endpoints_;
-  absl::flat_hash_map<std::string, Endpoint*> endpoint_of_url_;
-  std::vector<Endpoint*> backlog_;  // endpoints with calls waiting for a slot
+  std::map<std::string, std::deque<Queued>> waiting_;  // by endpoint
+  std::map<std::string, int> in_flight_by_endpoint_;
   int in_flight_ = 0;
-  // When libcurl wants CURL_SOCKET_TIMEOUT acted on (its timer), if it does.
-  std::optional<absl::Time> timer_;
-  // Every transfer made so far, each with its easy handle, reused by later calls (at most
-  // max_in_flight exist); idle_ are those not in flight.
-  std::vector<std::unique_ptr<Transfer>> transfers_;
-  std::vector<Transfer*> idle_;
-  WebhookSigner signer_;
+  std::set<Transfer*> active_;
+  // Finished transfers' easy handles, reset and reused by the next ones (at most
+  // max_in_flight kept): cheaper than a new handle per call. Connections live in the
+  // multi handle either way.
+  std::vector<void*> idle_easy_;  // CURL*
   CircuitBreakers breakers_;
   std::thread thread_;
 };

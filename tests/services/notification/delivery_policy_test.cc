@@ -5,8 +5,6 @@
 #include <openssl/hmac.h>
 
 #include <random>
-#include <string>
-#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -188,24 +186,6 @@ TEST(SignatureTest, MatchesAnIndependentHmac) {
             absl::StrCat("t=1767225600,v1=", absl::BytesToHexString(absl::string_view(
                                                  reinterpret_cast<const char*>(mac), len))));
   EXPECT_NE(WebhookSignature("another-secret-16", 1'767'225'600, body), header);
-}
-
-// The sender's signer gives the same value as WebhookSignature, call after call with other
-// keys (each init replaces the key and keeps the digest), an empty key and an empty body.
-TEST(SignatureTest, SignerMatchesWebhookSignatureAcrossKeys) {
-  WebhookSigner signer;
-  char out[WebhookSigner::kMaxSize];
-  const std::string body = R"({"eventId":"e-1","type":"TicketCreated"})";
-  for (const std::string& secret :
-       std::vector<std::string>{"whsec-0123456789abcdef", "another-secret-16", "",
-                                "whsec-0123456789abcdef", std::string(100, 'k')}) {
-    for (const std::string& b : std::vector<std::string>{body, ""}) {
-      for (int64_t t : {int64_t{1'767'225'600}, int64_t{0}, int64_t{-5}}) {
-        EXPECT_EQ(signer.Sign(secret, t, b, out), WebhookSignature(secret, t, b))
-            << secret << " " << t << " " << b;
-      }
-    }
-  }
 }
 
 }  // namespace
