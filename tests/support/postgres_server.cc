@@ -179,19 +179,25 @@ void PostgresServer::Stop(int signal) {
 
 namespace {
 
-// The processes whose parent is `parent` (from /proc/<pid>/stat's 4th field).
+// The fields of /proc/<pid>/stat after "pid (comm) ": fields[0] is the state, fields[1]
+// the parent, fields[11..14] utime, stime, cutime, cstime in clock ticks. Empty if the
+// process is gone. comm may hold spaces and parentheses, so it is cut at the last ')'.
+std::vector<std::string> StatFields(const std::filesystem::path& proc_dir) {
+  std::ifstream in(proc_dir / "stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 > stat.size()) return {};
+  return absl::StrSplit(stat.substr(close + 2), ' ');
+}
+
+// The processes whose parent is `parent`.
 std::vector<pid_t> ChildrenOf(pid_t parent) {
   std::vector<pid_t> children;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so from the last ')'.
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+    std::vector<std::string> fields = StatFields(entry.path());
     int ppid = 0;
     if (fields.size() > 1 && absl::SimpleAtoi(fields[1], &ppid) && ppid == parent) {
       children.push_back(pid);
@@ -200,7 +206,28 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
   return children;
 }
 
+// The sum of stat fields [first, last] of `pid`, in clock ticks; 0 if it is gone.
+int64_t Ticks(pid_t pid, size_t first, size_t last) {
+  std::vector<std::string> fields = StatFields(absl::StrCat("/proc/", pid));
+  int64_t sum = 0;
+  for (size_t i = first; i <= last && i < fields.size(); ++i) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(fields[i], &v)) sum += v;
+  }
+  return sum;
+}
+
 }  // namespace
+
+absl::Duration PostgresServer::CpuTime() {
+  if (!running()) return absl::ZeroDuration();
+  const pid_t postmaster = process_->pid();
+  // The postmaster's own time and its ended children's, then each live child's (backends,
+  // WAL writer, checkpointer, ...).
+  int64_t ticks = Ticks(postmaster, 11, 14);
+  for (pid_t child : ChildrenOf(postmaster)) ticks += Ticks(child, 11, 12);
+  return absl::Seconds(static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)));
+}
 
 void PostgresServer::Kill() {
   if (!running()) return;

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tests/support/process.h"
 
 namespace sundesk::testing {
@@ -47,6 +48,10 @@ class PostgresServer {
   // data, returning once it accepts connections.
   absl::Status Restart();
   bool running();
+  // CPU time (user + system) the server has used so far: the postmaster, its live processes
+  // (backends, WAL writer, ...) and those that ended. For benchmarks' per-operation figures;
+  // clock-tick resolution (10 ms), so measure over many operations.
+  absl::Duration CpuTime();
 
   const std::string& data_dir() const { return data_dir_; }
   std::string Log() const;
