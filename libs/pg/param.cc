@@ -3,24 +3,10 @@
 #include <cstring>
 #include <limits>
 
+#include "libs/pg/result.h"
+
 namespace sundesk::pg {
 namespace {
-
-// Type OIDs from PostgreSQL's catalog (pg_type.dat); fixed for built-in types.
-constexpr uint32_t kBoolOid = 16;
-constexpr uint32_t kByteaOid = 17;
-constexpr uint32_t kInt8Oid = 20;
-constexpr uint32_t kInt4Oid = 23;
-constexpr uint32_t kTextOid = 25;
-constexpr uint32_t kFloat8Oid = 701;
-constexpr uint32_t kTimestamptzOid = 1184;
-constexpr uint32_t kBoolArrayOid = 1000;
-constexpr uint32_t kByteaArrayOid = 1001;
-constexpr uint32_t kInt4ArrayOid = 1007;
-constexpr uint32_t kTextArrayOid = 1009;
-constexpr uint32_t kInt8ArrayOid = 1016;
-constexpr uint32_t kFloat8ArrayOid = 1022;
-constexpr uint32_t kTimestamptzArrayOid = 1185;
 
 // A binary timestamptz counts microseconds from 2000-01-01 00:00:00 UTC; its infinities
 // are the int64 extremes.
@@ -121,26 +107,27 @@ Param::Param(absl::Time time) {
   }
 }
 
-Param Param::Bytea(absl::string_view bytes) { return Param(kByteaOid, std::string(bytes)); }
+Param Param::Bytea(absl::string_view bytes) { return Param(binary::kBytea, std::string(bytes)); }
 
 Param Param::Int64Array(absl::Span<const int64_t> values) {
-  return Param(kInt8ArrayOid, EncodeValues(kInt8Oid, values, 8, PutInt64));
+  return Param(binary::kInt8Array, EncodeValues(binary::kInt8, values, 8, PutInt64));
 }
 
 Param Param::Int64Array(absl::Span<const std::optional<int64_t>> values) {
-  return Param(kInt8ArrayOid, EncodeOptionals(kInt8Oid, values, 8, PutInt64));
+  return Param(binary::kInt8Array, EncodeOptionals(binary::kInt8, values, 8, PutInt64));
 }
 
 Param Param::Int32Array(absl::Span<const int32_t> values) {
-  return Param(kInt4ArrayOid, EncodeValues(kInt4Oid, values, 4, PutInt32));
+  return Param(binary::kInt4Array, EncodeValues(binary::kInt4, values, 4, PutInt32));
 }
 
 Param Param::Int32Array(absl::Span<const std::optional<int32_t>> values) {
-  return Param(kInt4ArrayOid, EncodeOptionals(kInt4Oid, values, 4, PutInt32));
+  return Param(binary::kInt4Array, EncodeOptionals(binary::kInt4, values, 4, PutInt32));
 }
 
 Param Param::Float64Array(absl::Span<const double> values) {
-  return Param(kFloat8ArrayOid, EncodeValues(kFloat8Oid, values, 8, [](double v, std::string& out) {
+  return Param(binary::kFloat8Array,
+               EncodeValues(binary::kFloat8, values, 8, [](double v, std::string& out) {
                  uint64_t bits;
                  static_assert(sizeof bits == sizeof v);
                  std::memcpy(&bits, &v, sizeof bits);
@@ -149,42 +136,47 @@ Param Param::Float64Array(absl::Span<const double> values) {
 }
 
 Param Param::BoolArray(const std::vector<bool>& values) {
-  return Param(kBoolArrayOid,
-               EncodeArray(kBoolOid, values.size(), 1, [&](size_t i, std::string& out) {
+  return Param(binary::kBoolArray,
+               EncodeArray(binary::kBool, values.size(), 1, [&](size_t i, std::string& out) {
                  out.push_back(values[i] ? 1 : 0);
                  return true;
                }));
 }
 
 Param Param::TextArray(absl::Span<const std::string> values) {
-  return Param(kTextArrayOid, EncodeValues(kTextOid, values, 16, PutBytes<std::string>));
+  return Param(binary::kTextArray, EncodeValues(binary::kText, values, 16, PutBytes<std::string>));
 }
 
 Param Param::TextArray(absl::Span<const absl::string_view> values) {
-  return Param(kTextArrayOid, EncodeValues(kTextOid, values, 16, PutBytes<absl::string_view>));
+  return Param(binary::kTextArray,
+               EncodeValues(binary::kText, values, 16, PutBytes<absl::string_view>));
 }
 
 Param Param::TextArray(absl::Span<const std::optional<std::string>> values) {
-  return Param(kTextArrayOid, EncodeOptionals(kTextOid, values, 16, PutBytes<std::string>));
+  return Param(binary::kTextArray,
+               EncodeOptionals(binary::kText, values, 16, PutBytes<std::string>));
 }
 
 Param Param::ByteaArray(absl::Span<const std::string> values) {
-  return Param(kByteaArrayOid, EncodeValues(kByteaOid, values, 64, PutBytes<std::string>));
+  return Param(binary::kByteaArray,
+               EncodeValues(binary::kBytea, values, 64, PutBytes<std::string>));
 }
 
 Param Param::ByteaArray(absl::Span<const absl::string_view> values) {
-  return Param(kByteaArrayOid, EncodeValues(kByteaOid, values, 64, PutBytes<absl::string_view>));
+  return Param(binary::kByteaArray,
+               EncodeValues(binary::kBytea, values, 64, PutBytes<absl::string_view>));
 }
 
 Param Param::TimeArray(absl::Span<const absl::Time> values) {
-  return Param(kTimestamptzArrayOid, EncodeValues(kTimestamptzOid, values, 8, PutTime));
+  return Param(binary::kTimestamptzArray, EncodeValues(binary::kTimestamptz, values, 8, PutTime));
 }
 
 Param Param::TimeArray(absl::Span<const std::optional<absl::Time>> values) {
-  return Param(kTimestamptzArrayOid, EncodeOptionals(kTimestamptzOid, values, 8, PutTime));
+  return Param(binary::kTimestamptzArray,
+               EncodeOptionals(binary::kTimestamptz, values, 8, PutTime));
 }
 
-bool Param::is_bytea() const { return type_ == kByteaOid; }
+bool Param::is_bytea() const { return type_ == binary::kBytea; }
 
 const std::string& Param::value() const {
   static const std::string* const kEmpty = new std::string();

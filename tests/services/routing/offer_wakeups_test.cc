@@ -52,44 +52,43 @@ class PgOfferWakeupsTest : public ::testing::Test {
     return w.ok() ? std::move(*w) : nullptr;
   }
 
+  // Two replicas of routing-server, each with its own sessions.
+  void SetUp() override {
+    a_ = Replica(a_sessions_);
+    b_ = Replica(b_sessions_);
+    ASSERT_NE(a_, nullptr);
+    ASSERT_NE(b_, nullptr);
+  }
+
   static inline testing::MigratedDatabase* db_ = nullptr;
+  Told a_sessions_;
+  Told b_sessions_;
+  std::unique_ptr<PgOfferWakeups> a_;  // destroyed before the sessions it tells
+  std::unique_ptr<PgOfferWakeups> b_;
 };
 
 TEST_F(PgOfferWakeupsTest, AnotherReplicasOfferReachesThisReplicasSessions) {
-  Told a_sessions;
-  Told b_sessions;
-  auto a = Replica(a_sessions);
-  auto b = Replica(b_sessions);
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
-
-  a->OffersChanged("ana");
-  EXPECT_EQ(a_sessions.Times("ana"), 1);  // its own sessions: at once
-  EXPECT_TRUE(testing::WaitFor([&] { return b_sessions.Times("ana") == 1; }, absl::Seconds(10)))
+  a_->OffersChanged("ana");
+  EXPECT_EQ(a_sessions_.Times("ana"), 1);  // its own sessions: at once
+  EXPECT_TRUE(testing::WaitFor([&] { return b_sessions_.Times("ana") == 1; }, absl::Seconds(10)))
       << "replica B's sessions were not told";
 
   // One LISTENing session receives notifications in commit order: once A has B's "bo", it
   // has seen its own "ana" before it, and skipped it.
-  b->OffersChanged("bo");
-  EXPECT_TRUE(testing::WaitFor([&] { return a_sessions.Times("bo") == 1; }, absl::Seconds(10)));
-  EXPECT_EQ(a_sessions.Times("ana"), 1);
-  EXPECT_EQ(b_sessions.Times("bo"), 1);  // told locally only
+  b_->OffersChanged("bo");
+  EXPECT_TRUE(testing::WaitFor([&] { return a_sessions_.Times("bo") == 1; }, absl::Seconds(10)));
+  EXPECT_EQ(a_sessions_.Times("ana"), 1);
+  EXPECT_EQ(b_sessions_.Times("bo"), 1);  // told locally only
 }
 
 TEST_F(PgOfferWakeupsTest, ManyAgentsAtOnceAllArrive) {
   // More than one notification's payload (8000 bytes) of agents.
-  Told a_sessions;
-  Told b_sessions;
-  auto a = Replica(a_sessions);
-  auto b = Replica(b_sessions);
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
   constexpr int kAgents = 2000;
-  for (int i = 0; i < kAgents; ++i) a->OffersChanged(absl::StrCat("agent-many-", i));
-  EXPECT_TRUE(testing::WaitFor([&] { return b_sessions.Agents() == kAgents; }, absl::Seconds(20)))
-      << b_sessions.Agents() << " of " << kAgents;
-  EXPECT_EQ(b_sessions.Times("agent-many-1999"), 1);
-  EXPECT_EQ(a_sessions.Agents(), kAgents);
+  for (int i = 0; i < kAgents; ++i) a_->OffersChanged(absl::StrCat("agent-many-", i));
+  EXPECT_TRUE(testing::WaitFor([&] { return b_sessions_.Agents() == kAgents; }, absl::Seconds(20)))
+      << b_sessions_.Agents() << " of " << kAgents;
+  EXPECT_EQ(b_sessions_.Times("agent-many-1999"), 1);
+  EXPECT_EQ(a_sessions_.Agents(), kAgents);
 }
 
 }  // namespace
