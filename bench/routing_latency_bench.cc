@@ -4,10 +4,9 @@
 // default 200/s, SUNDESK_ROUTING_BENCH_TICKETS tickets, default 600); the time from the call
 // to the OfferMade event arriving at a consumer of sundesk.routing.events.v1 is one sample.
 // That path is: the ticket's outbox row -> relay -> Kafka -> routing's queue consumer ->
-// routing.tickets -> the dispatcher (woken by the consumer's commit; the route workers) ->
-// Router -> the offer and its OfferMade in routing's outbox -> relay -> Kafka -> the bench's
-// consumer. Issue 4's aim: p99 <= 50 ms at 200 tickets/s. SUNDESK_ROUTING_BENCH_FETCH_WAIT_MS
-// sets every consumer's fetch.wait.max.ms (default 10, DevKafka::kFetchWaitMax).
+// routing.tickets -> the dispatcher (every --dispatch-interval, default 200 ms) -> Router ->
+// the offer and its OfferMade in routing's outbox -> relay -> Kafka -> the bench's consumer.
+// Issue 4's aim: p99 <= 50 ms at 200 tickets/s.
 //
 //   RoutingLatency/baseline           a bare Kafka round trip in the same run: an event
 //                                     produced at the same rate, timed from ProduceEvent to
@@ -69,14 +68,6 @@ int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   int n = 0;
   return v != nullptr && absl::SimpleAtoi(v, &n) && n > 0 ? n : fallback;
-}
-
-// fetch.wait.max.ms of every consumer on the path (routing's, the bench's): devkafka answers
-// a fetch only when it runs out, so it sets each Kafka hop's wait
-// (SUNDESK_ROUTING_BENCH_FETCH_WAIT_MS; default DevKafka::kFetchWaitMax, as the tests).
-int FetchWaitMs() {
-  return EnvInt("SUNDESK_ROUTING_BENCH_FETCH_WAIT_MS",
-                static_cast<int>(absl::ToInt64Milliseconds(testing::DevKafka::kFetchWaitMax)));
 }
 
 // Arrival times by key, for the consumers' callbacks.
@@ -156,7 +147,7 @@ struct Stack {
             {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", metrics_port)},
             {"SUNDESK_PG_DSN", dsn},
             {"SUNDESK_KAFKA_BOOTSTRAP", kafka->bootstrap()},
-            {"SUNDESK_KAFKA_FETCH_WAIT", absl::StrCat(FetchWaitMs(), "ms")},
+            {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
             {"SUNDESK_REDIS_ADDR", absl::StrCat("127.0.0.1:", redis_server->port())},
             {"SUNDESK_ADMIN_KEY", kAdminKey},
             {"SUNDESK_SERVICE_KEY", kServiceKey},
@@ -258,7 +249,7 @@ struct Stack {
     auto oc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
                                        .group_id = "routing-bench-offers",
                                        .topics = {"sundesk.routing.events.v1"},
-                                       .fetch_wait_max = absl::Milliseconds(FetchWaitMs())},
+                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
                                       [this](const kafka::Message& m) {
                                         auto e = kafka::ParseEvent(m);
                                         if (!e.ok()) return absl::OkStatus();
@@ -279,7 +270,7 @@ struct Stack {
     auto rc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
                                        .group_id = "routing-bench-roundtrip",
                                        .topics = {kRoundTripTopic},
-                                       .fetch_wait_max = absl::Milliseconds(FetchWaitMs())},
+                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
                                       [this](const kafka::Message& m) {
                                         auto e = kafka::ParseEvent(m);
                                         if (e.ok()) round_trip.Add(e->event_id());
@@ -290,7 +281,7 @@ struct Stack {
     auto tc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
                                        .group_id = "routing-bench-tickets",
                                        .topics = {"sundesk.ticket.events.v1"},
-                                       .fetch_wait_max = absl::Milliseconds(FetchWaitMs())},
+                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
                                       [this](const kafka::Message& m) {
                                         const absl::Time now = absl::Now();
                                         auto e = kafka::ParseEvent(m);

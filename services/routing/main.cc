@@ -210,19 +210,16 @@ int main(int argc, char** argv) {
   // a ticket is decided by one replica at a time (its queue row is locked meanwhile).
   // Full passes (offer expiry, follow-the-sun, the queue) every --dispatch-interval; routing
   // passes as soon as the queue consumer committed changes or an offer was rejected or
-  // withdrawn. A pass hands its tickets to the route workers and does not wait for them, so
-  // the next pass (and a ticket queued meanwhile) never waits for a slow decision.
+  // withdrawn.
   routing::DispatchLoop dispatch_loop(
       "dispatch", runtime::DurationOrExit(config, "dispatch-interval"),
       [&] {
-        if (absl::StatusOr<int> routed = offers.Dispatch(routing::PassWait::kHandedOver);
-            !routed.ok()) {
+        if (absl::StatusOr<int> routed = offers.Dispatch(); !routed.ok()) {
           log::Warn("dispatch pass failed", {{"error", routed.status().ToString()}});
         }
       },
       [&] {
-        if (absl::StatusOr<int> routed = offers.RouteQueue(routing::PassWait::kHandedOver);
-            !routed.ok()) {
+        if (absl::StatusOr<int> routed = offers.RouteQueue(); !routed.ok()) {
           log::Warn("routing pass failed", {{"error", routed.status().ToString()}});
         }
       });
@@ -243,8 +240,6 @@ int main(int argc, char** argv) {
   int code = service->Serve({{routing::v1::AgentService::service_full_name(), &agent_handlers},
                              {routing::v1::RoutingService::service_full_name(), &routing_handlers}},
                             {postgres.readiness, redis.readiness, kafka.readiness});
-  // No decision runs on (or calls the sessions, metrics) past this point.
-  offers.StopRouting();
   offers.set_listener(nullptr);
   return code;
 }

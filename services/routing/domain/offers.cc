@@ -1,12 +1,14 @@
 #include "services/routing/domain/offers.h"
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <map>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 
@@ -50,7 +52,7 @@ size_t Utf8Chars(absl::string_view s) {
 
 }  // namespace
 
-absl::StatusOr<int> OfferService::Dispatch(PassWait wait) {
+absl::StatusOr<int> OfferService::Dispatch() {
   // Answers first: an expired offer frees its agent and its ticket for this very pass.
   SUNDESK_ASSIGN_OR_RETURN(std::vector<DueOffer> due, offers_.Due(clock_.Now(), 500));
   for (const DueOffer& d : due) {
@@ -62,84 +64,44 @@ absl::StatusOr<int> OfferService::Dispatch(PassWait wait) {
   if (absl::Status st = WithdrawOffShift(); !st.ok()) {
     log::Warn("offers of agents off shift not withdrawn", {{"error", st.ToString()}});
   }
-  return RouteQueue(wait);
+  return RouteQueue();
 }
 
-// What one pass handed to the route workers: how many of them are still undecided, and how
-// many were routed.
-struct OfferService::PassState {
-  absl::Mutex mu;
-  int undecided ABSL_GUARDED_BY(mu) = 0;
-  int routed ABSL_GUARDED_BY(mu) = 0;
-};
-
-int OfferService::RouteLogged(const QueueEntry& entry) {
-  absl::StatusOr<bool> routed = RouteOne(entry);
-  if (!routed.ok()) {
-    // One ticket's trouble (its tenant unknown, the ticket service down) must not hold up
-    // the rest of the queue; it is tried again on the next pass.
-    log::Warn("ticket not routed",
-              {{"ticket_id", entry.ticket.ticket_id}, {"error", routed.status().ToString()}});
-    return 0;
-  }
-  return *routed ? 1 : 0;
-}
-
-absl::StatusOr<int> OfferService::RouteQueue(PassWait wait) {
+absl::StatusOr<int> OfferService::RouteQueue() {
   int done = 0;
-  {
-    absl::MutexLock lock(&route_mu_);
-    if (stopping_) return done;
-  }
   // No claim trusts a load Redis forgot: routing waits until the loads are rebuilt.
   SUNDESK_ASSIGN_OR_RETURN(bool loads_known, EnsureLoads());
   if (!loads_known) return done;
-  auto pass = std::make_shared<PassState>();
-  int handed = 0;
   std::optional<QueuePosition> after;
   for (;;) {
     SUNDESK_ASSIGN_OR_RETURN(std::vector<QueueEntry> page,
                              offers_.Routable(after, options_.page_size));
-    if (workers_ == nullptr) {
-      for (const QueueEntry& entry : page) done += RouteLogged(entry);
+    auto route = [this](const QueueEntry& entry) -> int {
+      absl::StatusOr<bool> routed = RouteOne(entry);
+      if (!routed.ok()) {
+        // One ticket's trouble (its tenant unknown, the ticket service down) must not hold
+        // up the rest of the queue; it is tried again on the next pass.
+        log::Warn("ticket not routed",
+                  {{"ticket_id", entry.ticket.ticket_id}, {"error", routed.status().ToString()}});
+        return 0;
+      }
+      return *routed ? 1 : 0;
+    };
+    if (workers_ == nullptr || page.size() < 2) {
+      for (const QueueEntry& entry : page) done += route(entry);
     } else {
-      // Into the list every pass shares, unless an earlier pass handed it already (it is
-      // waiting for a worker or being decided); one worker task per ticket handed.
-      int added = 0;
-      bool full = false;
-      {
-        absl::MutexLock lock(&route_mu_);
-        if (stopping_) break;
-        for (const QueueEntry& entry : page) {
-          if (!routing_.insert(entry.ticket.ticket_id).second) continue;
-          RankKey key{.sla_deadline = entry.sla_deadline.value_or(absl::InfiniteFuture()),
-                      .neg_priority = -entry.ticket.priority,
-                      .queued_time = entry.queued_time,
-                      .ticket_id = entry.ticket.ticket_id};
-          handed_.emplace(std::move(key), Handed{.entry = entry, .pass = pass});
-          ++added;
-        }
-        // A pass that does not wait stops when enough waits for a worker: the next pages
-        // are read once the workers caught up (they wake the dispatcher), not re-read by
-        // every pass meanwhile.
-        full =
-            wait == PassWait::kHandedOver && static_cast<int>(handed_.size()) >= options_.page_size;
-        if (full && static_cast<int>(page.size()) == options_.page_size) pages_left_ = true;
+      // The page's tickets at once, in routing order as workers come free; the pass ends
+      // when all of them are decided.
+      std::atomic<int> routed{0};
+      absl::BlockingCounter finished(static_cast<int>(page.size()));
+      for (const QueueEntry& entry : page) {
+        workers_->Schedule([&, entry_ptr = &entry] {
+          routed.fetch_add(route(*entry_ptr));
+          finished.DecrementCount();
+        });
       }
-      {
-        absl::MutexLock lock(&pass->mu);
-        pass->undecided += added;
-      }
-      for (int i = 0; i < added; ++i) workers_->Schedule([this] { RouteBestHanded(); });
-      handed += added;
-      if (full) break;
-      if (wait == PassWait::kDecided) {
-        // The page decided before the next is read (by any worker, in rank order with the
-        // tickets other passes handed over; those are theirs to count).
-        absl::MutexLock lock(&pass->mu);
-        auto decided = [&pass] { return pass->undecided == 0; };
-        pass->mu.Await(absl::Condition(&decided));
-      }
+      finished.Wait();
+      done += routed.load();
     }
     if (static_cast<int>(page.size()) < options_.page_size) break;
     const QueueEntry& last = page.back();
@@ -148,57 +110,7 @@ absl::StatusOr<int> OfferService::RouteQueue(PassWait wait) {
                           .queued_time = last.queued_time,
                           .ticket_id = last.ticket.ticket_id};
   }
-  if (workers_ == nullptr) return done;
-  if (wait == PassWait::kHandedOver) return handed;
-  absl::MutexLock lock(&pass->mu);
-  return pass->routed;
-}
-
-void OfferService::RouteBestHanded() {
-  Handed next;
-  {
-    absl::MutexLock lock(&route_mu_);
-    if (handed_.empty()) return;  // dropped by StopRouting
-    auto best = handed_.begin();
-    next = std::move(best->second);
-    handed_.erase(best);
-    ++deciding_;
-  }
-  const int routed = RouteLogged(next.entry);
-  {
-    absl::MutexLock lock(&next.pass->mu);
-    next.pass->routed += routed;
-    --next.pass->undecided;
-  }
-  bool wake = false;
-  {
-    absl::MutexLock lock(&route_mu_);
-    routing_.erase(next.entry.ticket.ticket_id);
-    --deciding_;
-    if (pages_left_ && handed_.empty() && !stopping_) {
-      pages_left_ = false;
-      wake = true;
-    }
-  }
-  if (wake && requeued_) requeued_();
-}
-
-void OfferService::StopRouting() {
-  std::vector<std::shared_ptr<PassState>> dropped;
-  absl::MutexLock lock(&route_mu_);
-  stopping_ = true;
-  for (auto& [key, h] : handed_) {
-    routing_.erase(h.entry.ticket.ticket_id);
-    dropped.push_back(std::move(h.pass));
-  }
-  handed_.clear();
-  // A pass waiting for the dropped tickets returns.
-  for (const auto& pass : dropped) {
-    absl::MutexLock pass_lock(&pass->mu);
-    --pass->undecided;
-  }
-  auto idle = [this] { return deciding_ == 0; };
-  route_mu_.Await(absl::Condition(&idle));
+  return done;
 }
 
 absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {

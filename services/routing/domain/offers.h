@@ -2,12 +2,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -15,7 +13,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/core/clock.h"
 #include "libs/core/ids.h"
@@ -180,20 +177,9 @@ class RoutingObserver {
 
 struct OfferServiceOptions {
   int page_size = 200;  // queued tickets read per page of a dispatch pass
-  // Tickets decided at once, each in its own transaction on its own thread (rows are held
-  // with SKIP LOCKED, claims are atomic): 1 decides them one after another on the pass's
-  // thread.
+  // Tickets of a page decided at once, each in its own transaction on its own thread
+  // (rows are held with SKIP LOCKED, claims are atomic): 1 decides them one after another.
   int route_workers = 1;
-};
-
-// Whether a pass waits for the tickets it handed to the route workers.
-enum class PassWait {
-  // Returns once every ticket it found is decided (with the count of offers made).
-  kDecided,
-  // Returns once the tickets are handed over (route_workers > 1): the next pass may start
-  // at once, so a ticket queued meanwhile is decided without waiting for this pass's
-  // slowest decision. The count is of the tickets handed over.
-  kHandedOver,
 };
 
 // Makes offers and takes their answers. Thread-safe; Dispatch() may run in several threads
@@ -217,11 +203,6 @@ class OfferService {
                      ? std::make_unique<WorkerPool>(options.route_workers, "route")
                      : nullptr) {}
 
-  // Decides nothing more (StopRouting) and waits for the decisions running.
-  ~OfferService() { StopRouting(); }
-  OfferService(const OfferService&) = delete;
-  OfferService& operator=(const OfferService&) = delete;
-
   void set_listener(OfferListener* listener) { listener_ = listener; }
   void set_observer(RoutingObserver* observer) { observer_ = observer; }
   // Called when a ticket may be routed again at once (its offer was rejected or withdrawn
@@ -233,22 +214,10 @@ class OfferService {
   // agents whose shift has ended (follow-the-sun: the ticket goes to someone on shift), makes
   // sure the agents' loads are known (EnsureLoads), then routes every queued ticket without
   // an open offer. Returns how many offers were made or tickets auto-assigned.
-  absl::StatusOr<int> Dispatch(PassWait wait = PassWait::kDecided);
+  absl::StatusOr<int> Dispatch();
   // Only the last part of a pass: routes every queued ticket without an open offer (once
   // the loads are known). For passes between full ones, as soon as the queue changed.
-  //
-  // With route_workers > 1 the tickets go to the workers through one list shared by every
-  // pass, best first in routing order; a ticket already there or being decided (handed
-  // over by an earlier pass that did not wait) is not handed again. So passes may overlap:
-  // one that does not wait (kHandedOver) lets the next start at once, and a ticket queued
-  // meanwhile is decided as soon as a worker is free, ahead of any ranked below it. A pass
-  // stops reading pages while `page_size` tickets are still waiting for a worker; the
-  // dispatcher is woken (set_requeued) when they are taken.
-  absl::StatusOr<int> RouteQueue(PassWait wait = PassWait::kDecided);
-  // Stops routing: nothing handed over is decided any more, and this returns once the
-  // decisions running now are stored. Passes after it route nothing. Call before the
-  // listener, observer or stores go away.
-  void StopRouting();
+  absl::StatusOr<int> RouteQueue();
 
   // When the presence store lost the loads (Redis restarted empty or flushed), rebuilds them
   // from routing's own records (OfferStore::Holdings: open offers and assigned open tickets)
@@ -277,31 +246,8 @@ class OfferService {
   }
 
  private:
-  // A ticket handed to the route workers, and the pass that handed it (whose count its
-  // outcome joins).
-  struct PassState;
-  struct Handed {
-    QueueEntry entry;
-    std::shared_ptr<PassState> pass;
-  };
-  // Routing order (Routable's): earliest SLA deadline at risk (none last), priority, wait,
-  // ticket id.
-  struct RankKey {
-    absl::Time sla_deadline;
-    int neg_priority = 0;
-    absl::Time queued_time;
-    std::string ticket_id;
-    bool operator<(const RankKey& o) const {
-      return std::tie(sla_deadline, neg_priority, queued_time, ticket_id) <
-             std::tie(o.sla_deadline, o.neg_priority, o.queued_time, o.ticket_id);
-    }
-  };
-  // One route worker's task: decides the best-ranked ticket handed over.
-  void RouteBestHanded();
   // Routes one ticket; true when an offer was made or the ticket assigned.
   absl::StatusOr<bool> RouteOne(const QueueEntry& entry);
-  // RouteOne, its trouble logged (the ticket is tried again on the next pass); 1 when routed.
-  int RouteLogged(const QueueEntry& entry);
   absl::Status AnswerDue(const DueOffer& due);
   // Withdraws (AGENT_UNAVAILABLE) `offer` if still open; true when it did.
   absl::StatusOr<bool> WithdrawForAgent(const Offer& offer);
@@ -328,18 +274,8 @@ class OfferService {
   OfferListener* listener_ = nullptr;
   RoutingObserver* observer_ = nullptr;
   std::function<void()> requeued_;
-  absl::Mutex route_mu_;
-  // Handed to the workers and not yet taken, best first.
-  std::map<RankKey, Handed> handed_ ABSL_GUARDED_BY(route_mu_);
-  // The tickets handed over or being decided by this process.
-  std::set<std::string> routing_ ABSL_GUARDED_BY(route_mu_);
-  int deciding_ ABSL_GUARDED_BY(route_mu_) = 0;
-  // A pass stopped reading pages because `page_size` tickets were still handed over: wake
-  // the dispatcher when they have been taken.
-  bool pages_left_ ABSL_GUARDED_BY(route_mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(route_mu_) = false;
-  // Where tickets are decided when route_workers > 1; last, so that it is destroyed (its
-  // tasks finished) before the rest.
+  // Where a page's tickets are decided when route_workers > 1; last, so that it is
+  // destroyed (its tasks finished) before the rest.
   std::unique_ptr<WorkerPool> workers_;
 };
 

@@ -16,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
@@ -38,7 +37,6 @@
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 #include "services/routing/api/agent_sessions.h"
-#include "services/routing/api/dispatch_loop.h"
 #include "services/routing/api/queue_events.h"
 #include "services/routing/api/routing_service_handlers.h"
 #include "services/routing/domain/agent_directory.h"
@@ -205,9 +203,8 @@ class OffersTest : public ::testing::Test {
     auth_->Add(kServiceKey, {.role = rpc::Role::kService, .key_id = "service"});
     // Keys are added before any server reads them (the authenticator is not for writing
     // while in use).
-    for (const char* agent :
-         {"ana", "bo", "bea", "bodil", "cai", "cleo", "dag", "disa", "eli", "fia", "gus", "greta",
-          "hana", "hugo", "ivar", "iris", "jon", "kim", "liv"}) {
+    for (const char* agent : {"ana", "bo", "bea", "bodil", "cai", "cleo", "dag", "disa", "eli",
+                              "fia", "gus", "greta", "hana", "hugo", "ivar", "iris", "jon"}) {
       auth_->Add(AgentKey(agent), {.role = rpc::Role::kAgent, .agent_id = agent, .key_id = agent});
     }
     workers_ = new WorkerPool(8, "rpc");
@@ -295,8 +292,6 @@ class OffersTest : public ::testing::Test {
     watcher_thread_ = new std::thread([] { (void)watcher_->Run(); });
 
     dispatcher_ = new Periodic("dispatch", absl::Milliseconds(100), [] {
-      absl::MutexLock lock(&dispatch_mu_);
-      if (dispatch_paused_) return;
       auto routed = offers_->Dispatch();
       if (!routed.ok()) ADD_FAILURE() << "dispatch: " << routed.status();
     });
@@ -420,34 +415,6 @@ class OffersTest : public ::testing::Test {
       ASSERT_TRUE(done.ok()) << done.status();
     }
   }
-  // The agent with an open offer of the ticket ("" when none).
-  static std::string OpenOfferAgent(const std::string& ticket_id) {
-    auto conn = pool_->Acquire();
-    EXPECT_TRUE(conn.ok()) << conn.status();
-    if (!conn.ok()) return "";
-    auto r = (*conn)->Execute(
-        "SELECT agent_id FROM routing.offers WHERE ticket_id = $1::uuid AND state = 1",
-        {pg::Param(ticket_id)});
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok() || r->rows() == 0) return "";
-    return std::string(r->Text(0, "agent_id"));
-  }
-  static bool Queued(const std::string& ticket_id) {
-    auto conn = pool_->Acquire();
-    if (!conn.ok()) return false;
-    auto r = (*conn)->Execute("SELECT 1 FROM routing.tickets WHERE ticket_id = $1::uuid",
-                              {pg::Param(ticket_id)});
-    return r.ok() && r->rows() == 1;
-  }
-  static void SetAvailable(const std::string& agent) {
-    pb::SetPresenceRequest set;
-    set.set_status(pb::PRESENCE_STATUS_AVAILABLE);
-    pb::Presence presence;
-    auto ctx = Ctx(AgentKey(agent));
-    grpc::Status st = stub_->SetPresence(ctx.get(), set, &presence);
-    ASSERT_TRUE(st.ok()) << st.error_message();
-  }
-
   static int Load(const std::string& agent) {
     auto record = presence_store_->Get(agent);
     return record.ok() ? record->active_tickets : -1;
@@ -520,9 +487,6 @@ class OffersTest : public ::testing::Test {
   static inline kafka::Consumer* watcher_ = nullptr;
   static inline std::thread* watcher_thread_ = nullptr;
   static inline Periodic* dispatcher_ = nullptr;
-  // Held by the fixture's dispatcher for each pass; paused, it routes nothing.
-  static inline absl::Mutex dispatch_mu_;
-  static inline bool dispatch_paused_ ABSL_GUARDED_BY(dispatch_mu_) = false;
   static inline absl::Mutex events_mu_;
   static inline std::map<std::string, events::v1::Event> routing_events_
       ABSL_GUARDED_BY(events_mu_);
@@ -1064,89 +1028,6 @@ TEST_F(OffersTest, AnAcceptAfterAHandReassignmentDoesNotTakeTheTicketOver) {
   ASSERT_TRUE(current.ok()) << current.status();
   EXPECT_EQ(current->assignee_id, "iris");
   EXPECT_GT(current->version, 1);
-}
-
-}  // namespace
-}  // namespace sundesk::routing
-
-namespace sundesk::routing {
-namespace {
-
-// A tenant directory that holds every lookup of one tenant until released: a decision as
-// slow as a ticket service that does not answer (the decision holds its ticket's queue row
-// meanwhile).
-class HeldTenants : public TenantDirectory {
- public:
-  HeldTenants(TenantDirectory& inner, std::string held) : inner_(inner), held_(std::move(held)) {}
-  absl::StatusOr<TenantInfo> GetTenant(absl::string_view tenant_id) override {
-    if (tenant_id == held_) {
-      absl::MutexLock lock(&mu_);
-      ++holding_;
-      mu_.Await(absl::Condition(&released_));
-      --holding_;
-    }
-    return inner_.GetTenant(tenant_id);
-  }
-  int holding() {
-    absl::MutexLock lock(&mu_);
-    return holding_;
-  }
-  void Release() {
-    absl::MutexLock lock(&mu_);
-    released_ = true;
-  }
-
- private:
-  TenantDirectory& inner_;
-  const std::string held_;
-  absl::Mutex mu_;
-  int holding_ ABSL_GUARDED_BY(mu_) = 0;
-  bool released_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-// The dispatcher as routing-server runs it (DispatchLoop, passes that hand their tickets to
-// four route workers without waiting): a ticket queued while another ticket's decision
-// hangs is offered meanwhile, not after it.
-TEST_F(OffersTest, ATicketQueuedWhileADecisionHangsIsOfferedBeforeItEnds) {
-  {
-    absl::MutexLock lock(&dispatch_mu_);
-    dispatch_paused_ = true;  // only this test's dispatcher routes
-  }
-  absl::Cleanup resume = [] {
-    absl::MutexLock lock(&dispatch_mu_);
-    dispatch_paused_ = false;
-  };
-  const std::string slow = NewTenant("Kittiwake");
-  const std::string quick = NewTenant("Fulmar");
-  NewAgent("kim", slow);
-  NewAgent("liv", quick);
-  SetAvailable("kim");
-  SetAvailable("liv");
-  HeldTenants held(*tenants_, slow);
-  OfferService service(*offer_store_, *agent_store_, *router_, *presence_store_, *policy_store_,
-                       held, *assigner_, *clock_, *ids_, {.route_workers = 4});
-  const std::string slow_ticket = NewTicket(slow, "Printer on fire");
-  ASSERT_TRUE(testing::WaitFor([&] { return Queued(slow_ticket); }, absl::Seconds(20)));
-  DispatchLoop loop(
-      "dispatch-test", absl::Milliseconds(50),
-      [&] { ASSERT_TRUE(service.Dispatch(PassWait::kHandedOver).ok()); },
-      [&] { ASSERT_TRUE(service.RouteQueue(PassWait::kHandedOver).ok()); });
-  // Declared after the service and the loop: released before either goes away.
-  absl::Cleanup release = [&] { held.Release(); };
-  ASSERT_TRUE(testing::WaitFor([&] { return held.holding() == 1; }, absl::Seconds(20)))
-      << "the slow ticket's decision did not start";
-
-  const std::string quick_ticket = NewTicket(quick, "Password reset");
-  EXPECT_TRUE(
-      testing::WaitFor([&] { return OpenOfferAgent(quick_ticket) == "liv"; }, absl::Seconds(20)))
-      << "the ticket queued later waited for the hanging decision";
-  EXPECT_EQ(held.holding(), 1);  // still hanging: the offer did not wait for it
-  EXPECT_EQ(OpenOfferAgent(slow_ticket), "");
-
-  held.Release();
-  EXPECT_TRUE(
-      testing::WaitFor([&] { return OpenOfferAgent(slow_ticket) == "kim"; }, absl::Seconds(20)));
-  EXPECT_EQ(OpenOfferAgent(quick_ticket), "liv");  // offered once, still open
 }
 
 }  // namespace
