@@ -18,6 +18,10 @@
 //
 // Each one_dead_endpoint run reports healthy_vs_baseline = its healthy deliveries/s over
 // those of the baseline run earlier in the same process (aim >= 0.90).
+#include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -29,7 +33,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
@@ -313,13 +319,116 @@ Pipeline& SharedPipeline() {
   return *p;
 }
 
+absl::Duration ProcessCpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return absl::DurationFromTimeval(usage.ru_utime) + absl::DurationFromTimeval(usage.ru_stime);
+}
+
+// CPU time a thread of this process has used so far.
+absl::Duration ThreadCpu(pthread_t thread) {
+  clockid_t clock;
+  timespec ts{};
+  if (pthread_getcpuclockid(thread, &clock) != 0 || clock_gettime(clock, &ts) != 0) {
+    return absl::ZeroDuration();
+  }
+  return absl::DurationFromTimespec(ts);
+}
+
+// One healthy event's way through the pipeline: due (at the offered rate) -> taken by the
+// intake (the broker's side: waiting for the intake to finish its previous batch) -> stored
+// (the intake's transaction; the deliveries handed to the dispatcher) -> sent (the
+// dispatcher gave it to the sender) -> started (its transfer began: after the sender's
+// per-endpoint and total bounds and its loop) -> received by the sink (libcurl, loopback
+// TCP, the sink's thread) -> finished (the answer back in the sender).
+struct Stages {
+  absl::Time due = absl::InfinitePast(), taken = absl::InfinitePast(),
+             stored = absl::InfinitePast(), sent = absl::InfinitePast(),
+             started = absl::InfinitePast(), received = absl::InfinitePast(),
+             finished = absl::InfinitePast();
+};
+
+// Per stage: p50 and p99 of its time over every delivered event, and its mean over the
+// slowest 1% (due -> received at or above the p99): which stage holds the tail.
+void ReportStages(benchmark::State& state, const std::string& name,
+                  const std::vector<Stages>& stages) {
+  struct Stage {
+    const char* label;
+    absl::Time Stages::*from;
+    absl::Time Stages::*to;
+  };
+  const Stage kStages[] = {{"intake_wait", &Stages::due, &Stages::taken},
+                           {"intake_tx", &Stages::taken, &Stages::stored},
+                           {"to_sender", &Stages::stored, &Stages::sent},
+                           {"sender_queue", &Stages::sent, &Stages::started},
+                           {"to_sink", &Stages::started, &Stages::received},
+                           {"answer", &Stages::received, &Stages::finished}};
+  std::vector<const Stages*> complete;
+  for (const Stages& s : stages) {
+    bool all = true;
+    for (absl::Time Stages::*t : {&Stages::due, &Stages::taken, &Stages::stored, &Stages::sent,
+                                  &Stages::started, &Stages::received, &Stages::finished}) {
+      all = all && s.*t != absl::InfinitePast();
+    }
+    if (all) complete.push_back(&s);
+  }
+  if (complete.empty()) return;
+  std::vector<double> total;
+  for (const Stages* s : complete) total.push_back(absl::ToDoubleMilliseconds(s->received - s->due));
+  const double tail_from = Percentile(total, 0.99);
+  std::fprintf(stderr, "-- %s: stages over %zu events (ms): p50 / p99 / mean in the slowest 1%%\n",
+               name.c_str(), complete.size());
+  for (const Stage& st : kStages) {
+    std::vector<double> v;
+    double tail_sum = 0;
+    int tail_n = 0;
+    for (const Stages* s : complete) {
+      const double ms = absl::ToDoubleMilliseconds(s->*st.to - s->*st.from);
+      v.push_back(ms);
+      if (absl::ToDoubleMilliseconds(s->received - s->due) >= tail_from) {
+        tail_sum += ms;
+        ++tail_n;
+      }
+    }
+    const double tail_mean = tail_n > 0 ? tail_sum / tail_n : 0;
+    std::fprintf(stderr, "   %-13s %8.2f %8.2f %8.2f\n", st.label, Percentile(v, 0.5),
+                 Percentile(v, 0.99), tail_mean);
+    state.counters[absl::StrCat(st.label, "_p99_ms")] = Percentile(v, 0.99);
+    state.counters[absl::StrCat(st.label, "_tail_ms")] = tail_mean;
+  }
+}
+
 void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   Pipeline& p = SharedPipeline();
   Sinks& sinks = SharedSinks();
   SystemClock clock;
   UuidV7Generator ids(clock);
   PgDeliveryStore store(*p.pool, ids);
-  WebhookSender sender(clock, SenderOptions());
+  // Where each event's time went (see Stages below), by event index.
+  const double rate = static_cast<double>(state.range(0));
+  const int n = static_cast<int>(rate * 5);  // five seconds
+  std::vector<Stages> stages(static_cast<size_t>(n));
+  std::map<std::string, int> index_of;  // event id -> index
+  absl::Mutex stages_mu;  // the sender's writes (a dead endpoint's finish late) vs reads
+  std::atomic<bool> sender_known{false};
+  pthread_t sender_thread{};
+  WebhookSenderOptions sender_options = SenderOptions();
+  sender_options.on_finished = [&](const std::string& event_id, absl::Time sent,
+                                   absl::Time started, absl::Time finished) {
+    if (!sender_known.load(std::memory_order_relaxed)) {
+      sender_thread = pthread_self();
+      sender_known = true;
+    }
+    // The sender's thread; index_of is complete before the first event is handed over.
+    auto it = index_of.find(event_id);
+    if (it == index_of.end()) return;
+    absl::MutexLock lock(&stages_mu);
+    Stages& s = stages[static_cast<size_t>(it->second)];
+    s.sent = sent;
+    s.started = started;
+    s.finished = finished;
+  };
+  WebhookSender sender(clock, sender_options);
   // One attempt each: the dead endpoint's deliveries go DEAD instead of coming back.
   Dispatcher dispatcher(store, sender, nullptr, clock, nullptr,
                         {.schedule = {.max_attempts = 1}, .lease = absl::Minutes(5)});
@@ -352,16 +461,19 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
       }
       const absl::Time began = absl::Now();
       absl::Status st = intake.HandleBatch(batch);
-      const double took_ms = absl::ToDoubleMilliseconds(absl::Now() - began);
+      const absl::Time stored = absl::Now();
+      const double took_ms = absl::ToDoubleMilliseconds(stored - began);
       absl::MutexLock lock(&mu);
+      for (const kafka::Message& m : batch) {
+        stages[static_cast<size_t>(m.offset)].taken = began;
+        stages[static_cast<size_t>(m.offset)].stored = stored;
+      }
       intake_ms.push_back(took_ms);
       intake_sizes.push_back(static_cast<double>(batch.size()));
       if (!st.ok()) intake_error = st;
     }
   });
 
-  const double rate = static_cast<double>(state.range(0));
-  const int n = static_cast<int>(rate * 5);  // five seconds
   std::vector<size_t> seen_before;
   for (auto& s : sinks.healthy) seen_before.push_back(s->RequestCount());
   // The events are made before the clock starts: the loop below only plays the broker
@@ -388,13 +500,23 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
       due_after[e->event_id()] = absl::Seconds(i / rate);
       ++healthy_sent;
     }
+    index_of[e->event_id()] = i;
     messages.push_back(kafka::Message{.topic = record.topic,
+                                      .offset = i,
                                       .key = record.key,
                                       .value = record.value,
                                       .headers = record.headers});
   }
   absl::Time start;
   absl::Duration wall;
+  // CPU per delivery: PostgreSQL (all its processes), this whole process (the service's
+  // threads, the 100 sinks, the feeding loop), and the service's threads one by one (the
+  // dispatcher's recorder thread is not among them: it is inside Dispatcher::Run).
+  const absl::Duration pg_cpu_start = p.postgres->CpuTime();
+  const absl::Duration process_cpu_start = ProcessCpu();
+  const absl::Duration dispatcher_cpu_start = ThreadCpu(dispatch_thread.native_handle());
+  const absl::Duration intake_cpu_start = ThreadCpu(intake_thread.native_handle());
+  absl::Duration pg_cpu, process_cpu, dispatcher_cpu, intake_cpu, sender_cpu;
   for (auto _ : state) {
     start = absl::Now();
     for (int i = 0; i < n; ++i) {
@@ -422,6 +544,12 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
     }
     wall += absl::Now() - start;
   }
+  pg_cpu = p.postgres->CpuTime() - pg_cpu_start;
+  process_cpu = ProcessCpu() - process_cpu_start;
+  dispatcher_cpu = ThreadCpu(dispatch_thread.native_handle()) - dispatcher_cpu_start;
+  intake_cpu = ThreadCpu(intake_thread.native_handle()) - intake_cpu_start;
+  // The sender's whole life (it idles before the first event: a wake-up per 100 ms).
+  if (sender_known) sender_cpu = ThreadCpu(sender_thread);
   {
     absl::MutexLock lock(&mu);
     feeding_done = true;
@@ -435,10 +563,15 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   for (size_t i = 0; i < sinks.healthy.size(); ++i) {
     std::vector<testing::HttpSinkRequest> requests = sinks.healthy[i]->Requests();
     for (size_t j = seen_before[i]; j < requests.size(); ++j) {
-      auto it = due_after.find(requests[j].headers["sundesk-event-id"]);
+      const std::string& event_id = requests[j].headers["sundesk-event-id"];
+      auto it = due_after.find(event_id);
       if (it == due_after.end()) continue;
       latencies_ms.push_back(
           absl::ToDoubleMilliseconds(requests[j].received - (start + it->second)));
+      absl::MutexLock lock(&stages_mu);
+      Stages& s = stages[static_cast<size_t>(index_of.find(event_id)->second)];
+      s.due = start + it->second;
+      s.received = requests[j].received;
     }
   }
   const std::string name =
@@ -455,6 +588,12 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   Report(state, name, static_cast<double>(latencies_ms.size()) / absl::ToDoubleSeconds(wall),
          Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.5));
   state.counters["offered_per_s"] = rate;
+  const double delivered = static_cast<double>(std::max<size_t>(1, latencies_ms.size()));
+  state.counters["pg_cpu_us"] = absl::ToDoubleMicroseconds(pg_cpu) / delivered;
+  state.counters["process_cpu_us"] = absl::ToDoubleMicroseconds(process_cpu) / delivered;
+  state.counters["sender_cpu_us"] = absl::ToDoubleMicroseconds(sender_cpu) / delivered;
+  state.counters["dispatcher_cpu_us"] = absl::ToDoubleMicroseconds(dispatcher_cpu) / delivered;
+  state.counters["intake_cpu_us"] = absl::ToDoubleMicroseconds(intake_cpu) / delivered;
   absl::MutexLock lock(&mu);
   state.counters["intake_p50_ms"] = Percentile(intake_ms, 0.5);
   state.counters["intake_p99_ms"] = Percentile(intake_ms, 0.99);
@@ -462,6 +601,8 @@ void PipelineSteady(benchmark::State& state, bool with_dead_endpoint) {
   state.counters["intake_backlog_max"] = static_cast<double>(backlog_max);
   state.counters["sender_pending_max"] = sender_pending_max;
   state.counters["dispatcher_room_min"] = room_min;
+  absl::MutexLock stages_lock(&stages_mu);
+  ReportStages(state, name, stages);
 }
 
 void BM_Saturation_Baseline(benchmark::State& state) { Saturation(state, false); }
@@ -470,6 +611,18 @@ void BM_Steady_Baseline(benchmark::State& state) { Steady(state, false); }
 void BM_Steady_OneDead(benchmark::State& state) { Steady(state, true); }
 void BM_Pipeline_Baseline(benchmark::State& state) { PipelineSteady(state, false); }
 void BM_Pipeline_OneDead(benchmark::State& state) { PipelineSteady(state, true); }
+
+// 500, 2,000 and 5,000 events/s, and the rates in SUNDESK_NOTIFICATION_BENCH_RATES (comma-
+// separated, e.g. "7500,10000"): how far above the aim the pipeline still keeps up.
+void PipelineRates(benchmark::internal::Benchmark* b) {
+  for (int rate : {500, 2000, 5000}) b->Arg(rate);
+  if (const char* more = std::getenv("SUNDESK_NOTIFICATION_BENCH_RATES")) {
+    for (absl::string_view r : absl::StrSplit(more, ',', absl::SkipEmpty())) {
+      int rate = 0;
+      if (absl::SimpleAtoi(r, &rate) && rate > 0) b->Arg(rate);
+    }
+  }
+}
 
 BENCHMARK(BM_Saturation_Baseline)
     ->Name("WebhooksSaturation/baseline")
@@ -486,16 +639,12 @@ BENCHMARK(BM_Steady_OneDead)
     ->UseRealTime();
 BENCHMARK(BM_Pipeline_Baseline)
     ->Name("PipelineSteady/baseline")
-    ->Arg(500)
-    ->Arg(2000)
-    ->Arg(5000)
+    ->Apply(PipelineRates)
     ->Iterations(1)
     ->UseRealTime();
 BENCHMARK(BM_Pipeline_OneDead)
     ->Name("PipelineSteady/one_dead_endpoint")
-    ->Arg(500)
-    ->Arg(2000)
-    ->Arg(5000)
+    ->Apply(PipelineRates)
     ->Iterations(1)
     ->UseRealTime();
 

@@ -34,6 +34,8 @@ struct WebhookSender::Transfer {
   WebhookCall call;
   WebhookDone done;
   std::string retry_after;
+  absl::Time sent;
+  absl::Time started;
   bool refused = false;
   bool allow_private = false;
   char error[CURL_ERROR_SIZE] = {};
@@ -97,7 +99,8 @@ void WebhookSender::Send(WebhookCall call, WebhookDone done) {
   {
     absl::MutexLock lock(&mu_);
     first = submitted_.empty();
-    submitted_.push_back({std::move(call), std::move(done)});
+    submitted_.push_back({std::move(call), std::move(done),
+                          options_.on_finished ? absl::Now() : absl::InfinitePast()});
   }
   // The loop takes everything submitted at once: only the first call since it last took
   // them needs to wake it.
@@ -109,8 +112,14 @@ void WebhookSender::Complete(const WebhookDone& done, const AttemptResult& resul
   --pending_;
 }
 
+void WebhookSender::Observe(const std::string& event_id, absl::Time sent, absl::Time started) {
+  if (options_.on_finished) options_.on_finished(event_id, sent, started, absl::Now());
+}
+
 void WebhookSender::Start(std::string endpoint, Queued queued) {
   auto* t = new Transfer();
+  t->sent = queued.sent;
+  if (options_.on_finished) t->started = absl::Now();
   t->endpoint = std::move(endpoint);
   t->call = std::move(queued.call);
   t->done = std::move(queued.done);
@@ -185,6 +194,7 @@ void WebhookSender::StartReady() {
         // When the breaker lets a probe through: no point in coming back earlier.
         skipped.retry_after =
             std::max(absl::ZeroDuration(), breakers_.OpenUntil(endpoint) - clock_.Now());
+        Observe(q.call.event_id, q.sent, absl::InfinitePast());
         Complete(q.done, skipped);
         continue;
       }
@@ -234,6 +244,7 @@ void WebhookSender::Finish(Transfer* t, int code) {
     t->easy = nullptr;
   }
   active_.erase(t);
+  Observe(t->call.event_id, t->sent, t->started);
   WebhookDone done = std::move(t->done);
   delete t;
   Complete(done, r);

@@ -28,6 +28,12 @@ struct WebhookSenderOptions {
   bool allow_private_targets = false;
   BreakerOptions breaker = {};
   std::string user_agent = "sundesk-notification/1";
+  // Called on the sender's thread as each call finishes, with when it was given to Send,
+  // when its transfer started (InfinitePast if it never did) and now: where a call waited
+  // (the benchmark's stage timing). Keep it short; empty by default.
+  std::function<void(const std::string& event_id, absl::Time sent, absl::Time started,
+                     absl::Time finished)>
+      on_finished = nullptr;
 };
 
 // One signed POST of an event's JSON to a subscriber.
@@ -67,6 +73,7 @@ class WebhookSender {
   struct Queued {
     WebhookCall call;
     WebhookDone done;
+    absl::Time sent;  // when Send took it
   };
 
   void Loop();
@@ -74,6 +81,7 @@ class WebhookSender {
   void Start(std::string endpoint, Queued queued);
   void Finish(Transfer* transfer, int curl_code);
   void Complete(const WebhookDone& done, const AttemptResult& result);
+  void Observe(const std::string& event_id, absl::Time sent, absl::Time started);
 
   const Clock& clock_;
   const WebhookSenderOptions options_;

@@ -104,6 +104,41 @@ TEST(WebhookSenderTest, PostsSignedJsonWithEventHeaders) {
   EXPECT_NEAR(t, absl::ToUnixSeconds(absl::Now()), 60);
 }
 
+TEST(WebhookSenderTest, OnFinishedTellsWhereACallWaited) {
+  auto sink = HttpSink::Start();
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  SystemClock clock;
+  struct Seen {
+    std::string event_id;
+    absl::Time sent, started, finished;
+  };
+  absl::Mutex mu;
+  std::vector<Seen> seen;
+  WebhookSenderOptions options = LocalOptions();
+  options.on_finished = [&](const std::string& event_id, absl::Time sent, absl::Time started,
+                            absl::Time finished) {
+    absl::MutexLock lock(&mu);
+    seen.push_back({event_id, sent, started, finished});
+  };
+  WebhookSender sender(clock, options);
+  const absl::Time before = absl::Now();
+  Outcome1 out;
+  sender.Send(Call((*sink)->Url("/hook"), "evt-7"), out.Callback());
+  EXPECT_EQ(out.Wait().http_status, 200);
+  const absl::Time after = absl::Now();
+
+  absl::MutexLock lock(&mu);  // reported before the call's callback ran
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].event_id, "evt-7");
+  auto requests = (*sink)->Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_LE(before, seen[0].sent);
+  EXPECT_LE(seen[0].sent, seen[0].started);
+  EXPECT_LE(seen[0].started, requests[0].received);
+  EXPECT_LE(requests[0].received, seen[0].finished);
+  EXPECT_LE(seen[0].finished, after);
+}
+
 TEST(WebhookSenderTest, AnswersAreClassifiedAndRetryAfterIsRead) {
   auto sink = HttpSink::Start([](const HttpSinkRequest& r) -> HttpSinkResponse {
     if (r.path == "/gone") return {.status = 410};
