@@ -15,6 +15,12 @@
 //                              of their ledger rows (its commit timestamp); updates_per_s, and
 //                              events_per_commit (the consumer's mean batch). updates_per_s_polled
 //                              is the same until a 250 ms poll saw all rows (the figure before).
+//                              pg_cpu_us and app_cpu_us: CPU time (user + system) per event of
+//                              PostgreSQL's processes (PostgresServer::CpuTime) and of the
+//                              sla-server (/proc/<pid>/stat), from the first produce until the
+//                              poll saw all rows: they hardly move with the machine's noise,
+//                              unlike the rate. wal_bytes: WAL written per event (the same
+//                              window, pg_current_wal_lsn).
 //   TimerLateness/baseline     100 breaches due in the same second, manual time = p99 lateness;
 //   TimerLateness/10000_same_second   10,000 of them.
 // Lateness is the commit time of the sweep's transaction that wrote the breach (when
@@ -39,12 +45,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
 #include "libs/core/clock.h"
@@ -65,6 +73,8 @@ namespace {
 
 constexpr char kTenant[] = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a72";
 constexpr int kBaselineCommits = 20000;
+// The WAL's insert position in bytes.
+constexpr char kWalSql[] = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint";
 
 // Events of the update figure: 20,000, or SUNDESK_SLA_BENCH_UPDATES.
 int64_t Updates() {
@@ -95,6 +105,24 @@ void FindBinaries() {
   std::string exe(buf, n > 0 ? n : 0);
   exe = exe.substr(0, exe.rfind('/'));
   setenv("SUNDESK_BIN_DIR", (exe.substr(0, exe.rfind('/')) + "/bin").c_str(), 1);
+}
+
+// A process's CPU time, all its threads, user + system (/proc/<pid>/stat fields 14 and 15).
+absl::Duration ProcessCpu(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: fields are counted after its closing paren.
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return absl::ZeroDuration();
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
+  // fields[0] is field 3 (state): utime is field 14, stime 15.
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK)));
 }
 
 double StatusMib(pid_t pid, const std::string& field) {
@@ -365,6 +393,9 @@ void BM_Updates_FromKafka(benchmark::State& state) {
   PrintPgStats(s, "SlaUpdates/before");
   for (auto _ : state) {
     const int64_t before = s.Count(count_sql);
+    const int64_t wal_start = s.Count(kWalSql);
+    const absl::Duration pg_cpu_start = s.postgres->CpuTime();
+    const absl::Duration app_cpu_start = ProcessCpu(s.server->pid());
     const absl::Time start = absl::Now();
     for (int64_t i = 0; i < Updates(); ++i) {
       (void)kafka::ProduceEvent(*s.producer, "sundesk.ticket.events.v1",
@@ -376,6 +407,12 @@ void BM_Updates_FromKafka(benchmark::State& state) {
       return;
     }
     const absl::Duration polled = absl::Now() - start;
+    const double events = static_cast<double>(Updates());
+    state.counters["pg_cpu_us"] =
+        absl::ToDoubleMicroseconds(s.postgres->CpuTime() - pg_cpu_start) / events;
+    state.counters["app_cpu_us"] =
+        absl::ToDoubleMicroseconds(ProcessCpu(s.server->pid()) - app_cpu_start) / events;
+    state.counters["wal_bytes"] = static_cast<double>(s.Count(kWalSql) - wal_start) / events;
     // Done when the last of the figure's ledger rows committed (track_commit_timestamp; the
     // same host's clock): the poll above notices it up to 250 ms later, a quarter of this
     // figure's time at 20,000 events.
