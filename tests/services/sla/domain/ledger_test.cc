@@ -1,8 +1,13 @@
 #include "services/sla/domain/ledger.h"
 
+#include <openssl/sha.h>
+
 #include <set>
+#include <string>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 
 namespace sundesk::sla {
@@ -46,6 +51,46 @@ TEST(LedgerTest, HashCoversTheEntryWithoutItsOwnHash) {
   EXPECT_EQ(LedgerHash(e), h);
   e.set_prev_hash("x");
   EXPECT_NE(LedgerHash(e), h);
+}
+
+// The hash is the SHA-256 of the deterministic serialization as a CodedOutputStream writes it
+// (the way it was computed when the stored chains were written): the same bytes, every field
+// set, so that stored chains still verify.
+TEST(LedgerTest, HashIsTheSha256OfTheDeterministicSerialization) {
+  LedgerEntry e;
+  e.set_sequence(300);
+  e.mutable_time()->set_seconds(1'767'225'600);
+  e.mutable_time()->set_nanos(123'000);
+  e.set_metric(v1::SLA_METRIC_RESOLUTION);
+  e.set_action(v1::LEDGER_ACTION_PAUSED);
+  e.mutable_elapsed()->set_seconds(3'600);
+  e.mutable_elapsed()->set_nanos(5);
+  e.mutable_deadline()->set_seconds(1'767'312'000);
+  e.set_cause_event_id("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a72");
+  e.set_prev_hash(std::string(64, 'a'));
+  e.set_policy_id("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a73");
+  e.set_cause_setting("calendars/cal-1@7");
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    e.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  std::string hex;
+  for (unsigned char b : digest) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex += kHex[b >> 4];
+    hex += kHex[b & 0xf];
+  }
+  EXPECT_EQ(LedgerHash(e), hex);
+  // Twice, and after a larger entry (the serialization buffer is reused per thread).
+  LedgerEntry big = e;
+  big.set_cause_setting(std::string(5000, 'x'));
+  EXPECT_NE(LedgerHash(big), hex);
+  EXPECT_EQ(LedgerHash(e), hex);
 }
 
 TEST(LedgerTest, TamperedEntryIsDetected) {
