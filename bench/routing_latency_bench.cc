@@ -19,17 +19,24 @@
 // The tenant (OFFER mode) and 20 agents of capacity 1000 are written straight into
 // PostgreSQL, their presence straight into Redis: only the measured path runs through the
 // services.
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
@@ -68,6 +75,43 @@ int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   int n = 0;
   return v != nullptr && absl::SimpleAtoi(v, &n) && n > 0 ? n : fallback;
+}
+
+// fetch.wait.max.ms of every consumer on the path (routing's queue consumer and the bench's):
+// SUNDESK_ROUTING_BENCH_FETCH_WAIT_MS, else what the tests use against devkafka.
+int FetchWaitMs() {
+  return EnvInt("SUNDESK_ROUTING_BENCH_FETCH_WAIT_MS",
+                static_cast<int>(absl::ToInt64Milliseconds(testing::DevKafka::kFetchWaitMax)));
+}
+
+// The machine's CPU time since boot, busy and total, in clock ticks (/proc/stat's "cpu" line).
+std::pair<int64_t, int64_t> MachineTicks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  int64_t busy = 0, total = 0, v = 0;
+  for (int i = 0; i < 8 && (in >> v); ++i) {  // user nice system idle iowait irq softirq steal
+    total += v;
+    if (i != 3 && i != 4) busy += v;
+  }
+  return {busy, total};
+}
+
+// A process's own user + system CPU time, in clock ticks (/proc/<pid>/stat fields 14, 15).
+int64_t ProcessTicks(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && (rest >> field); ++i) {
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return utime + stime;
 }
 
 // Arrival times by key, for the consumers' callbacks.
@@ -147,7 +191,7 @@ struct Stack {
             {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", metrics_port)},
             {"SUNDESK_PG_DSN", dsn},
             {"SUNDESK_KAFKA_BOOTSTRAP", kafka->bootstrap()},
-            {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
+            {"SUNDESK_KAFKA_FETCH_WAIT", absl::StrCat(FetchWaitMs(), "ms")},
             {"SUNDESK_REDIS_ADDR", absl::StrCat("127.0.0.1:", redis_server->port())},
             {"SUNDESK_ADMIN_KEY", kAdminKey},
             {"SUNDESK_SERVICE_KEY", kServiceKey},
@@ -156,7 +200,16 @@ struct Stack {
   }
 
   absl::Status Start() {
-    auto pg_server = testing::PostgresServer::Start();
+    // SUNDESK_ROUTING_BENCH_PG_SETTINGS="name=value,...": extra server settings, for
+    // diagnosis only (e.g. synchronous_commit=off to see what commits cost).
+    testing::PostgresServerOptions pg_options;
+    if (const char* extra = std::getenv("SUNDESK_ROUTING_BENCH_PG_SETTINGS")) {
+      for (absl::string_view kv : absl::StrSplit(extra, ',', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+        pg_options.settings[p.first] = p.second;
+      }
+    }
+    auto pg_server = testing::PostgresServer::Start(pg_options);
     if (!pg_server.ok()) return pg_server.status();
     postgres = std::move(*pg_server);
     auto created = postgres->CreateDatabase("sundesk");
@@ -231,6 +284,14 @@ struct Stack {
     ticket_server = std::move(*ts);
     std::map<std::string, std::string> routing_env = Env(routing_port, testing::FreePort());
     routing_env["SUNDESK_TICKET_ADDR"] = absl::StrCat("127.0.0.1:", ticket_port);
+    // SUNDESK_ROUTING_BENCH_ROUTING_ENV="NAME=value,...": routing-server's flags for an A/B
+    // with the same binaries, e.g. SUNDESK_OUTBOX_NOTIFY_INTERVAL=5ms.
+    if (const char* extra = std::getenv("SUNDESK_ROUTING_BENCH_ROUTING_ENV")) {
+      for (absl::string_view kv : absl::StrSplit(extra, ',', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+        routing_env[p.first] = p.second;
+      }
+    }
     auto rs = testing::Subprocess::Start({.argv = {testing::BinDir() + "/routing-server"},
                                           .env = routing_env,
                                           .log_path = logs.path() + "/routing.log"});
@@ -249,7 +310,7 @@ struct Stack {
     auto oc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
                                        .group_id = "routing-bench-offers",
                                        .topics = {"sundesk.routing.events.v1"},
-                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                       .fetch_wait_max = absl::Milliseconds(FetchWaitMs())},
                                       [this](const kafka::Message& m) {
                                         auto e = kafka::ParseEvent(m);
                                         if (!e.ok()) return absl::OkStatus();
@@ -270,7 +331,7 @@ struct Stack {
     auto rc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
                                        .group_id = "routing-bench-roundtrip",
                                        .topics = {kRoundTripTopic},
-                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                       .fetch_wait_max = absl::Milliseconds(FetchWaitMs())},
                                       [this](const kafka::Message& m) {
                                         auto e = kafka::ParseEvent(m);
                                         if (e.ok()) round_trip.Add(e->event_id());
@@ -281,7 +342,7 @@ struct Stack {
     auto tc = kafka::Consumer::Create({.bootstrap_servers = kafka->bootstrap(),
                                        .group_id = "routing-bench-tickets",
                                        .topics = {"sundesk.ticket.events.v1"},
-                                       .fetch_wait_max = testing::DevKafka::kFetchWaitMax},
+                                       .fetch_wait_max = absl::Milliseconds(FetchWaitMs())},
                                       [this](const kafka::Message& m) {
                                         const absl::Time now = absl::Now();
                                         auto e = kafka::ParseEvent(m);
@@ -404,7 +465,7 @@ void Report(benchmark::State& state, Arrivals& arrivals,
 //   a1p_routing_pickup OfferMade row inserted -> produced
 //   a1k_routing_kafka  produced -> at the bench's consumer
 void ReportLegs(benchmark::State& state, Stack& s,
-                const std::vector<std::pair<std::string, absl::Time>>& sent) {
+                const std::vector<std::pair<std::string, absl::Time>>& sent, absl::Time start) {
   std::vector<double> to_queue, to_offer, to_arrive;
   for (const auto& [k, t0] : sent) {
     std::optional<absl::Time> queued = s.queued_at.Get(k);
@@ -419,6 +480,8 @@ void ReportLegs(benchmark::State& state, Stack& s,
   // row's insert, published_at the mark after Kafka acknowledged it.
   std::vector<double> ticket_commit, ticket_relay, kafka_in, routing_relay, kafka_out;
   std::vector<double> ticket_pickup, ticket_kafka, routing_pickup, routing_kafka;
+  // Per ticket: total, sent at (since start), then the legs in path order.
+  std::vector<std::array<double, 8>> slow;
   auto outbox_times =
       [&](absl::string_view schema,
           absl::string_view type) -> std::map<std::string, std::pair<absl::Time, absl::Time>> {
@@ -460,6 +523,28 @@ void ReportLegs(benchmark::State& state, Stack& s,
       ticket_kafka.push_back(absl::ToDoubleMilliseconds(*created_seen - *created_produced));
       routing_pickup.push_back(absl::ToDoubleMilliseconds(*offer_produced - o->second.first));
       routing_kafka.push_back(absl::ToDoubleMilliseconds(*arrived - *offer_produced));
+      std::optional<absl::Time> committed = s.offer_committed_at.Get(k);
+      if (committed) {
+        auto ms = [](absl::Time a, absl::Time b) { return absl::ToDoubleMilliseconds(b - a); };
+        slow.push_back({ms(t0, *arrived), ms(start, t0), ms(t0, c->second.first),
+                        ms(c->second.first, *created_produced), ms(*created_produced, *queued),
+                        ms(*queued, *committed), ms(o->second.first, *offer_produced),
+                        ms(*offer_produced, *arrived)});
+      }
+    }
+  }
+  // The slowest tickets, leg by leg, and when they were sent: a stall of the whole machine
+  // shows as neighbours in time slow in every leg, one component's tail as one leg.
+  std::sort(slow.begin(), slow.end(), [](const auto& a, const auto& b) { return a[0] > b[0]; });
+  const int show = std::min<int>(EnvInt("SUNDESK_ROUTING_BENCH_SLOWEST", 12), slow.size());
+  if (show > 0) {
+    std::fprintf(stderr,
+                 "slowest tickets (ms): total  sent_at  commit  t_pickup  t_kafka+apply  "
+                 "to_offer  r_pickup  r_kafka\n");
+    for (int i = 0; i < show; ++i) {
+      const auto& r = slow[i];
+      std::fprintf(stderr, "  %7.1f %8.1f %7.1f %8.1f %13.1f %9.1f %9.1f %8.1f\n", r[0], r[1], r[2],
+                   r[3], r[4], r[5], r[6], r[7]);
     }
   }
   for (auto& [name, v] : std::vector<std::pair<std::string, std::vector<double>*>>{
@@ -506,6 +591,11 @@ void BM_CreateToOfferMade(benchmark::State& state) {
   const int n = EnvInt("SUNDESK_ROUTING_BENCH_TICKETS", 600);
   const int rate = EnvInt("SUNDESK_ROUTING_BENCH_RATE", 200);
   for (auto _ : state) {
+    const auto machine_before = MachineTicks();
+    const absl::Duration pg_before = s->postgres->CpuTime();
+    const int64_t routing_before = ProcessTicks(s->routing_server->pid());
+    const int64_t ticket_before = ProcessTicks(s->ticket_server->pid());
+    const int64_t bench_before = ProcessTicks(getpid());
     const absl::Time start = absl::Now();
     // Calls from 4 paced threads, so one slow call does not hold the rate down.
     std::vector<std::vector<std::pair<std::string, absl::Time>>> parts(4);
@@ -522,7 +612,23 @@ void BM_CreateToOfferMade(benchmark::State& state) {
     std::vector<std::pair<std::string, absl::Time>> sent;
     for (auto& p : parts) sent.insert(sent.end(), p.begin(), p.end());
     Report(state, s->offers, sent, absl::Now() - start);
-    ReportLegs(state, *s, sent);
+    // CPU over the run (sending, and waiting for the last offers): the machine's busy share
+    // and each process's CPU per ticket.
+    const auto machine_after = MachineTicks();
+    const double tick_us = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double per_ticket = tick_us / static_cast<double>(std::max<size_t>(1, sent.size()));
+    state.counters["machine_busy_pct"] =
+        100.0 * static_cast<double>(machine_after.first - machine_before.first) /
+        static_cast<double>(std::max<int64_t>(1, machine_after.second - machine_before.second));
+    state.counters["pg_cpu_us"] = absl::ToDoubleMicroseconds(s->postgres->CpuTime() - pg_before) /
+                                  static_cast<double>(std::max<size_t>(1, sent.size()));
+    state.counters["routing_cpu_us"] =
+        static_cast<double>(ProcessTicks(s->routing_server->pid()) - routing_before) * per_ticket;
+    state.counters["ticket_cpu_us"] =
+        static_cast<double>(ProcessTicks(s->ticket_server->pid()) - ticket_before) * per_ticket;
+    state.counters["bench_cpu_us"] =
+        static_cast<double>(ProcessTicks(getpid()) - bench_before) * per_ticket;
+    ReportLegs(state, *s, sent, start);
   }
 }
 

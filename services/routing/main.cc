@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
                      "how long a decision may use agents' presence and load read by an earlier "
                      "one (0: read at every decision); the claim checks availability and "
                      "capacity itself"});
+  options.push_back({"outbox-notify-interval", "1ms",
+                     "after a commit that wrote routing events the relay is woken by a NOTIFY, "
+                     "at most one per this interval (an offer's OfferMade waits up to this long "
+                     "for it)"});
   options.push_back({"presence-ttl", "60s",
                      "how long a status set by SetPresence lasts without an AgentSession"});
   options.push_back({"session-heartbeat-timeout", "30s",
@@ -77,7 +81,12 @@ int main(int argc, char** argv) {
   // Routing events (offers, presence) go through routing's transactional outbox.
   runtime::StartOutboxRelayOrExit(*service, "routing", *kafka.producer);
   // Commits that wrote routing events wake the relay at once.
-  kafka::OutboxNotifier outbox_notifier(*postgres.pool, "routing");
+  const absl::Duration notify_interval = runtime::DurationOrExit(config, "outbox-notify-interval");
+  if (notify_interval < absl::ZeroDuration() || notify_interval > absl::Seconds(1)) {
+    runtime::ExitWith("flags",
+                      absl::InvalidArgumentError("--outbox-notify-interval must be 0..1s"));
+  }
+  kafka::OutboxNotifier outbox_notifier(*postgres.pool, "routing", notify_interval);
 
   SystemClock clock;
   UuidV7Generator ids(clock);

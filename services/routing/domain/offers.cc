@@ -119,8 +119,8 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
   std::string offer_agent;
   absl::StatusOr<bool> held = offers_.Route(
       queued.ticket.ticket_id,
-      [&](const QueueEntry& entry,
-          const std::set<std::string>& excluded) -> absl::StatusOr<RouteOutcome> {
+      [&](const QueueEntry& entry, const std::set<std::string>& excluded,
+          const DecisionInputs& inputs) -> absl::StatusOr<RouteOutcome> {
         const TicketCopy& t = entry.ticket;
         const TicketToRoute ticket{.ticket_id = t.ticket_id,
                                    .tenant_id = t.tenant_id,
@@ -130,7 +130,7 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
         const absl::Time started = clock_.Now();
         RoutingPolicy policy;  // the tenant's, as the decision read it
         absl::StatusOr<std::optional<MatchDecision>> decision =
-            router_.Route(ticket, excluded, &policy);
+            router_.Route(ticket, excluded, &policy, &inputs);
         if (absl::IsAborted(decision.status())) {
           // Someone holds the ticket although it waits here with no open offer: a claim that
           // outlived its offer (a replica died between the claim and storing the offer), or
@@ -147,7 +147,7 @@ absl::StatusOr<bool> OfferService::RouteOne(const QueueEntry& queued) {
           }
           if (!holder.empty())
             SUNDESK_RETURN_IF_ERROR(presence_.Release(holder, t.ticket_id).status());
-          decision = router_.Route(ticket, excluded, &policy);
+          decision = router_.Route(ticket, excluded, &policy, &inputs);
         }
         SUNDESK_RETURN_IF_ERROR(decision.status());
         if (observer_ != nullptr) observer_->Decision(clock_.Now() - started);

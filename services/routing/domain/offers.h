@@ -97,12 +97,14 @@ class OfferStore {
       const std::optional<QueuePosition>& after, int limit) = 0;
 
   using Decide = absl::FunctionRef<absl::StatusOr<RouteOutcome>(
-      const QueueEntry& entry, const std::set<std::string>& excluded)>;
+      const QueueEntry& entry, const std::set<std::string>& excluded,
+      const DecisionInputs& inputs)>;
   // Holds the ticket exclusively (across replicas) while `decide` runs with its current copy
   // and the agents who rejected it or let an offer of it lapse, then stores the outcome in
-  // the same transaction. False, without running `decide`, when the ticket no longer waits,
-  // already has an open offer, or another replica holds it now. An error of `decide` rolls
-  // back and is returned.
+  // the same transaction. `inputs`: what the store read for the decision besides (the
+  // directory revision, the tenant's policy) after taking the hold; may be empty. False,
+  // without running `decide`, when the ticket no longer waits, already has an open offer, or
+  // another replica holds it now. An error of `decide` rolls back and is returned.
   virtual absl::StatusOr<bool> Route(absl::string_view ticket_id, Decide decide) = 0;
 
   // NOT_FOUND when unknown.

@@ -85,8 +85,14 @@ void Router::Claimed(const std::string& agent_id, ClaimOutcome outcome, absl::Ti
   }
 }
 
-absl::StatusOr<std::shared_ptr<const Router::Directory>> Router::CurrentDirectory(absl::Time now) {
-  SUNDESK_ASSIGN_OR_RETURN(int64_t revision, agents_.DirectoryRevision());
+absl::StatusOr<std::shared_ptr<const Router::Directory>> Router::CurrentDirectory(
+    absl::Time now, std::optional<int64_t> known_revision) {
+  int64_t revision = 0;
+  if (known_revision.has_value()) {
+    revision = *known_revision;
+  } else {
+    SUNDESK_ASSIGN_OR_RETURN(revision, agents_.DirectoryRevision());
+  }
   {
     absl::MutexLock lock(&mu_);
     if (directory_ != nullptr && directory_->revision == revision) return directory_;
@@ -138,10 +144,15 @@ absl::StatusOr<std::set<std::string>> Router::InShift(absl::Span<const std::stri
 
 absl::StatusOr<std::optional<MatchDecision>> Router::Route(const TicketToRoute& ticket,
                                                            const std::set<std::string>& excluded,
-                                                           RoutingPolicy* policy_used) {
+                                                           RoutingPolicy* policy_used,
+                                                           const DecisionInputs* inputs) {
   const absl::Time now = clock_.Now();
-  SUNDESK_ASSIGN_OR_RETURN(std::optional<StoredRoutingPolicy> stored,
-                           policies_.Get(ticket.tenant_id));
+  std::optional<StoredRoutingPolicy> stored;
+  if (inputs != nullptr && inputs->policy.has_value()) {
+    stored = *inputs->policy;
+  } else {
+    SUNDESK_ASSIGN_OR_RETURN(stored, policies_.Get(ticket.tenant_id));
+  }
   RoutingPolicy policy;
   if (stored.has_value()) {
     policy = stored->policy;
@@ -150,7 +161,9 @@ absl::StatusOr<std::optional<MatchDecision>> Router::Route(const TicketToRoute& 
   }
   if (policy_used != nullptr) *policy_used = policy;
   SUNDESK_ASSIGN_OR_RETURN(TenantInfo tenant, tenants_.GetTenant(ticket.tenant_id));
-  SUNDESK_ASSIGN_OR_RETURN(std::shared_ptr<const Directory> directory, CurrentDirectory(now));
+  SUNDESK_ASSIGN_OR_RETURN(
+      std::shared_ptr<const Directory> directory,
+      CurrentDirectory(now, inputs != nullptr ? inputs->directory_revision : std::nullopt));
 
   // The live state of the agents a decision looks at: remembered, or read in one round trip.
   bool fresh = false;

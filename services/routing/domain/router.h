@@ -45,6 +45,16 @@ namespace sundesk::routing {
 // from remembered states: such a decision reads them again first. This replica's own
 // claims update what it remembers at once.
 // Thread-safe.
+// What the caller already read for one decision (PgOfferStore reads it in the transaction
+// that holds the ticket, after the lock, in the same round trip as the exclusions): the
+// decision uses it instead of reading it again. What is absent the decision reads itself.
+struct DecisionInputs {
+  std::optional<int64_t> directory_revision;  // AgentStore::DirectoryRevision
+  // RoutingPolicyStore::Get of the ticket's tenant (outer: read at all; inner: nullopt when
+  // the tenant never updated its policy).
+  std::optional<std::optional<StoredRoutingPolicy>> policy;
+};
+
 struct RouterOptions {
   absl::Duration live_state_max_age = absl::ZeroDuration();  // zero: read at every decision
 };
@@ -67,9 +77,11 @@ class Router {
   // ticket is held answers ABORTED (release the first claim before routing again).
   // `policy_used`, when set, receives the tenant's policy the decision went by (the
   // defaults when it has none).
+  // `inputs`, when set, holds what the caller already read for this decision.
   absl::StatusOr<std::optional<MatchDecision>> Route(const TicketToRoute& ticket,
                                                      const std::set<std::string>& excluded,
-                                                     RoutingPolicy* policy_used = nullptr);
+                                                     RoutingPolicy* policy_used = nullptr,
+                                                     const DecisionInputs* inputs = nullptr);
 
   // Those of `agent_ids` on shift at `now` (each in its own zone), by the directory as it
   // is now; an unknown agent is not.
@@ -90,8 +102,10 @@ class Router {
     absl::flat_hash_map<std::string, const AgentProfile*> by_id;
     std::unique_ptr<CandidateIndex> index;
   };
-  // The directory at the store's current revision (read again when it moved).
-  absl::StatusOr<std::shared_ptr<const Directory>> CurrentDirectory(absl::Time now);
+  // The directory at the store's current revision (read again when it moved); `revision`,
+  // when set, is that revision as the caller just read it.
+  absl::StatusOr<std::shared_ptr<const Directory>> CurrentDirectory(
+      absl::Time now, std::optional<int64_t> revision = std::nullopt);
 
   // The live state of `candidates`: remembered ones younger than live_state_max_age (unless
   // `fresh`), the others read in one round trip. `remembered` gets the agents whose state

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
 #include "libs/pg/transaction.h"
+#include "services/routing/store/pg_routing_policy_store.h"
 #include "services/routing/store/pg_ticket_rows.h"
 #include "services/routing/store/routing_events.h"
 
@@ -113,20 +114,35 @@ absl::StatusOr<bool> PgOfferStore::Route(absl::string_view ticket_id, Decide dec
   bool routed = false;
   SUNDESK_RETURN_IF_ERROR(pg::WithTransaction(pool_, [&](pg::Connection& tx) -> absl::Status {
     routed = false;
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result r,
-        tx.Execute(absl::StrCat("SELECT ", kTicketColumns,
-                                ", s.deadline AS sla_deadline FROM routing.tickets t "
-                                "LEFT JOIN routing.ticket_sla_at_risk s ON s.ticket_id = "
-                                "t.ticket_id WHERE t.ticket_id = $1::uuid "
-                                "FOR UPDATE OF t SKIP LOCKED"),
-                   {ticket_id}));
+    // One round trip (a pipeline; the server runs the statements one after another): the
+    // ticket's queue row locked, then the ticket's offers (the exclusions), the directory
+    // revision and the tenant's policy. Each statement reads from a snapshot of its own,
+    // taken when it starts, so the offers are read after the lock was granted, as they
+    // were in a round trip of their own: an offer or a rejection committed just before is
+    // seen (a subquery of the locking statement would read the statement's snapshot, taken
+    // before the lock). The revision and the policy are the ones the decision reads first
+    // thing; reading them here spares it two round trips on other connections.
+    const std::vector<pg::Statement> reads = {
+        {.sql = absl::StrCat("SELECT ", kTicketColumns,
+                             ", s.deadline AS sla_deadline FROM routing.tickets t "
+                             "LEFT JOIN routing.ticket_sla_at_risk s ON s.ticket_id = "
+                             "t.ticket_id WHERE t.ticket_id = $1::uuid "
+                             "FOR UPDATE OF t SKIP LOCKED"),
+         .params = {pg::Param(ticket_id)}},
+        {.sql = "SELECT agent_id, state FROM routing.offers WHERE ticket_id = $1::uuid",
+         .params = {pg::Param(ticket_id)}},
+        {.sql = "SELECT revision FROM routing.agent_directory_revision", .params = {}},
+        {.sql = absl::StrCat("SELECT ", kRoutingPolicyColumns,
+                             " FROM routing.routing_policies WHERE tenant_id = "
+                             "(SELECT tenant_id FROM routing.tickets WHERE ticket_id = $1::uuid)"),
+         .params = {pg::Param(ticket_id)}},
+    };
+    SUNDESK_ASSIGN_OR_RETURN(std::vector<pg::Result> read, tx.ExecuteAtomically(reads));
+    if (read.size() != reads.size()) return absl::InternalError("pipeline answered short");
+    const pg::Result& r = read[0];
     if (r.rows() == 0 || r.IsNull(0, "queued_time")) return absl::OkStatus();
     SUNDESK_ASSIGN_OR_RETURN(QueueEntry entry, EntryFromRow(r, 0));
-    SUNDESK_ASSIGN_OR_RETURN(
-        pg::Result offers,
-        tx.Execute("SELECT agent_id, state FROM routing.offers WHERE ticket_id = $1::uuid",
-                   {ticket_id}));
+    const pg::Result& offers = read[1];
     std::set<std::string> excluded;
     for (int row = 0; row < offers.rows(); ++row) {
       SUNDESK_ASSIGN_OR_RETURN(int64_t state, offers.Int64(row, "state"));
@@ -136,30 +152,47 @@ absl::StatusOr<bool> PgOfferStore::Route(absl::string_view ticket_id, Decide dec
         excluded.insert(std::string(offers.Text(row, "agent_id")));
       }
     }
-    SUNDESK_ASSIGN_OR_RETURN(RouteOutcome outcome, decide(entry, excluded));
+    DecisionInputs inputs;
+    if (read[2].rows() != 1) {
+      return absl::InternalError("routing.agent_directory_revision: no row");
+    }
+    SUNDESK_ASSIGN_OR_RETURN(int64_t revision, read[2].Int64(0, "revision"));
+    inputs.directory_revision = revision;
+    if (read[3].rows() == 0) {
+      inputs.policy.emplace(std::nullopt);
+    } else {
+      SUNDESK_ASSIGN_OR_RETURN(StoredRoutingPolicy policy,
+                               RoutingPolicyFromRow(read[3], 0, entry.ticket.tenant_id));
+      inputs.policy.emplace(std::move(policy));
+    }
+    SUNDESK_ASSIGN_OR_RETURN(RouteOutcome outcome, decide(entry, excluded, inputs));
     routed = true;
     if (!outcome.assigned_agent.empty()) {
       return ApplyAssignment(tx, ticket_id, outcome.assigned_agent, outcome.assigned_version);
     }
     if (!outcome.offer.has_value()) return absl::OkStatus();
     const Offer& o = *outcome.offer;
-    SUNDESK_RETURN_IF_ERROR(
-        tx.Execute(
-              "INSERT INTO routing.offers (offer_id, ticket_id, tenant_id, agent_id, "
-              "subject, language, priority, guidelines, stage, sla_deadline, queued_time, "
-              "create_time, expire_time, state) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, "
-              "$5, $6, $7, $8, $9, $10, $11, $12, $13, 1)",
-              {o.offer_id, o.ticket_id, o.tenant_id, o.agent_id, o.subject, o.language, o.priority,
-               o.guidelines, o.stage, o.sla_deadline, o.queued_time, o.create_time, o.expire_time})
-            .status());
     events::v1::OfferMade made;
     OfferToProto(o, made.mutable_offer());
-    return WriteRoutingEvent(tx, ids_, clock_,
-                             {.source = std::string(kRoutingSource),
-                              .tenant_id = o.tenant_id,
-                              .subject = o.ticket_id,
-                              .sequence = entry.ticket.version},
-                             made, absl::StrCat("OfferMade:", o.offer_id));
+    SUNDESK_ASSIGN_OR_RETURN(pg::Statement event,
+                             RoutingEventStatement(ids_, clock_,
+                                                   {.source = std::string(kRoutingSource),
+                                                    .tenant_id = o.tenant_id,
+                                                    .subject = o.ticket_id,
+                                                    .sequence = entry.ticket.version},
+                                                   made, absl::StrCat("OfferMade:", o.offer_id)));
+    // The offer and its OfferMade in one round trip; they commit with the transaction.
+    const std::vector<pg::Statement> writes = {
+        {.sql = "INSERT INTO routing.offers (offer_id, ticket_id, tenant_id, agent_id, "
+                "subject, language, priority, guidelines, stage, sla_deadline, queued_time, "
+                "create_time, expire_time, state) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, "
+                "$5, $6, $7, $8, $9, $10, $11, $12, $13, 1)",
+         .params = {o.offer_id, o.ticket_id, o.tenant_id, o.agent_id, o.subject, o.language,
+                    o.priority, o.guidelines, o.stage, o.sla_deadline, o.queued_time, o.create_time,
+                    o.expire_time}},
+        std::move(event),
+    };
+    return tx.ExecuteAtomically(writes).status();
   }));
   if (routed && notifier_ != nullptr) notifier_->Notify();
   return routed;

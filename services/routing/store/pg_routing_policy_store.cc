@@ -36,24 +36,30 @@ absl::StatusOr<std::vector<OverflowStage>> DecodeStages(absl::string_view text) 
 
 }  // namespace
 
+absl::StatusOr<StoredRoutingPolicy> RoutingPolicyFromRow(const pg::Result& r, int row,
+                                                         absl::string_view tenant_id) {
+  StoredRoutingPolicy s;
+  s.policy.tenant_id = std::string(tenant_id);
+  SUNDESK_ASSIGN_OR_RETURN(s.policy.overflow_stages, DecodeStages(r.Text(row, "overflow_stages")));
+  SUNDESK_ASSIGN_OR_RETURN(int64_t timeout_ms, r.Int64(row, "offer_timeout_ms"));
+  s.policy.offer_timeout = absl::Milliseconds(timeout_ms);
+  SUNDESK_ASSIGN_OR_RETURN(int64_t min_proficiency, r.Int64(row, "min_language_proficiency"));
+  s.policy.min_language_proficiency = static_cast<int>(min_proficiency);
+  SUNDESK_ASSIGN_OR_RETURN(s.version, r.Int64(row, "version"));
+  SUNDESK_ASSIGN_OR_RETURN(s.update_time, r.Time(row, "update_time"));
+  return s;
+}
+
 absl::StatusOr<std::optional<StoredRoutingPolicy>> PgRoutingPolicyStore::Get(
     absl::string_view tenant_id) {
   SUNDESK_ASSIGN_OR_RETURN(pg::Lease conn, pool_.Acquire());
   SUNDESK_ASSIGN_OR_RETURN(
       pg::Result r,
-      conn->Execute("SELECT overflow_stages, offer_timeout_ms, min_language_proficiency, version, "
-                    "update_time FROM routing.routing_policies WHERE tenant_id = $1::uuid",
+      conn->Execute(absl::StrCat("SELECT ", kRoutingPolicyColumns,
+                                 " FROM routing.routing_policies WHERE tenant_id = $1::uuid"),
                     {tenant_id}));
   if (r.rows() == 0) return std::optional<StoredRoutingPolicy>();
-  StoredRoutingPolicy s;
-  s.policy.tenant_id = std::string(tenant_id);
-  SUNDESK_ASSIGN_OR_RETURN(s.policy.overflow_stages, DecodeStages(r.Text(0, "overflow_stages")));
-  SUNDESK_ASSIGN_OR_RETURN(int64_t timeout_ms, r.Int64(0, "offer_timeout_ms"));
-  s.policy.offer_timeout = absl::Milliseconds(timeout_ms);
-  SUNDESK_ASSIGN_OR_RETURN(int64_t min_proficiency, r.Int64(0, "min_language_proficiency"));
-  s.policy.min_language_proficiency = static_cast<int>(min_proficiency);
-  SUNDESK_ASSIGN_OR_RETURN(s.version, r.Int64(0, "version"));
-  SUNDESK_ASSIGN_OR_RETURN(s.update_time, r.Time(0, "update_time"));
+  SUNDESK_ASSIGN_OR_RETURN(StoredRoutingPolicy s, RoutingPolicyFromRow(r, 0, tenant_id));
   return std::optional<StoredRoutingPolicy>(std::move(s));
 }
 

@@ -44,7 +44,7 @@ class FakeOfferStore final : public OfferStore {
         excluded.insert(o.agent_id);
       }
     }
-    absl::StatusOr<RouteOutcome> outcome = decide(it->second, excluded);
+    absl::StatusOr<RouteOutcome> outcome = decide(it->second, excluded, DecisionInputs{});
     if (!outcome.ok()) return outcome.status();
     if (outcome->offer.has_value()) offers[outcome->offer->offer_id] = *outcome->offer;
     if (!outcome->assigned_agent.empty()) {

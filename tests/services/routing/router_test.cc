@@ -142,6 +142,56 @@ TEST_F(RouterTest, TheTenantsPolicyDecidesTheStage) {
   EXPECT_EQ((*d)->stage, 1);
 }
 
+// What the caller read in the ticket's transaction (PgOfferStore::Route) is what the
+// decision goes by, without reading it again: the policy as given (also "never updated"),
+// the directory as of the given revision (read again when that one moved).
+TEST_F(RouterTest, DecidesByTheRevisionAndPolicyTheCallerRead) {
+  AddAgent("ana");
+  agents_.agents[0].languages = {{"sv", 2}};  // below the default minimum 3
+  const StoredRoutingPolicy relaxed{
+      .policy = {.tenant_id = kTenant,
+                 .overflow_stages = {{30, OverflowRelax::kAnyProficientLanguage}},
+                 .offer_timeout = absl::Seconds(45)},
+      .version = 1};
+  const TicketToRoute t1 = Ticket("t1");
+  clock_.Advance(absl::Seconds(30));
+  // The store has no policy; the one read in the transaction relaxes the language.
+  DecisionInputs inputs{.directory_revision = 7, .policy = std::optional(relaxed)};
+  RoutingPolicy used;
+  auto d = router_.Route(t1, {}, &used, &inputs);
+  ASSERT_TRUE(d.ok() && d->has_value()) << d.status();
+  EXPECT_EQ((*d)->agent_id, "ana");
+  EXPECT_EQ((*d)->stage, 1);
+  EXPECT_EQ(used.offer_timeout, absl::Seconds(45));
+  EXPECT_EQ(policies_.gets, 0);
+  EXPECT_EQ(agents_.revision_reads, 0);
+  EXPECT_EQ(router_.directory_loads(), 1);
+  // "Never updated", as read: the defaults, although the store now has the relaxed one.
+  policies_.stored = relaxed;
+  inputs.policy.emplace(std::nullopt);
+  const TicketToRoute t2{.ticket_id = "t2",
+                         .tenant_id = kTenant,
+                         .language = "sv",
+                         .required_skills = {},
+                         .queued_time = t1.queued_time};  // waited as long as t1
+  d = router_.Route(t2, {}, &used, &inputs);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->has_value());
+  EXPECT_EQ(policies_.gets, 0);
+  EXPECT_EQ(router_.directory_loads(), 1);  // same revision: the directory held
+  // A bruno created meanwhile counts once the given revision moves.
+  AddAgent("bruno");
+  inputs.policy.reset();  // not read by the caller: the decision reads the store's
+  EXPECT_EQ(router_.directory_loads(), 1);
+  inputs.directory_revision = 8;
+  d = router_.Route(Ticket("t3"), {}, &used, &inputs);
+  ASSERT_TRUE(d.ok() && d->has_value()) << d.status();
+  EXPECT_EQ((*d)->agent_id, "bruno");
+  EXPECT_EQ(policies_.gets, 1);
+  EXPECT_EQ(agents_.revision_reads, 0);
+  EXPECT_EQ(router_.directory_loads(), 2);
+}
+
 // With live_state_max_age, what was read is used again for that long; the claim checks
 // availability and capacity itself, so a remembered state never overfills an agent nor
 // makes an offer to one who is not AVAILABLE.

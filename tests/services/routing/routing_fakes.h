@@ -61,7 +61,9 @@ class FakeAgentStore final : public AgentStore {
   absl::StatusOr<Agent> UpdateAgent(const Agent&, absl::Time) override {
     return absl::UnimplementedError("not used");
   }
+  int revision_reads = 0;
   absl::StatusOr<int64_t> DirectoryRevision() override {
+    ++revision_reads;
     return revision + static_cast<int64_t>(agents.size());
   }
 };
@@ -146,7 +148,9 @@ class FakePresence final : public PresenceStore {
 class FakePolicies final : public RoutingPolicyStore {
  public:
   std::optional<StoredRoutingPolicy> stored;
+  int gets = 0;
   absl::StatusOr<std::optional<StoredRoutingPolicy>> Get(absl::string_view) override {
+    ++gets;
     return stored;
   }
   absl::Status Put(const StoredRoutingPolicy&, int64_t) override { return absl::OkStatus(); }
