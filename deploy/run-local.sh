@@ -97,7 +97,7 @@ export SUNDESK_PG_DSN=$PG_DSN
 export SUNDESK_KAFKA_BOOTSTRAP=$KAFKA
 export SUNDESK_REDIS_ADDR=127.0.0.1:$REDIS_PORT
 export SUNDESK_TICKET_ADDR=127.0.0.1:${GRPC_PORT[ticket]}
-export SUNDESK_KAFKA_FETCH_WAIT=10ms  # devkafka answers a waiting fetch only at this timeout
+export SUNDESK_KAFKA_FETCH_WAIT=5ms  # devkafka answers a waiting fetch only at this timeout
 export SUNDESK_WEBHOOK_ALLOW_LOOPBACK=true
 # notification seals webhook secrets at rest; the database is fresh each run, so is the key.
 export SUNDESK_WEBHOOK_SECRET_KEYS=${SUNDESK_WEBHOOK_SECRET_KEYS:-local:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
