@@ -765,7 +765,10 @@ class PgClockStore::Batch {
     if (hot.rows() > 0) {
       // Rows of which only the hot columns changed: fewer columns to send and write.
       // Their clocks are slices of one flat array ($10, FlatClocks). Rows are found by the
-      // address they were read at (a TID scan; the ticket_id only checked).
+      // address they were read at (a TID scan; the ticket_id only checked). The arrays are
+      // unnested in a select list (ProjectSet: a row at a time) rather than by `FROM
+      // unnest(...)`, which first copies every row into a tuplestore: 4.1-5.4 -> 3.7-4.2 us
+      // of execution per row (README).
       std::vector<pg::Param> params = {pg::Param::TextArray(hot.ticket_id),
                                        pg::Param::Int64Array(hot.last_sequence),
                                        pg::Param::Int32Array(hot.status),
@@ -783,10 +786,11 @@ class PgClockStore::Batch {
                kNoNumber,
                "::bigint, NULL), timer_due = u.timer_due, "
                "ledger_sequence = u.ledger_sequence, ledger_hash = u.ledger_hash "
-               "FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[], "
-               "$5::integer[], $6::bigint[], $7::bigint[], $8::text[], $9::text[]) "
-               "AS u (ticket_id, last_sequence, status, first, last, timer_due, "
-               "ledger_sequence, ledger_hash, addr) "
+               "FROM (SELECT unnest($1::text[]) AS ticket_id, "
+               "unnest($2::bigint[]) AS last_sequence, unnest($3::integer[]) AS status, "
+               "unnest($4::integer[]) AS first, unnest($5::integer[]) AS last, "
+               "unnest($6::bigint[]) AS timer_due, unnest($7::bigint[]) AS ledger_sequence, "
+               "unnest($8::text[]) AS ledger_hash, unnest($9::text[]) AS addr) u "
                "WHERE t.ctid = u.addr::tid AND t.ticket_id = u.ticket_id"),
            std::move(params)});
     }
@@ -809,10 +813,11 @@ class PgClockStore::Batch {
     }
     if (!ledger_id.empty()) {
       out.push_back(
+          // Unnested in a select list, as the hot update's (no tuplestore).
           {"INSERT INTO sla.ledger (ticket_id, sequence, entry, more) "
            "SELECT t, s, e, NULLIF(m, ''::bytea) "
-           "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[]) "
-           "AS u (t, s, e, m)",
+           "FROM (SELECT unnest($1::text[]) AS t, unnest($2::bigint[]) AS s, "
+           "unnest($3::bytea[]) AS e, unnest($4::bytea[]) AS m) u",
            {pg::Param::TextArray(ledger_id), pg::Param::Int64Array(ledger_sequence),
             pg::Param::ByteaArray(ledger_entry), pg::Param::ByteaArray(ledger_more)}});
     }
