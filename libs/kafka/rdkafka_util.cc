@@ -78,6 +78,9 @@ Headers CopyHeaders(const rd_kafka_message_t* message) {
   Headers out;
   rd_kafka_headers_t* hdrs = nullptr;
   if (rd_kafka_message_headers(message, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  // One allocation: a record carries the CloudEvents headers, and every consumed record
+  // comes through here (it showed in sla-server's profile growing one push_back at a time).
+  out.reserve(rd_kafka_header_cnt(hdrs));
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
