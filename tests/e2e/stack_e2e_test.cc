@@ -138,7 +138,7 @@ class StackTest : public ::testing::Test {
             {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", s.metrics_port)},
             {"SUNDESK_PG_DSN", dsn_},
             {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
-            {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
+            {"SUNDESK_KAFKA_FETCH_WAIT", testing::DevKafka::FetchWaitFlag()},
             {"SUNDESK_REDIS_ADDR", absl::StrCat("127.0.0.1:", redis_->port())},
             {"SUNDESK_ADMIN_KEY", kAdminKey},
             {"SUNDESK_SERVICE_KEY", "e2e-service-key"},

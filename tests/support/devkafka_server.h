@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tests/support/process.h"
@@ -21,6 +22,10 @@ class DevKafka {
   // against it use this. 5 ms: a hop's median ~2-3 ms and its p99 ~5 ms shorter than at
   // 10 ms (services/routing/README.md); below 5 ms the extra fetches cost more than they save.
   static constexpr absl::Duration kFetchWaitMax = absl::Milliseconds(5);
+  // kFetchWaitMax as a service's SUNDESK_KAFKA_FETCH_WAIT value ("5ms").
+  static std::string FetchWaitFlag() {
+    return absl::StrCat(absl::ToInt64Milliseconds(kFetchWaitMax), "ms");
+  }
 
   // `extra_args` go to devkafka as they are, e.g. {"--topic=orders:3"}.
   static absl::StatusOr<std::unique_ptr<DevKafka>> Start(std::vector<std::string> extra_args = {});

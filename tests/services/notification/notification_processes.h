@@ -76,7 +76,7 @@ class NotificationProcessesTest : public ::testing::Test {
                  {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", metrics_port_)},
                  {"SUNDESK_PG_DSN", dsn_},
                  {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
-                 {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
+                 {"SUNDESK_KAFKA_FETCH_WAIT", testing::DevKafka::FetchWaitFlag()},
                  {"SUNDESK_ADMIN_KEY", kAdminKey},
                  {"SUNDESK_SERVICE_KEY", kServiceKey},
                  {"SUNDESK_TICKET_ADDR", ticket_server_->address()},
