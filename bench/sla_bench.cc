@@ -322,7 +322,7 @@ Stack& SharedStack() {
                  {"SUNDESK_METRICS_ADDR", absl::StrCat("127.0.0.1:", testing::FreePort())},
                  {"SUNDESK_PG_DSN", s->dsn},
                  {"SUNDESK_KAFKA_BOOTSTRAP", s->kafka->bootstrap()},
-                 {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
+                 {"SUNDESK_KAFKA_FETCH_WAIT", testing::DevKafka::FetchWaitFlag()},
                  {"SUNDESK_TICKET_ADDR", absl::StrCat("127.0.0.1:", testing::FreePort())},
                  {"SUNDESK_LOG_LEVEL", "warn"}},
          .log_path = s->logs->path() + "/sla.log"});

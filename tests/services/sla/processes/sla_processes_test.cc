@@ -155,7 +155,7 @@ class SlaProcessesTest : public ::testing::Test {
                  {"SUNDESK_PG_DSN", db_->dsn},
                  {"SUNDESK_PG_POOL_SIZE", "4"},
                  {"SUNDESK_KAFKA_BOOTSTRAP", kafka_->bootstrap()},
-                 {"SUNDESK_KAFKA_FETCH_WAIT", "10ms"},
+                 {"SUNDESK_KAFKA_FETCH_WAIT", testing::DevKafka::FetchWaitFlag()},
                  // devkafka holds a member that joins while a rebalance is pending for the
                  // session timeout (tools/devkafka/README.md): keep that wait short.
                  {"SUNDESK_KAFKA_SESSION_TIMEOUT", "6s"},
