@@ -9,9 +9,22 @@
 #include "absl/strings/str_join.h"
 #include "libs/core/log.h"
 #include "libs/kafka/rdkafka_util.h"
+#include "prometheus/counter.h"
 
 namespace sundesk::kafka {
 namespace {
+
+struct SkippingResets {
+  absl::Mutex mu;
+  std::shared_ptr<prometheus::Registry> registry ABSL_GUARDED_BY(mu);
+  prometheus::Family<prometheus::Counter>* family ABSL_GUARDED_BY(mu) = nullptr;
+  std::atomic<int64_t> count{0};
+};
+
+SkippingResets& Resets() {
+  static auto* resets = new SkippingResets();  // never destroyed: librdkafka threads log late
+  return *resets;
+}
 
 std::string Describe(const rd_kafka_topic_partition_list_t* partitions) {
   std::vector<std::string> parts;
@@ -38,6 +51,30 @@ Message CopyMessage(const rd_kafka_message_t* m) {
 }
 
 }  // namespace
+
+void RegisterConsumerMetrics(std::shared_ptr<prometheus::Registry> registry) {
+  SkippingResets& r = Resets();
+  absl::MutexLock lock(&r.mu);
+  r.family = &prometheus::BuildCounter()
+                  .Name("sundesk_kafka_consumer_offset_resets_total")
+                  .Help("Times a consumer's offset was no longer on the broker and it skipped "
+                        "to the oldest record left: the records in between were never handled")
+                  .Register(*registry);
+  r.registry = std::move(registry);
+}
+
+int64_t SkippingOffsetResets() { return Resets().count.load(); }
+
+namespace internal {
+
+void CountSkippingReset(const std::string& topic) {
+  SkippingResets& r = Resets();
+  r.count.fetch_add(1);
+  absl::MutexLock lock(&r.mu);
+  if (r.family != nullptr) r.family->Add({{"topic", topic}}).Increment();
+}
+
+}  // namespace internal
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
                                                            MessageHandler handler) {

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "libs/kafka/headers.h"
+#include "prometheus/registry.h"
 
 namespace sundesk::kafka {
 
@@ -51,6 +52,19 @@ struct Message {
   Headers headers;
   absl::Time timestamp = absl::InfinitePast();  // producer's create time, when known
 };
+
+// A member whose offset is no longer in its partition's log (the broker deleted those records
+// under the topic's retention while the member was behind, or the member was stopped longer
+// than the retention) is moved by librdkafka to the oldest record left (auto.offset.reset):
+// the records in between are never handled. The service lost events, so each such reset is
+// logged as an error and counted, process-wide, in
+// sundesk_kafka_consumer_offset_resets_total{topic} of the registry given here (the last one
+// given; ServiceRuntime gives its own). An alert on any increase is the operator's signal.
+// devkafka keeps only the last 5 MB of each partition, so there a member about 10,000
+// events behind already loses some.
+void RegisterConsumerMetrics(std::shared_ptr<prometheus::Registry> registry);
+// The resets counted so far in this process, every topic.
+int64_t SkippingOffsetResets();
 
 // Returns OK once the message's effects are durable. Any error is retried, with capped
 // backoff, on the same message: the partition does not advance past a failing message.

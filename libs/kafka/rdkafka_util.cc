@@ -7,6 +7,13 @@ namespace sundesk::kafka::internal {
 namespace {
 
 void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  if (std::optional<std::string> topic = SkippingResetTopic(level, fac, buf)) {
+    CountSkippingReset(*topic);
+    log::Error("kafka consumer skipped records: its offset is no longer on the broker "
+               "(deleted under the topic's retention while the consumer was behind)",
+               {{"client", rd_kafka_name(rk)}, {"topic", *topic}, {"message", buf}});
+    return;
+  }
   // syslog levels: 0..3 errors, 4 warnings, 5..6 notices and info, 7 debug.
   if (level <= 3) {
     log::Error("librdkafka", {{"client", rd_kafka_name(rk)}, {"facility", fac}, {"message", buf}});
@@ -18,6 +25,21 @@ void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* fac, const c
 }
 
 }  // namespace
+
+std::optional<std::string> SkippingResetTopic(int level, absl::string_view facility,
+                                              absl::string_view message) {
+  if (level > 4 || facility != "OFFSET") return std::nullopt;
+  const size_t reset = message.find("]: offset reset (");
+  if (reset == absl::string_view::npos) return std::nullopt;
+  // "[thrd:...]: <topic> [<partition>]: offset reset (...": the topic ends at the last " ["
+  // before the reset.
+  absl::string_view head = message.substr(0, reset);
+  const size_t thread_end = head.find("]: ");
+  const size_t start = thread_end == absl::string_view::npos ? 0 : thread_end + 3;
+  const size_t end = head.rfind(" [");
+  if (end == absl::string_view::npos || end < start) return std::string();
+  return std::string(head.substr(start, end - start));
+}
 
 absl::StatusOr<ConfPtr> NewConf(const std::map<std::string, std::string>& properties) {
   ConfPtr conf(rd_kafka_conf_new());

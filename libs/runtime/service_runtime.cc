@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "libs/core/log.h"
 #include "libs/core/shutdown.h"
+#include "libs/kafka/consumer.h"
 
 namespace sundesk::runtime {
 
@@ -136,6 +137,7 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::CreateOrExit(const std::string& 
     std::exit(2);
   }
   std::unique_ptr<ServiceRuntime> rt(new ServiceRuntime(service, config));
+  kafka::RegisterConsumerMetrics(rt->registry_);
   auto metrics = metrics::MetricsServer::Start(config.Get("metrics-addr"), service, rt->registry_);
   if (!metrics.ok()) ExitWith("cannot start the metrics server", metrics.status());
   rt->metrics_ = std::move(*metrics);

@@ -301,6 +301,42 @@ TEST_F(KafkaTest, BatchedConsumerHandsOverWhatIsFetchedAndCommitsAfterEachBatch)
   EXPECT_EQ(again.All().front().value, "after");
 }
 
+// devkafka keeps only the last 5 MB of a partition. A member whose committed offset fell off
+// the log is moved to the oldest record left; the records in between are lost to it, and
+// that is counted and logged, not silent.
+TEST_F(KafkaTest, AnOffsetDeletedUnderRetentionIsCountedAsSkippedRecords) {
+  CreateTopic("retained", 1);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->Produce("retained", "k", "first", {}, nullptr).ok());
+  ASSERT_TRUE(producer->Flush(absl::Seconds(10)).ok());
+  {
+    Seen seen;
+    RunningConsumer a(Consuming("behind", "retained"), [&](const Message& m) {
+      seen.Add(m);
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(seen.WaitForCount(1));
+  }  // stopped: offset 1 committed
+
+  // 8 MB while the member is away: the oldest message sets, offset 1 among them, are deleted.
+  const std::string value(64 * 1024, 'x');
+  for (int i = 0; i < 128; ++i) {
+    ASSERT_TRUE(producer->Produce("retained", "k", value, {}, nullptr).ok());
+  }
+  ASSERT_TRUE(producer->Flush(absl::Seconds(30)).ok());
+
+  const int64_t resets_before = SkippingOffsetResets();
+  Seen seen;
+  RunningConsumer b(Consuming("behind", "retained"), [&](const Message& m) {
+    seen.Add(m);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(seen.WaitForCount(1));
+  EXPECT_TRUE(WaitFor([&] { return SkippingOffsetResets() > resets_before; }, absl::Seconds(10)));
+  EXPECT_GT(seen.All().front().offset, 1);
+}
+
 TEST_F(KafkaTest, IdempotentProducerSurvivesInjectedErrorsWithoutDuplicatesInOrder) {
   CreateTopic("idem", 3);
   auto producer = NewProducer();
