@@ -33,8 +33,9 @@
 //
 // SUNDESK_SLA_BENCH_UPDATES: events of the update figure (20,000; more for a steadier figure or
 // a profile; above 30,000 the producer stays at most 30,000 events ahead of the consumer,
-// inside devkafka's retention of 5 MB per partition). SUNDESK_SLA_BENCH_FILLFACTOR: the ticket rows' fillfactor for the run, set
-// before they are loaded (an experiment; the migrations' otherwise).
+// inside devkafka's retention of 5 MB per partition). SUNDESK_SLA_BENCH_FILLFACTOR: the ticket
+// rows' fillfactor for the run, set before they are loaded (an experiment; the migrations'
+// otherwise).
 //
 // SUNDESK_SLA_BENCH_PG_STATS=1: PostgreSQL loads pg_stat_statements, and after each figure
 // the bench prints the statements by total execution time (calls, rows, total and mean ms)
@@ -403,8 +404,8 @@ void BM_Updates_FromKafka(benchmark::State& state) {
   // The consumer joins its group first (its first record applied). Each event pauses two
   // clocks: two ledger entries in one ledger row (the loaded tickets have none).
   const std::string count_sql = "SELECT count(*) FROM sla.ledger";
-  if (absl::Status produced = Produce(
-          *s.producer, PendingEvent(ids, TicketId(s.next_ticket++), clock.Now()));
+  if (absl::Status produced =
+          Produce(*s.producer, PendingEvent(ids, TicketId(s.next_ticket++), clock.Now()));
       !produced.ok()) {
     state.SkipWithError(produced.ToString().c_str());
     return;
@@ -430,8 +431,8 @@ void BM_Updates_FromKafka(benchmark::State& state) {
         state.SkipWithError("the consumer stayed over 30,000 events behind for a minute");
         return;
       }
-      if (absl::Status produced = Produce(
-              *s.producer, PendingEvent(ids, TicketId(s.next_ticket++), clock.Now()));
+      if (absl::Status produced =
+              Produce(*s.producer, PendingEvent(ids, TicketId(s.next_ticket++), clock.Now()));
           !produced.ok()) {
         state.SkipWithError(produced.ToString().c_str());
         return;

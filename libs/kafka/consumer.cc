@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,12 +21,24 @@ struct SkippingResets {
   absl::Mutex mu;
   std::shared_ptr<prometheus::Registry> registry ABSL_GUARDED_BY(mu);
   prometheus::Family<prometheus::Counter>* family ABSL_GUARDED_BY(mu) = nullptr;
+  // Every consumer's topics: their series exist at 0 from the start, so that increase()
+  // sees the first reset (a series born at 1 shows no increase).
+  std::set<std::string> topics ABSL_GUARDED_BY(mu);
   std::atomic<int64_t> count{0};
 };
 
 SkippingResets& Resets() {
   static auto* resets = new SkippingResets();  // never destroyed: librdkafka threads log late
   return *resets;
+}
+
+void TouchSkippingResets(const std::vector<std::string>& topics) {
+  SkippingResets& r = Resets();
+  absl::MutexLock lock(&r.mu);
+  for (const std::string& t : topics) {
+    r.topics.insert(t);
+    if (r.family != nullptr) (void)r.family->Add({{"topic", t}});
+  }
 }
 
 std::string Describe(const rd_kafka_topic_partition_list_t* partitions) {
@@ -57,9 +72,11 @@ void RegisterConsumerMetrics(std::shared_ptr<prometheus::Registry> registry) {
   absl::MutexLock lock(&r.mu);
   r.family = &prometheus::BuildCounter()
                   .Name("sundesk_kafka_consumer_offset_resets_total")
-                  .Help("Times a consumer's offset was no longer on the broker and it skipped "
-                        "to the oldest record left: the records in between were never handled")
+                  .Help(
+                      "Times a consumer's offset was no longer on the broker and it skipped "
+                      "to the oldest record left: the records in between were never handled")
                   .Register(*registry);
+  for (const std::string& t : r.topics) (void)r.family->Add({{"topic", t}});
   r.registry = std::move(registry);
 }
 
@@ -120,6 +137,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::CreateBatched(ConsumerOption
   }
   auto conf = internal::NewConf(props);
   if (!conf.ok()) return conf.status();
+  TouchSkippingResets(options.topics);
 
   auto consumer = std::unique_ptr<Consumer>(new Consumer());
   consumer->options_ = std::move(options);

@@ -59,7 +59,8 @@ struct Message {
 // the records in between are never handled. The service lost events, so each such reset is
 // logged as an error and counted, process-wide, in
 // sundesk_kafka_consumer_offset_resets_total{topic} of the registry given here (the last one
-// given; ServiceRuntime gives its own). An alert on any increase is the operator's signal.
+// given; ServiceRuntime gives its own; each consumer's topics are series from 0 on, so that
+// increase() sees the first). An alert on any increase is the operator's signal.
 // devkafka keeps only the last 5 MB of each partition, so there a member about 10,000
 // events behind already loses some.
 void RegisterConsumerMetrics(std::shared_ptr<prometheus::Registry> registry);

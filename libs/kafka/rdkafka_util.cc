@@ -9,9 +9,10 @@ namespace {
 void LogFromLibrdkafka(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   if (std::optional<std::string> topic = SkippingResetTopic(level, fac, buf)) {
     CountSkippingReset(*topic);
-    log::Error("kafka consumer skipped records: its offset is no longer on the broker "
-               "(deleted under the topic's retention while the consumer was behind)",
-               {{"client", rd_kafka_name(rk)}, {"topic", *topic}, {"message", buf}});
+    log::Error(
+        "kafka consumer skipped records: its offset is no longer on the broker "
+        "(deleted under the topic's retention while the consumer was behind)",
+        {{"client", rd_kafka_name(rk)}, {"topic", *topic}, {"message", buf}});
     return;
   }
   // syslog levels: 0..3 errors, 4 warnings, 5..6 notices and info, 7 debug.

@@ -9,8 +9,9 @@ services export.
   24-column grid and not overlapping;
 - every recorded series a panel queries (level:metric:operations) is recorded in
   rules.yml, so a renamed rule cannot leave a silently empty panel;
-- every raw metric that a panel or a rule queries is one the services export (the list
-  below), so a typo in a metric name fails here instead of showing "No data";
+- every raw metric that a panel or a rule queries is one the services export (the
+  names given to prometheus-cpp in libs/ and services/), so a typo or a rename fails here
+  instead of showing "No data";
 - with promtool on PATH, every panel query parses as PromQL (Grafana's variables replaced
   by plain values).
 """
@@ -22,23 +23,24 @@ import subprocess
 import sys
 import tempfile
 
-# The metrics the services export (libs/metrics, libs/rpc and each service's README).
-# Add a name here when a service starts exporting it.
-EXPORTED = {
-    "up",  # from Prometheus itself
-    "grpc_server_started_total", "grpc_server_handled_total", "grpc_server_handling_seconds",
-    "sundesk_build_info",
-    "sundesk_tickets_created_total", "sundesk_ticket_transitions_total",
-    "sundesk_outbox_pending_events", "sundesk_outbox_publish_delay_seconds",
-    "sundesk_idempotent_replays_total",
-    "sundesk_routing_queue_depth", "sundesk_routing_wait_seconds",
-    "sundesk_routing_offers_total", "sundesk_routing_overflow_total", "sundesk_agents",
-    "sundesk_routing_decision_seconds",
-    "sundesk_sla_breaches_total", "sundesk_sla_warnings_total", "sundesk_sla_met_total",
-    "sundesk_sla_clocks", "sundesk_sla_timer_lateness_seconds",
-    "sundesk_notification_deliveries_total", "sundesk_notification_delivery_seconds",
-    "sundesk_notification_dlq_total",
-}
+# The metrics the services export: every name given to a prometheus-cpp builder
+# (`.Name("...")`) in libs/ and services/, read from the sources so that a metric renamed
+# in the code fails here too, plus Prometheus's own `up`.
+SOURCE_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def exported_metrics():
+    names = {"up"}
+    for top in ("libs", "services"):
+        for dirpath, _, files in os.walk(os.path.join(SOURCE_ROOT, top)):
+            for name in files:
+                if name.endswith((".cc", ".h")):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as f:
+                        names.update(re.findall(r'\.Name\("([a-zA-Z_:][a-zA-Z0-9_:]*)"\)', f.read()))
+    return names
+
+
+EXPORTED = exported_metrics()
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 # Words in PromQL that look like metric names but are not.

@@ -47,5 +47,25 @@ TEST(SkippingResetTopicTest, CountedInTheRegisteredMetricByTopic) {
       << text;
 }
 
+TEST(SkippingResetTopicTest, AConsumersTopicsAreSeriesAtZeroFromTheStart) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  RegisterConsumerMetrics(registry);
+  ConsumerOptions o;
+  o.bootstrap_servers = "127.0.0.1:1";
+  o.group_id = "g";
+  o.topics = {"zero.topic"};
+  auto consumer = Consumer::Create(o, [](const Message&) { return absl::OkStatus(); });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
+  EXPECT_NE(text.find("sundesk_kafka_consumer_offset_resets_total{topic=\"zero.topic\"} 0"),
+            std::string::npos)
+      << text;
+  // A registry given later (a service's) gets the topics seen before it.
+  auto later = std::make_shared<prometheus::Registry>();
+  RegisterConsumerMetrics(later);
+  EXPECT_NE(prometheus::TextSerializer().Serialize(later->Collect()).find("zero.topic"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sundesk::kafka::internal
