@@ -85,9 +85,9 @@ absl::StatusOr<std::vector<QueueEntry>> PgOfferStore::Routable(
     params.push_back(std::move(p));
     return absl::StrCat("$", params.size());
   };
-  std::string where =
-      "t.queued_time IS NOT NULL AND NOT EXISTS (SELECT 1 FROM routing.offers o "
-      "WHERE o.ticket_id = t.ticket_id AND o.state = 1)";
+  // `offered`: the ticket has an open offer (kept by a trigger on offers, migration 0007);
+  // the condition is tickets_routable's, so only the tickets without one are read.
+  std::string where = "t.queued_time IS NOT NULL AND NOT t.offered";
   if (after.has_value()) {
     absl::StrAppend(
         &where, " AND (", kOrderKey, ") > (",
