@@ -11,6 +11,8 @@ ALTER TABLE tickets ADD COLUMN offered boolean NOT NULL DEFAULT false;
 UPDATE tickets t SET offered = true
   WHERE EXISTS (SELECT 1 FROM offers o WHERE o.ticket_id = t.ticket_id AND o.state = 1);
 CREATE INDEX tickets_routable ON tickets (ticket_id) WHERE queued_time IS NOT NULL AND NOT offered;
+-- The offers to withdraw: open while their ticket left the queue (assigned, solved, closed).
+CREATE INDEX tickets_offered_unqueued ON tickets (ticket_id) WHERE offered AND queued_time IS NULL;
 
 CREATE FUNCTION mark_ticket_offered() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
