@@ -88,12 +88,6 @@ grpc::ServerUnaryReactor* BlockingUnary(WorkerPool* pool, grpc::CallbackServerCo
       });
 }
 
-// The status of an RPC a composition does not serve (e.g. a test without the streaming
-// part): the caller is still authenticated first, so a call without a key answers
-// UNAUTHENTICATED everywhere.
-grpc::Status NotImplementedStatus(const grpc::ServerContextBase& context,
-                                  const Authenticator& authenticator, absl::string_view method);
-
 // A server stream finished at once with `status`.
 template <typename Response>
 class FinishedWriteReactor final : public grpc::ServerWriteReactor<Response> {

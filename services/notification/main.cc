@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
   runtime::IssuedKeyAuthenticator issued_keys(ticket_channel, clock);
   rpc::ChainAuthenticator authenticator({&service->authenticator(), &issued_keys});
   notification::NotificationServiceHandlers notification_handlers(
-      authenticator, subscriptions, deliveries, &feed, &streams, &service->rpc_workers());
+      authenticator, subscriptions, deliveries, feed, streams, &service->rpc_workers());
   return service->Serve(
       {{notification::v1::NotificationService::service_full_name(), &notification_handlers}},
       {postgres.readiness, kafka.readiness});

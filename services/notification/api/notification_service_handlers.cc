@@ -134,10 +134,6 @@ grpc::ServerUnaryReactor* NotificationServiceHandlers::RedeliverDelivery(
 grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandlers::StreamEvents(
     grpc::CallbackServerContext* context, const pb::StreamEventsRequest* request) {
   using Finished = rpc::FinishedWriteReactor<::sundesk::events::v1::Event>;
-  if (streams_ == nullptr || feed_ == nullptr) {
-    return new Finished(rpc::NotImplementedStatus(
-        *context, auth_, "sundesk.notification.v1.NotificationService/StreamEvents"));
-  }
   absl::StatusOr<rpc::Principal> principal = rpc::Authenticate(*context, auth_);
   if (!principal.ok()) return new Finished(rpc::ToGrpcStatus(principal.status()));
   std::vector<std::string> types(request->event_types().begin(), request->event_types().end());
@@ -151,10 +147,10 @@ grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandl
                   cursor = request->after_cursor()]() -> absl::StatusOr<EventStreams::Start> {
     SUNDESK_ASSIGN_OR_RETURN(std::string tenant, subscriptions_.Tenant(caller, tenant_id));
     if (cursor.empty()) {
-      SUNDESK_ASSIGN_OR_RETURN(int64_t head, feed_->Head(tenant));  // from now on
+      SUNDESK_ASSIGN_OR_RETURN(int64_t head, feed_.Head(tenant));  // from now on
       return EventStreams::Start{.tenant_id = std::move(tenant), .after = head};
     }
-    SUNDESK_ASSIGN_OR_RETURN(std::optional<int64_t> position, feed_->PositionOf(tenant, cursor));
+    SUNDESK_ASSIGN_OR_RETURN(std::optional<int64_t> position, feed_.PositionOf(tenant, cursor));
     if (!position.has_value()) {
       return absl::FailedPreconditionError(
           "after_cursor: unknown, or older than the retained feed; resynchronise and start "
@@ -162,7 +158,7 @@ grpc::ServerWriteReactor<::sundesk::events::v1::Event>* NotificationServiceHandl
     }
     return EventStreams::Start{.tenant_id = std::move(tenant), .after = *position};
   };
-  return streams_->Open(context, std::move(types), workers_, std::move(resolve));
+  return streams_.Open(context, std::move(types), workers_, std::move(resolve));
 }
 
 }  // namespace sundesk::notification

@@ -10,14 +10,13 @@
 namespace sundesk::notification {
 
 // gRPC handlers of sundesk.notification.v1.NotificationService: authenticate, translate
-// proto <-> domain, call one domain method. Without `streams` (tests of the unary RPCs),
-// StreamEvents authenticates the caller and answers UNIMPLEMENTED.
+// proto <-> domain, call one domain method.
 class NotificationServiceHandlers final
     : public ::sundesk::notification::v1::NotificationService::CallbackService {
  public:
   NotificationServiceHandlers(const rpc::Authenticator& authenticator,
                               SubscriptionService& subscriptions, DeliveryService& deliveries,
-                              PgEventFeed* feed = nullptr, EventStreams* streams = nullptr,
+                              PgEventFeed& feed, EventStreams& streams,
                               WorkerPool* workers = nullptr)
       : auth_(authenticator),
         subscriptions_(subscriptions),
@@ -54,8 +53,8 @@ class NotificationServiceHandlers final
   const rpc::Authenticator& auth_;
   SubscriptionService& subscriptions_;
   DeliveryService& deliveries_;
-  PgEventFeed* feed_;
-  EventStreams* streams_;
+  PgEventFeed& feed_;
+  EventStreams& streams_;
   WorkerPool* workers_;  // where the (blocking) unary handlers run; null: gRPC's threads
 };
 

@@ -183,8 +183,8 @@ class DeliveriesTest : public ::testing::Test {
                                  .slow_reader_timeout = absl::Seconds(1)});
     // As in the service: handlers' blocking work (incl. opening a stream) on a worker pool.
     workers_ = new WorkerPool(4, "rpc");
-    handlers_ = new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_, feed_,
-                                                streams_, workers_);
+    handlers_ = new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_, *feed_,
+                                                *streams_, workers_);
     rpc::ServerOptions options;
     options.services = {{pb::NotificationService::service_full_name(), handlers_}};
     auto grpc_server = rpc::Server::Start(std::move(options), *registry_);

@@ -67,7 +67,10 @@ class SubscriptionIntegrationTest : public ::testing::Test {
                                              {.allow_private_targets = false});
     delivery_store_ = new PgDeliveryStore(*pool_, *ids_);
     deliveries_ = new DeliveryService(*delivery_store_, *subscriptions_, clock_, tokens_);
-    handlers_ = new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_);
+    feed_ = new PgEventFeed(*pool_);
+    streams_ = new EventStreams(*feed_, *registry_, {});
+    handlers_ =
+        new NotificationServiceHandlers(*auth_, *subscriptions_, *deliveries_, *feed_, *streams_);
     rpc::ServerOptions options;
     options.services = {{pb::NotificationService::service_full_name(), handlers_}};
     auto grpc_server = rpc::Server::Start(std::move(options), *registry_);
@@ -81,6 +84,8 @@ class SubscriptionIntegrationTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete server_;
     delete handlers_;
+    delete streams_;
+    delete feed_;
     delete deliveries_;
     delete delivery_store_;
     delete subscriptions_;
@@ -129,6 +134,8 @@ class SubscriptionIntegrationTest : public ::testing::Test {
   static inline SubscriptionService* subscriptions_ = nullptr;
   static inline PgDeliveryStore* delivery_store_ = nullptr;
   static inline DeliveryService* deliveries_ = nullptr;
+  static inline PgEventFeed* feed_ = nullptr;
+  static inline EventStreams* streams_ = nullptr;
   static inline NotificationServiceHandlers* handlers_ = nullptr;
   static inline rpc::Server* server_ = nullptr;
   static inline std::shared_ptr<grpc::Channel>* channel_ = nullptr;
